@@ -1,0 +1,158 @@
+"""The application: `create_app(settings)`, the route list, and the one place errors render."""
+
+from __future__ import annotations
+
+import logging
+import time
+import traceback
+import uuid
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from . import routes
+from .auth import authenticate
+from .errors import ApiError, internal_error_body, not_found_body, render
+from .http import Request, Response, Route, Router, read_body, send_response
+from .settings import Settings, load_settings
+from .storage import Database, migrate, open_database
+
+log = logging.getLogger("pathsessions")
+access_log = logging.getLogger("pathsessions.access")
+
+ROUTES = [
+    Route(
+        "POST", "/api/v1/paths/{pathId}/sessions", routes.create_path_session, "createPathSession"
+    ),
+    Route("GET", "/health", routes.health, "health", authenticated=False),
+    Route("GET", "/openapi.json", routes.openapi_document, "openapi", authenticated=False),
+    Route("GET", "/docs", routes.docs_page, "docs", authenticated=False),
+]
+
+Receive = Callable[[], Awaitable[dict[str, Any]]]
+Send = Callable[[dict[str, Any]], Awaitable[None]]
+
+
+class App:
+    """An ASGI application holding its settings and, once started, its database."""
+
+    def __init__(self, settings: Settings, route_list: list[Route]) -> None:
+        self.settings = settings
+        self.router = Router(route_list)
+        self._db: Database | None = None
+        # Derived documents (OpenAPI, docs page), built on first request.
+        self.cache: dict[str, bytes] = {}
+
+    @property
+    def db(self) -> Database:
+        if self._db is None:
+            raise RuntimeError("the application has not been started")
+        return self._db
+
+    async def startup(self) -> None:
+        db = await open_database(
+            self.settings.database_url,
+            sqlite_synchronous=self.settings.sqlite_synchronous,
+            pg_pool_size=self.settings.pg_pool_size,
+        )
+        try:
+            await migrate(db)
+        except BaseException:
+            await db.close()
+            raise
+        self._db = db
+
+    async def shutdown(self) -> None:
+        if self._db is not None:
+            await self._db.close()
+            self._db = None
+
+    async def __call__(self, scope: dict[str, Any], receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            await self._http(scope, receive, send)
+        elif scope["type"] == "lifespan":
+            await self._lifespan(receive, send)
+
+    async def _lifespan(self, receive: Receive, send: Send) -> None:
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                try:
+                    await self.startup()
+                except Exception as exc:
+                    log.error("startup failed: %s", type(exc).__name__)
+                    await send({"type": "lifespan.startup.failed", "message": type(exc).__name__})
+                    return
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                await self.shutdown()
+                await send({"type": "lifespan.shutdown.complete"})
+                return
+
+    async def _http(self, scope: dict[str, Any], receive: Receive, send: Send) -> None:
+        started = time.perf_counter()
+        response = await self._respond(scope, receive)
+        await send_response(send, response)
+        if self.settings.access_log:
+            # The path only: the query string may hold an API key.
+            access_log.info(
+                "%s %s %d %.1fms",
+                scope["method"],
+                scope["path"],
+                response.status,
+                (time.perf_counter() - started) * 1000,
+            )
+
+    async def _respond(self, scope: dict[str, Any], receive: Receive) -> Response:
+        limit = self.settings.max_body_bytes
+        headers = dict(scope["headers"])
+        declared = headers.get(b"content-length", b"")
+        if declared.isdigit() and int(declared) > limit:
+            return Response(*render(ApiError("payload_too_large")))
+        body = await read_body(receive, limit)
+        if body is None:
+            return Response(*render(ApiError("payload_too_large")))
+        matched = self.router.match(scope["method"], scope["path"])
+        if matched is None:
+            return Response(404, not_found_body(self.settings.docs_url))
+        route, params = matched
+        request = Request(
+            scope["method"], scope["path"], scope["query_string"], headers, body, params
+        )
+        try:
+            company = await authenticate(self.db, request) if route.authenticated else None
+            return await route.handler(request, company, self)
+        except ApiError as error:
+            return Response(*render(error))
+        except Exception as exc:
+            return self._fault(exc)
+
+    def _fault(self, exc: Exception) -> Response:
+        error_id = uuid.uuid4().hex
+        # Frames and the exception type only: a database error's message can quote SQL or
+        # the values of a row, and those must not reach the log either.
+        log.error(
+            "error_id=%s unhandled %s\n%s",
+            error_id,
+            type(exc).__name__,
+            "".join(traceback.format_tb(exc.__traceback__)).rstrip(),
+        )
+        return Response(500, internal_error_body(error_id))
+
+
+def create_app(settings: Settings) -> App:
+    return App(settings, ROUTES)
+
+
+def configure_logging(settings: Settings) -> None:
+    logging.basicConfig(
+        level=settings.log_level.upper(),
+        format="%(asctime)s %(levelname)s %(name)s %(message)s",
+        force=True,
+    )
+
+
+def app_from_environment() -> App:
+    """The factory each server worker process calls (`uvicorn --factory`)."""
+    settings = load_settings()
+    configure_logging(settings)
+    return create_app(settings)

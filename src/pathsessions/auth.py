@@ -1,0 +1,28 @@
+"""Credentials -> company, in one place.
+
+Query parameters `company` + `apiKey`, or headers `X-company-id` + `X-apiKey`; each of the two
+values is taken from its header when present, else from the query. Missing or wrong: 401.
+"""
+
+from __future__ import annotations
+
+from .domain import Company, is_object_id
+from .errors import ApiError
+from .http import Request
+from .keys import hash_key
+from .storage import Database, repository
+
+
+async def authenticate(db: Database, request: Request) -> Company:
+    company_id = request.header(b"x-company-id")
+    key = request.header(b"x-apikey")
+    if company_id is None or key is None:
+        query = request.query
+        company_id = company_id if company_id is not None else query.get("company")
+        key = key if key is not None else query.get("apiKey")
+    if not key or company_id is None or not is_object_id(company_id):
+        raise ApiError("unauthorized")
+    company = await repository.company_for_key(db, company_id.lower(), hash_key(key))
+    if company is None:
+        raise ApiError("unauthorized")
+    return company

@@ -1,0 +1,72 @@
+"""Request bodies: a JSON object, or a URL-encoded form, whatever the content type says.
+
+Public clients send forms labelled `application/json` and the real service reads them, so
+the bytes decide: valid JSON is read as JSON, anything else that is a valid form as a form.
+Form fields follow the conventions of Node's `qs` parser, which the real service's answers
+match: `a[]=x&a[]=y`, `a[0]=x&a[1]=y` and a repeated `a=x&a=y` are arrays; `a[k]=v` is an
+object; a single plain `a=x` is a string.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+from urllib.parse import unquote_plus
+
+import msgspec
+
+_decode_json = msgspec.json.Decoder().decode
+_BRACKET = re.compile(r"([^\[\]]+)\[([^\[\]]*)\]")
+
+
+def decode_body(raw: bytes) -> dict[str, Any] | None:
+    """The body's fields, or None when it is neither a JSON object nor a form."""
+    try:
+        value = _decode_json(raw)
+    except msgspec.DecodeError:
+        return decode_form(raw)
+    return value if isinstance(value, dict) else None
+
+
+def decode_form(raw: bytes) -> dict[str, Any] | None:
+    try:
+        text = raw.decode("ascii")
+    except UnicodeDecodeError:
+        return None  # form bodies are percent-encoded ASCII
+    entries: dict[str, list[tuple[str | None, str]]] = {}
+    for part in text.split("&"):
+        if not part:
+            continue
+        name, sep, raw_value = part.partition("=")
+        if not sep:
+            return None
+        try:
+            key = unquote_plus(name, errors="strict")
+            value = unquote_plus(raw_value, errors="strict")
+        except UnicodeDecodeError:
+            return None
+        if not key:
+            return None
+        m = _BRACKET.fullmatch(key)
+        base, sub = (m.group(1), m.group(2)) if m else (key, None)
+        entries.setdefault(base, []).append((sub, value))
+    return {base: _combine(items) for base, items in entries.items()} if _valid(entries) else None
+
+
+def _valid(entries: dict[str, list[tuple[str | None, str]]]) -> bool:
+    for items in entries.values():
+        named = [sub for sub, _ in items if sub and not sub.isdigit()]
+        if named and len(named) != len(items):
+            return False  # `a[k]=` mixed with `a=`, `a[]=` or `a[0]=`: no single shape
+    return True
+
+
+def _combine(items: list[tuple[str | None, str]]) -> Any:
+    subs = [sub for sub, _ in items]
+    if subs == [None]:
+        return items[0][1]
+    if all(sub and not sub.isdigit() for sub in subs):
+        return dict(items)
+    if all(sub and sub.isdigit() for sub in subs):
+        return [value for _, value in sorted(items, key=lambda item: int(item[0] or 0))]
+    return [value for _, value in items]

@@ -1,0 +1,36 @@
+"""The `pathsessions` command: one small module per command group."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from ..settings import SettingsError, load_settings
+from . import company, demo, group, key, load, migrate, path, serve, user
+from .common import CommandError
+
+COMMANDS = [serve, migrate, load, company, key, group, user, path, demo]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="pathsessions",
+        description="A server for the 360Learning v1 path-sessions API. Settings come from "
+        "PATHSESSIONS_* environment variables (see docs/configuration.md).",
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for module in COMMANDS:
+        module.register(commands)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        settings = load_settings()
+        result: int = args.run(args, settings)
+    except (CommandError, SettingsError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    return result

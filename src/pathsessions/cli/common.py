@@ -1,0 +1,59 @@
+"""What every command shares: opening the database at the current schema, reporting errors."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+from ..admin import AdminError
+from ..fixtures import FixtureError
+from ..settings import Settings
+from ..storage import Database, SchemaTooNewError, migrate, open_database
+
+T = TypeVar("T")
+
+
+class CommandError(Exception):
+    """Printed as `error: <message>`; the command exits with status 1."""
+
+
+async def _with_database(settings: Settings, work: Callable[[Database], Awaitable[T]]) -> T:
+    try:
+        db = await open_database(
+            settings.database_url,
+            sqlite_synchronous=settings.sqlite_synchronous,
+            pg_pool_size=2,
+        )
+    except Exception as exc:
+        raise CommandError(f"cannot open the database ({type(exc).__name__})") from None
+    try:
+        await migrate(db)
+        return await work(db)
+    except (AdminError, FixtureError, SchemaTooNewError) as error:
+        raise CommandError(str(error)) from None
+    finally:
+        await db.close()
+
+
+def run(settings: Settings, work: Callable[[Database], Awaitable[T]]) -> T:
+    """Open the database (migrating it first), run `work` on it, close it."""
+    return asyncio.run(_with_database(settings, work))
+
+
+def emit(value: Any, as_json: bool) -> None:
+    if as_json:
+        print(json.dumps(value, indent=2))
+    elif isinstance(value, dict):
+        for k, v in value.items():
+            print(f"{k}: {v}")
+    else:
+        for item in value:
+            print("  ".join(str(v) for v in item.values()))
+    sys.stdout.flush()
+
+
+def company_argument(parser: Any) -> None:
+    parser.add_argument("--company", required=True, metavar="ID", help="the company's id")

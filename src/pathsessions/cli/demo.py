@@ -1,0 +1,78 @@
+"""`pathsessions demo`: load the demo company, print how to call it, then serve."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from importlib import resources
+from typing import Any
+
+from .. import admin
+from ..domain import now_ms
+from ..fixtures import load_document
+from ..settings import Settings
+from ..storage import Database
+from ..storage import admin as q
+from . import serve
+from .common import run
+
+DEMO_LABEL = "demo"
+
+
+def register(commands: Any) -> None:
+    parser = commands.add_parser(
+        "demo", help="load a demo company, print its id, a new API key and a curl line, serve"
+    )
+    serve.add_server_arguments(parser)
+    parser.set_defaults(run=main)
+
+
+def demo_document() -> dict[str, Any]:
+    text = resources.files("pathsessions").joinpath("demo.json").read_text(encoding="utf-8")
+    document: dict[str, Any] = json.loads(text)
+    return document
+
+
+def main(args: argparse.Namespace, settings: Settings) -> int:
+    settings = serve.server_settings(args, settings)
+    document = demo_document()
+    company = document["companies"][0]
+
+    async def work(db: Database) -> admin.NewKey:
+        await load_document(db, document)
+        # A fresh key each run; the previous demo keys are revoked so the limit never bites.
+        await q.revoke_keys_labelled(db, company["id"], DEMO_LABEL, now_ms())
+        return await admin.create_key(db, company["id"], DEMO_LABEL)
+
+    key = run(settings, work)
+    path_id = company["paths"][0]["id"]
+    group_id = company["groups"][0]["id"]
+    base = f"http://{settings.host}:{settings.port}"
+    body = json.dumps(
+        {
+            "sessionName": "Demo cohort",
+            "startDate": "2030-01-15T09:00:00+01:00",
+            "sessionOwnerGroup": group_id,
+            "instructorsMails": [company["users"][1]["mail"]],
+        },
+        separators=(",", ":"),
+    )
+    print(
+        f"""
+Demo company loaded into {settings.database_url}
+  company id : {company["id"]}
+  API key    : {key.key}
+  path id    : {path_id}
+  group id   : {group_id}
+
+Create a session:
+  curl -s -X POST '{base}/api/v1/paths/{path_id}/sessions/' \\
+    -H 'X-company-id: {company["id"]}' -H 'X-apiKey: {key.key}' \\
+    -H 'Content-Type: application/json' \\
+    -d '{body}'
+
+API description: {base}/docs  (OpenAPI: {base}/openapi.json)
+""",
+        flush=True,
+    )
+    return serve.main(args, settings)

@@ -1,0 +1,30 @@
+"""`pathsessions path add`: add a path to a company."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from .. import admin
+from ..settings import Settings
+from ..storage import Database
+from .common import company_argument, run
+
+
+def register(commands: Any) -> None:
+    parser = commands.add_parser("path", help="add paths")
+    actions = parser.add_subparsers(dest="action", required=True, metavar="ACTION")
+    add = actions.add_parser("add", help="add a path; prints its id")
+    company_argument(add)
+    add.add_argument("--name", required=True)
+    add.add_argument("--group", required=True, metavar="GROUP_ID", help="the owner group")
+    add.add_argument("--status", default="published", choices=admin.PATH_STATUSES)
+    add.set_defaults(run=add_main)
+
+
+def add_main(args: argparse.Namespace, settings: Settings) -> int:
+    async def work(db: Database) -> str:
+        return await admin.add_path(db, args.company, args.name, args.group, args.status)
+
+    print(run(settings, work))
+    return 0

@@ -1,0 +1,68 @@
+"""`pathsessions serve [--host H] [--port P] [--workers N]`: serve the API."""
+
+from __future__ import annotations
+
+import argparse
+import os
+from dataclasses import replace
+from typing import Any
+
+import uvicorn
+
+from ..app import configure_logging
+from ..settings import PREFIX, Settings
+from ..storage import Database
+from ..storage.migrate import current_version
+from .common import run
+
+
+def register(commands: Any) -> None:
+    parser = commands.add_parser("serve", help="serve the API")
+    add_server_arguments(parser)
+    parser.set_defaults(run=main)
+
+
+def add_server_arguments(parser: Any) -> None:
+    parser.add_argument("--host", help="address to listen on (default: PATHSESSIONS_HOST)")
+    parser.add_argument("--port", type=int, help="port (default: PATHSESSIONS_PORT)")
+    parser.add_argument(
+        "--workers", type=int, help="worker processes (default: PATHSESSIONS_WORKERS)"
+    )
+
+
+def server_settings(args: argparse.Namespace, settings: Settings) -> Settings:
+    return replace(
+        settings,
+        host=args.host or settings.host,
+        port=args.port or settings.port,
+        workers=args.workers or settings.workers,
+    )
+
+
+def main(args: argparse.Namespace, settings: Settings) -> int:
+    settings = server_settings(args, settings)
+    configure_logging(settings)
+
+    async def work(db: Database) -> int:
+        return await current_version(db)
+
+    # Migrate once here, before any worker starts, so a schema problem stops us right away.
+    run(settings, work)
+    # Worker processes build their own settings from the environment: hand them ours.
+    os.environ[PREFIX + "HOST"] = settings.host
+    os.environ[PREFIX + "PORT"] = str(settings.port)
+    uvicorn.run(
+        "pathsessions.app:app_from_environment",
+        factory=True,
+        host=settings.host,
+        port=settings.port,
+        workers=settings.workers,
+        loop="uvloop",
+        http="httptools",
+        lifespan="on",
+        # Our own access log (pathsessions.access) leaves out query strings: they may hold keys.
+        access_log=False,
+        log_config=None,
+        server_header=False,
+    )
+    return 0

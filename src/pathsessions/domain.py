@@ -1,0 +1,153 @@
+"""Plain data and pure helpers: ids, dates, e-mail addresses. Imports nothing of ours."""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+import os
+import re
+import secrets
+import threading
+import time
+from dataclasses import dataclass
+
+# --- ObjectIds -----------------------------------------------------------------------------
+
+_OBJECT_ID = re.compile(r"[0-9a-fA-F]{24}")
+
+
+def is_object_id(value: object) -> bool:
+    return isinstance(value, str) and _OBJECT_ID.fullmatch(value) is not None
+
+
+class ObjectIdFactory:
+    """MongoDB's layout: 4-byte seconds, 5 random bytes fixed per process, 3-byte counter."""
+
+    def __init__(self) -> None:
+        self._pid = os.getpid()
+        self._reset()
+
+    def _reset(self) -> None:
+        self._random = secrets.token_bytes(5).hex()
+        self._counter = itertools.count(secrets.randbelow(0xFFFFFF))
+        self._lock = threading.Lock()
+
+    def __call__(self) -> str:
+        # A forked worker must not share the parent's random part and counter.
+        if os.getpid() != self._pid:
+            self._pid = os.getpid()
+            self._reset()
+        with self._lock:
+            count = next(self._counter) & 0xFFFFFF
+        return f"{int(time.time()) & 0xFFFFFFFF:08x}{self._random}{count:06x}"
+
+
+new_id = ObjectIdFactory()
+
+
+# --- Dates ---------------------------------------------------------------------------------
+
+# The W3C profile of ISO 8601, "complete date plus hours, minutes and seconds", with an
+# optional fraction of any length. [0-9] rather than \d: \d also matches non-ASCII digits.
+_DATE = re.compile(
+    r"([0-9]{4})-([0-9]{2})-([0-9]{2})T([0-9]{2}):([0-9]{2}):([0-9]{2})(?:\.([0-9]+))?"
+    r"(Z|[+-][0-9]{2}:[0-9]{2})"
+)
+_EPOCH_ORDINAL = dt.date(1970, 1, 1).toordinal()
+_MIN_MS = (dt.date(1, 1, 1).toordinal() - _EPOCH_ORDINAL) * 86_400_000
+_MAX_MS = (dt.date(9999, 12, 31).toordinal() - _EPOCH_ORDINAL + 1) * 86_400_000 - 1
+
+
+def parse_date(value: object) -> int | None:
+    """A W3C date-time string -> milliseconds since the epoch (UTC); None if invalid."""
+    if not isinstance(value, str):
+        return None
+    m = _DATE.fullmatch(value)
+    if m is None:
+        return None
+    year, month, day, hour, minute, second = (int(g) for g in m.groups()[:6])
+    if hour > 23 or minute > 59 or second > 59:
+        return None
+    try:
+        ordinal = dt.date(year, month, day).toordinal()
+    except ValueError:  # year 0, month 13, 30 February...
+        return None
+    fraction = m.group(7) or ""
+    millis = int((fraction + "00")[:3]) if fraction else 0  # truncated, never rounded
+    zone = m.group(8)
+    offset_minutes = 0
+    if zone != "Z":
+        oh, om = int(zone[1:3]), int(zone[4:6])
+        if oh > 23 or om > 59:
+            return None
+        offset_minutes = (oh * 60 + om) * (1 if zone[0] == "+" else -1)
+    total = (
+        (ordinal - _EPOCH_ORDINAL) * 86_400_000
+        + ((hour * 60 + minute - offset_minutes) * 60 + second) * 1000
+        + millis
+    )
+    if not _MIN_MS <= total <= _MAX_MS:
+        return None  # the UTC instant would fall outside years 0001-9999
+    return total
+
+
+def format_date(ms: int) -> str:
+    """Milliseconds since the epoch -> `YYYY-MM-DDThh:mm:ss.sssZ`."""
+    seconds, millis = divmod(ms, 1000)
+    d = dt.datetime(1970, 1, 1) + dt.timedelta(seconds=seconds)
+    return (
+        f"{d.year:04d}-{d.month:02d}-{d.day:02d}T"
+        f"{d.hour:02d}:{d.minute:02d}:{d.second:02d}.{millis:03d}Z"
+    )
+
+
+def now_ms() -> int:
+    return time.time_ns() // 1_000_000
+
+
+# --- E-mail addresses ----------------------------------------------------------------------
+
+# The WHATWG "valid e-mail address" grammar, plus a dot in the domain (a top-level domain is
+# required, as in the class-validator library that the real service's messages come from).
+_EMAIL = re.compile(
+    r"[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@"
+    r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+    r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+"
+)
+MAX_EMAIL_LENGTH = 254
+
+
+def normalize_email(value: object) -> str | None:
+    """Trimmed, lower-cased address if `value` is a valid e-mail string, else None."""
+    if not isinstance(value, str):
+        return None
+    candidate = value.strip().lower()
+    if len(candidate) > MAX_EMAIL_LENGTH or _EMAIL.fullmatch(candidate) is None:
+        return None
+    return candidate
+
+
+# --- Records -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Company:
+    id: str
+    name: str
+    owner_user_id: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class NewSession:
+    """A validated path session, ready to store."""
+
+    id: str
+    company_id: str
+    path_id: str
+    name: str
+    start_date: int
+    end_date: int | None
+    owner_group_id: str
+    instructor_ids: tuple[str, ...]
+    additional_information: str | None
+    created_at: int

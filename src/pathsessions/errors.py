@@ -1,0 +1,58 @@
+"""The closed table of API error codes, the one exception type, and the one renderer.
+
+Every error the API answers is an `ApiError(code)`; its HTTP status comes from `STATUS`,
+nowhere else. `docs/errors.md` lists the same table (a test keeps the two in step).
+"""
+
+from __future__ import annotations
+
+import msgspec
+
+STATUS: dict[str, int] = {
+    # Conventions shared by every endpoint (spec section 1-2).
+    "invalid_body": 400,
+    "payload_too_large": 413,
+    "unauthorized": 401,
+    "database_unavailable": 503,
+    # Create a path session (spec section 4), in the order the checks run.
+    "path_not_found": 404,
+    "invalid_session_name": 400,
+    "invalid_start_date": 400,
+    "invalid_end_date": 400,
+    "invalid_session_owner_group": 400,
+    "session_owner_group_not_found": 400,
+    "invalid_instructors": 400,
+    "instructors_not_found": 400,
+    "invalid_session_additional_information": 400,
+}
+
+
+class ApiError(Exception):
+    """An answer of the documented kind: `{"error": code}` with the table's status."""
+
+    def __init__(self, code: str) -> None:
+        if code not in STATUS:
+            raise KeyError(f"error code missing from errors.STATUS: {code}")
+        super().__init__(code)
+        self.code = code
+        self.status = STATUS[code]
+
+
+_encode = msgspec.json.Encoder().encode
+
+
+def error_body(message: str) -> bytes:
+    return _encode({"error": message})
+
+
+def render(error: ApiError) -> tuple[int, bytes]:
+    return error.status, error_body(error.code)
+
+
+def not_found_body(documentation_url: str) -> bytes:
+    """The unknown-route answer: the real service's two keys, not an `error` member."""
+    return _encode({"message": "Not Found", "documentation_url": documentation_url})
+
+
+def internal_error_body(error_id: str) -> bytes:
+    return error_body(f"an error occurred: {error_id}")

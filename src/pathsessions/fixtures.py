@@ -1,0 +1,308 @@
+"""Loading a fixture document: companies with their keys, groups, users, paths and sessions.
+
+All or nothing: the whole document is applied in one transaction and the first problem,
+named by its JSON path, rolls everything back. Idempotent: objects are matched by `id`, else
+by a natural key, and updated rather than duplicated. The format is in docs/fixtures.md.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from . import service
+from .admin import PATH_STATUSES, ROLES, USER_STATUSES
+from .domain import Company, is_object_id, new_id, normalize_email, now_ms
+from .errors import ApiError
+from .keys import MAX_ACTIVE_KEYS, generate_key, hash_key
+from .storage import Database, repository
+from .storage import admin as q
+
+_FIELDS = {
+    "document": {"companies"},
+    "company": {"id", "name", "apiKeys", "owner", "groups", "users", "paths", "sessions"},
+    "group": {"id", "name", "public", "parent"},
+    "user": {"id", "mail", "firstName", "lastName", "status", "roles"},
+    "path": {"id", "name", "group", "status"},
+    "session": {
+        "id",
+        "path",
+        "sessionName",
+        "startDate",
+        "endDate",
+        "instructorsMails",
+        "sessionOwnerGroup",
+        "sessionAdditionalInformation",
+    },
+}
+# The field each session error code is about, to point at it in the message.
+_SESSION_FIELD = {
+    "invalid_session_name": "sessionName",
+    "invalid_start_date": "startDate",
+    "invalid_end_date": "endDate",
+    "invalid_session_owner_group": "sessionOwnerGroup",
+    "session_owner_group_not_found": "sessionOwnerGroup",
+    "invalid_instructors": "instructorsMails",
+    "instructors_not_found": "instructorsMails",
+    "invalid_session_additional_information": "sessionAdditionalInformation",
+    "path_not_found": "path",
+}
+
+
+class FixtureError(Exception):
+    def __init__(self, where: str, problem: str) -> None:
+        super().__init__(f"{where}: {problem}")
+        self.where = where
+        self.problem = problem
+
+
+@dataclass
+class LoadReport:
+    """What a load did, in lines for a person; generated keys appear here once."""
+
+    lines: list[str] = field(default_factory=list)
+    company_ids: list[str] = field(default_factory=list)
+    generated_keys: dict[str, str] = field(default_factory=dict)
+
+
+def _object(value: Any, where: str, kind: str) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise FixtureError(where, "must be an object")
+    unknown = sorted(set(value) - _FIELDS[kind])
+    if unknown:
+        raise FixtureError(f"{where}.{unknown[0]}", "unknown field")
+    return value
+
+
+def _list(obj: dict[str, Any], key: str, where: str) -> list[Any]:
+    value = obj.get(key, [])
+    if not isinstance(value, list):
+        raise FixtureError(f"{where}.{key}", "must be an array")
+    return value
+
+
+def _string(obj: dict[str, Any], key: str, where: str, *, default: str | None = None) -> str:
+    value = obj.get(key, default)
+    if value is None:
+        raise FixtureError(f"{where}.{key}", "required")
+    if not isinstance(value, str) or (default is None and not value.strip()):
+        raise FixtureError(f"{where}.{key}", "must be a non-empty string")
+    return value
+
+
+def _id(obj: dict[str, Any], key: str, where: str, *, required: bool = False) -> str | None:
+    value = obj.get(key)
+    if value is None:
+        if required:
+            raise FixtureError(f"{where}.{key}", "required")
+        return None
+    if not is_object_id(value):
+        raise FixtureError(f"{where}.{key}", "not a valid id (24 hexadecimal characters)")
+    return str(value).lower()
+
+
+def _choice(obj: dict[str, Any], key: str, where: str, choices: tuple[str, ...]) -> str:
+    value = obj.get(key, choices[0])
+    if value not in choices:
+        raise FixtureError(f"{where}.{key}", f"must be one of {', '.join(choices)}")
+    return str(value)
+
+
+async def _owned(db: Database, where: str, object_id: str, lookup: Any, company_id: str) -> None:
+    """An id given in the document must not name another company's object."""
+    owner = await lookup(db, object_id)
+    if owner is not None and owner != company_id:
+        raise FixtureError(where, "id belongs to another company")
+
+
+async def load_document(db: Database, document: Any, *, reset: bool = False) -> LoadReport:
+    doc = _object(document, "$", "document")
+    companies = _list(doc, "companies", "$")
+    report = LoadReport()
+    async with db.transaction() as tx:
+        if reset:
+            for i, raw in enumerate(companies):
+                where = f"companies[{i}]"
+                company = _object(raw, where, "company")
+                existing = await _match_company(tx, company, where)
+                if existing is not None:
+                    await q.delete_company(tx, existing)
+                    report.lines.append(f"{where}: deleted company {existing}")
+        for i, raw in enumerate(companies):
+            await _load_company(tx, raw, f"companies[{i}]", report)
+    return report
+
+
+async def _match_company(db: Database, company: dict[str, Any], where: str) -> str | None:
+    company_id = _id(company, "id", where)
+    if company_id is not None:
+        return company_id if await q.company_row(db, company_id) is not None else None
+    return await q.company_id_by_name(db, _string(company, "name", where))
+
+
+async def _load_company(db: Database, raw: Any, where: str, report: LoadReport) -> None:
+    company = _object(raw, where, "company")
+    name = _string(company, "name", where)
+    company_id = await _match_company(db, company, where) or _id(company, "id", where) or new_id()
+    by_name = await q.company_id_by_name(db, name)
+    if by_name is not None and by_name != company_id:
+        raise FixtureError(f"{where}.name", "another company has this name")
+    await q.upsert_company(db, company_id, name, now_ms())
+    report.company_ids.append(company_id)
+    report.lines.append(f"{where}: company {company_id} ({name})")
+
+    group_ids = await _load_groups(db, company, company_id, where)
+    await _load_users(db, company, company_id, where, group_ids)
+    await _load_owner(db, company, company_id, where)
+    await _load_keys(db, company, company_id, where, report)
+    await _load_paths(db, company, company_id, where)
+    await _load_sessions(db, company, company_id, where)
+
+
+async def _load_groups(
+    db: Database, company: dict[str, Any], company_id: str, where: str
+) -> set[str]:
+    ids: set[str] = set()
+    for j, raw in enumerate(_list(company, "groups", where)):
+        at = f"{where}.groups[{j}]"
+        group = _object(raw, at, "group")
+        name = _string(group, "name", at)
+        public = group.get("public", False)
+        if not isinstance(public, bool):
+            raise FixtureError(f"{at}.public", "must be true or false")
+        parent = _id(group, "parent", at)
+        if parent is not None and await q.group_company(db, parent) != company_id:
+            raise FixtureError(f"{at}.parent", "unknown group (list a parent before its child)")
+        group_id = _id(group, "id", at)
+        if group_id is None:
+            group_id = await q.group_id_by_name(db, company_id, name, parent) or new_id()
+        else:
+            await _owned(db, f"{at}.id", group_id, q.group_company, company_id)
+        if group_id in ids:
+            raise FixtureError(f"{at}.id", "duplicate group")
+        ids.add(group_id)
+        await q.upsert_group(db, group_id, company_id, name, public, parent, now_ms())
+    return ids
+
+
+async def _load_users(
+    db: Database, company: dict[str, Any], company_id: str, where: str, group_ids: set[str]
+) -> None:
+    seen: set[str] = set()
+    for j, raw in enumerate(_list(company, "users", where)):
+        at = f"{where}.users[{j}]"
+        user = _object(raw, at, "user")
+        mail = _string(user, "mail", at)
+        mail_key = normalize_email(mail)
+        if mail_key is None:
+            raise FixtureError(f"{at}.mail", "not a valid e-mail address")
+        if mail_key in seen:
+            raise FixtureError(f"{at}.mail", "duplicate e-mail")
+        seen.add(mail_key)
+        first = _string(user, "firstName", at, default="")
+        last = _string(user, "lastName", at, default="")
+        status = _choice(user, "status", at, USER_STATUSES)
+        by_mail = await q.user_id_by_mail(db, company_id, mail_key)
+        user_id = _id(user, "id", at)
+        if user_id is None:
+            user_id = by_mail or new_id()
+        else:
+            await _owned(db, f"{at}.id", user_id, q.user_company, company_id)
+            if by_mail is not None and by_mail != user_id:
+                raise FixtureError(f"{at}.mail", "e-mail used by another user of the company")
+        await q.upsert_user(
+            db, user_id, company_id, mail.strip(), mail_key, first, last, status, now_ms()
+        )
+        roles = user.get("roles", {})
+        if not isinstance(roles, dict):
+            raise FixtureError(f"{at}.roles", "must be an object of group id -> role")
+        for group_id, role in roles.items():
+            if (
+                not is_object_id(group_id)
+                or await q.group_company(db, group_id.lower()) != company_id
+            ):
+                raise FixtureError(f"{at}.roles.{group_id}", "unknown group")
+            if role not in ROLES:
+                raise FixtureError(f"{at}.roles.{group_id}", f"must be one of {', '.join(ROLES)}")
+            await q.set_role(db, user_id, group_id.lower(), role)
+
+
+async def _load_owner(db: Database, company: dict[str, Any], company_id: str, where: str) -> None:
+    mail = _string(company, "owner", where)
+    mail_key = normalize_email(mail)
+    if mail_key is None:
+        raise FixtureError(f"{where}.owner", "not a valid e-mail address")
+    owner_id = await q.user_id_by_mail(db, company_id, mail_key)
+    if owner_id is None:
+        owner_id = new_id()
+        await q.upsert_user(
+            db, owner_id, company_id, mail.strip(), mail_key, "", "", "active", now_ms()
+        )
+    await q.set_company_owner(db, company_id, owner_id)
+
+
+async def _load_keys(
+    db: Database, company: dict[str, Any], company_id: str, where: str, report: LoadReport
+) -> None:
+    keys = _list(company, "apiKeys", where)
+    for j, key in enumerate(keys):
+        if not isinstance(key, str) or not key:
+            raise FixtureError(f"{where}.apiKeys[{j}]", "must be a non-empty string")
+        if await q.key_id_by_hash(db, company_id, hash_key(key)) is None:
+            if await q.count_active_keys(db, company_id) >= MAX_ACTIVE_KEYS:
+                raise FixtureError(
+                    f"{where}.apiKeys[{j}]", f"more than {MAX_ACTIVE_KEYS} active API keys"
+                )
+            await q.insert_api_key(db, new_id(), company_id, hash_key(key), "fixture", now_ms())
+    if not keys and await q.count_active_keys(db, company_id) == 0:
+        key = generate_key()
+        await q.insert_api_key(db, new_id(), company_id, hash_key(key), "generated", now_ms())
+        report.generated_keys[company_id] = key
+        report.lines.append(f"{where}: new API key {key} (shown once)")
+
+
+async def _load_paths(db: Database, company: dict[str, Any], company_id: str, where: str) -> None:
+    for j, raw in enumerate(_list(company, "paths", where)):
+        at = f"{where}.paths[{j}]"
+        path = _object(raw, at, "path")
+        name = _string(path, "name", at)
+        group_id = _id(path, "group", at, required=True)
+        assert group_id is not None
+        if await q.group_company(db, group_id) != company_id:
+            raise FixtureError(f"{at}.group", "unknown group")
+        status = _choice(path, "status", at, PATH_STATUSES)
+        path_id = _id(path, "id", at)
+        if path_id is None:
+            path_id = await q.path_id_by_name(db, company_id, name) or new_id()
+        else:
+            await _owned(db, f"{at}.id", path_id, q.path_company, company_id)
+        await q.upsert_path(db, path_id, company_id, name, group_id, status, now_ms())
+
+
+async def _load_sessions(
+    db: Database, company: dict[str, Any], company_id: str, where: str
+) -> None:
+    row = await q.company_row(db, company_id)
+    assert row is not None
+    tenant = Company(row[0], row[1], row[2])
+    for j, raw in enumerate(_list(company, "sessions", where)):
+        at = f"{where}.sessions[{j}]"
+        session = _object(raw, at, "session")
+        path_id = _id(session, "path", at, required=True)
+        assert path_id is not None
+        fields = {k: v for k, v in session.items() if k not in ("id", "path")}
+        try:
+            draft = await service.validate_new_session(tenant, db, path_id, fields)
+        except ApiError as error:
+            raise FixtureError(f"{at}.{_SESSION_FIELD[error.code]}", error.code) from None
+        session_id = _id(session, "id", at)
+        if session_id is None:
+            session_id = await q.session_id_by_key(
+                db, company_id, draft.path_id, draft.name, draft.start_date
+            )
+        else:
+            await _owned(db, f"{at}.id", session_id, q.session_company, company_id)
+        if session_id is not None and await q.session_company(db, session_id) is not None:
+            await q.replace_session(db, replace(draft, id=session_id))
+        else:
+            await repository.insert_session(db, replace(draft, id=session_id or draft.id))

@@ -1,0 +1,135 @@
+"""The small ASGI layer under the API: requests, responses, routes.
+
+Why not a framework: the API needs an empty path segment to reach its handler (it answers
+`path_not_found`), every route with and without a trailing slash (no redirects), the body
+limit before routing, and its own 404/500 bodies. Measured on this hardware, a framework's
+routing and middleware cost half or more of the throughput (design notes); these ~150 lines
+are all of it we use.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import parse_qsl
+
+import msgspec
+
+JSON = b"application/json; charset=utf-8"
+HTML = b"text/html; charset=utf-8"
+
+_encode = msgspec.json.Encoder().encode
+
+
+class Response:
+    __slots__ = ("body", "content_type", "status")
+
+    def __init__(self, status: int, body: bytes, content_type: bytes = JSON) -> None:
+        self.status = status
+        self.body = body
+        self.content_type = content_type
+
+    @classmethod
+    def json(cls, value: Any, status: int = 200) -> Response:
+        return cls(status, _encode(value))
+
+
+class Request:
+    __slots__ = ("_query", "body", "headers", "method", "params", "path", "query_string")
+
+    def __init__(
+        self,
+        method: str,
+        path: str,
+        query_string: bytes,
+        headers: dict[bytes, bytes],
+        body: bytes,
+        params: dict[str, str],
+    ) -> None:
+        self.method = method
+        self.path = path
+        self.query_string = query_string
+        self.headers = headers
+        self.body = body
+        self.params = params
+        self._query: dict[str, str] | None = None
+
+    @property
+    def query(self) -> dict[str, str]:
+        """Query parameters; the first of a repeated name wins."""
+        if self._query is None:
+            query: dict[str, str] = {}
+            for key, value in parse_qsl(self.query_string.decode("latin-1"), True):
+                query.setdefault(key, value)
+            self._query = query
+        return self._query
+
+    def header(self, name: bytes) -> str | None:
+        value = self.headers.get(name)
+        return None if value is None else value.decode("latin-1")
+
+
+Handler = Callable[..., Awaitable[Response]]
+
+
+@dataclass(frozen=True)
+class Route:
+    """`path` uses `{name}` for a segment, which may be empty (`/paths//sessions`)."""
+
+    method: str
+    path: str
+    handler: Handler
+    operation_id: str
+    authenticated: bool = True
+    pattern: re.Pattern[str] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        regex = re.sub(r"\{(\w+)\}", r"(?P<\1>[^/]*)", self.path.rstrip("/"))
+        object.__setattr__(self, "pattern", re.compile(regex + "/?"))
+
+
+class Router:
+    def __init__(self, routes: list[Route]) -> None:
+        self.routes = routes
+
+    def match(self, method: str, path: str) -> tuple[Route, dict[str, str]] | None:
+        """The first route matching both path and method; a wrong method is no match."""
+        for route in self.routes:
+            if route.method != method:
+                continue
+            m = route.pattern.fullmatch(path)
+            if m is not None:
+                return route, m.groupdict()
+        return None
+
+
+async def read_body(receive: Callable[[], Awaitable[dict[str, Any]]], limit: int) -> bytes | None:
+    """The whole request body, or None as soon as it passes `limit` bytes."""
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        chunk = message.get("body", b"")
+        if chunk:
+            size += len(chunk)
+            if size > limit:
+                return None
+            chunks.append(chunk)
+        if not message.get("more_body", False):
+            return b"".join(chunks)
+
+
+async def send_response(send: Callable[[dict[str, Any]], Awaitable[None]], r: Response) -> None:
+    await send(
+        {
+            "type": "http.response.start",
+            "status": r.status,
+            "headers": [
+                (b"content-type", r.content_type),
+                (b"content-length", str(len(r.body)).encode()),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": r.body})

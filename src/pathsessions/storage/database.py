@@ -1,0 +1,42 @@
+"""The one interface both engines implement: run SQL written once, with `?` placeholders.
+
+SQL text is shared by SQLite and PostgreSQL; the PostgreSQL adapter rewrites `?` to `$n`.
+The two places where the dialects differ in what we need (matching a column against a list,
+and passing that list) are the `any_of` / `array` hooks.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from contextlib import AbstractAsyncContextManager
+from typing import Any, Protocol
+
+Row = Sequence[Any]
+
+
+class Database(Protocol):
+    dialect: str
+
+    async def fetchone(self, sql: str, *args: Any) -> Row | None: ...
+
+    async def fetchall(self, sql: str, *args: Any) -> list[Row]: ...
+
+    async def execute(self, sql: str, *args: Any) -> int:
+        """Run one statement; answer the number of rows it changed."""
+        ...
+
+    async def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None: ...
+
+    def transaction(self) -> AbstractAsyncContextManager[Database]:
+        """A database whose statements all commit together, or not at all."""
+        ...
+
+    def any_of(self, column: str) -> str:
+        """SQL testing `column` against one list parameter given by `array`."""
+        ...
+
+    def array(self, values: Sequence[str]) -> Any: ...
+
+    async def ping(self) -> bool: ...
+
+    async def close(self) -> None: ...

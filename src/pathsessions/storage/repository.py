@@ -1,0 +1,81 @@
+"""The queries the API runs. Every one is scoped by company: tenancy is an argument here.
+
+An object of another company is not found by these queries, exactly like a missing one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from ..domain import Company, NewSession
+from .database import Database
+
+
+async def company_for_key(db: Database, company_id: str, key_hash: str) -> Company | None:
+    row = await db.fetchone(
+        "SELECT c.id, c.name, c.owner_user_id FROM api_keys k"
+        " JOIN companies c ON c.id = k.company_id"
+        " WHERE k.key_hash = ? AND k.company_id = ? AND k.revoked_at IS NULL",
+        key_hash,
+        company_id,
+    )
+    return None if row is None else Company(row[0], row[1], row[2])
+
+
+async def path_exists(db: Database, company_id: str, path_id: str) -> bool:
+    row = await db.fetchone(
+        "SELECT 1 FROM paths WHERE id = ? AND company_id = ?", path_id, company_id
+    )
+    return row is not None
+
+
+async def group_exists(db: Database, company_id: str, group_id: str) -> bool:
+    row = await db.fetchone(
+        "SELECT 1 FROM company_groups WHERE id = ? AND company_id = ?", group_id, company_id
+    )
+    return row is not None
+
+
+async def member_ids_by_mail(
+    db: Database, company_id: str, mail_keys: Sequence[str]
+) -> dict[str, str]:
+    """Normalised e-mail -> user id, for the users of the company (deleted ones are not)."""
+    rows = await db.fetchall(
+        "SELECT mail_key, id FROM users WHERE company_id = ? AND status <> 'deleted' AND "
+        + db.any_of("mail_key"),
+        company_id,
+        db.array(mail_keys),
+    )
+    return {row[0]: row[1] for row in rows}
+
+
+async def user_is_member(db: Database, company_id: str, user_id: str) -> bool:
+    row = await db.fetchone(
+        "SELECT 1 FROM users WHERE id = ? AND company_id = ? AND status <> 'deleted'",
+        user_id,
+        company_id,
+    )
+    return row is not None
+
+
+async def insert_session(db: Database, s: NewSession) -> None:
+    async with db.transaction() as tx:
+        await tx.execute(
+            "INSERT INTO path_sessions (id, company_id, path_id, name, start_date, end_date,"
+            " owner_group_id, additional_information, created_at, modified_at)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            s.id,
+            s.company_id,
+            s.path_id,
+            s.name,
+            s.start_date,
+            s.end_date,
+            s.owner_group_id,
+            s.additional_information,
+            s.created_at,
+            s.created_at,
+        )
+        await tx.executemany(
+            "INSERT INTO session_instructors (session_id, position, user_id) VALUES (?, ?, ?)",
+            [(s.id, i, user_id) for i, user_id in enumerate(s.instructor_ids)],
+        )
