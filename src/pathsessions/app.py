@@ -6,7 +6,7 @@ import logging
 import time
 import traceback
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
 from . import routes
@@ -28,8 +28,9 @@ ROUTES = [
     Route("GET", "/docs", routes.docs_page, "docs", authenticated=False),
 ]
 
-Receive = Callable[[], Awaitable[dict[str, Any]]]
-Send = Callable[[dict[str, Any]], Awaitable[None]]
+Scope = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
+Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
 
 
 class App:
@@ -66,7 +67,7 @@ class App:
             await self._db.close()
             self._db = None
 
-    async def __call__(self, scope: dict[str, Any], receive: Receive, send: Send) -> None:
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
             await self._http(scope, receive, send)
         elif scope["type"] == "lifespan":
@@ -88,7 +89,7 @@ class App:
                 await send({"type": "lifespan.shutdown.complete"})
                 return
 
-    async def _http(self, scope: dict[str, Any], receive: Receive, send: Send) -> None:
+    async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
         started = time.perf_counter()
         response = await self._respond(scope, receive)
         await send_response(send, response)
@@ -102,7 +103,7 @@ class App:
                 (time.perf_counter() - started) * 1000,
             )
 
-    async def _respond(self, scope: dict[str, Any], receive: Receive) -> Response:
+    async def _respond(self, scope: Scope, receive: Receive) -> Response:
         limit = self.settings.max_body_bytes
         headers = dict(scope["headers"])
         declared = headers.get(b"content-length", b"")

@@ -10,7 +10,7 @@ are all of it we use.
 from __future__ import annotations
 
 import re
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, MutableMapping
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl
@@ -105,7 +105,9 @@ class Router:
         return None
 
 
-async def read_body(receive: Callable[[], Awaitable[dict[str, Any]]], limit: int) -> bytes | None:
+async def read_body(
+    receive: Callable[[], Awaitable[MutableMapping[str, Any]]], limit: int
+) -> bytes | None:
     """The whole request body, or None as soon as it passes `limit` bytes."""
     chunks: list[bytes] = []
     size = 0
@@ -121,7 +123,9 @@ async def read_body(receive: Callable[[], Awaitable[dict[str, Any]]], limit: int
             return b"".join(chunks)
 
 
-async def send_response(send: Callable[[dict[str, Any]], Awaitable[None]], r: Response) -> None:
+async def send_response(
+    send: Callable[[MutableMapping[str, Any]], Awaitable[None]], r: Response
+) -> None:
     await send(
         {
             "type": "http.response.start",

@@ -1,0 +1,212 @@
+"""Fixtures: a fresh database per test on each backend, the real app, an in-process client.
+
+Every test that takes `client`, `app` or `db` runs once on SQLite and once on PostgreSQL.
+PATHSESSIONS_TEST_BACKENDS=sqlite (or postgresql) narrows that for a quick local run;
+PATHSESSIONS_TEST_POSTGRES_URL names the server (default: the local one, user postgres).
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import httpx
+import pytest
+
+from pathsessions.app import App, create_app
+from pathsessions.fixtures import load_document
+from pathsessions.settings import Settings
+from pathsessions.storage import Database
+
+BACKENDS = [
+    b.strip()
+    for b in os.environ.get("PATHSESSIONS_TEST_BACKENDS", "sqlite,postgresql").split(",")
+    if b.strip()
+]
+POSTGRES_URL = os.environ.get(
+    "PATHSESSIONS_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
+)
+
+
+def postgres_url_for(database: str) -> str:
+    return POSTGRES_URL.rsplit("/", 1)[0] + "/" + database
+
+
+@pytest.fixture(params=BACKENDS)
+async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'test.db'}"
+        return
+    name = f"pathsessions_test_{uuid.uuid4().hex[:16]}"
+    admin = await asyncpg.connect(POSTGRES_URL)
+    try:
+        await admin.execute(f'CREATE DATABASE "{name}"')
+        yield postgres_url_for(name)
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await admin.close()
+
+
+@pytest.fixture
+def settings(database_url: str) -> Settings:
+    return Settings(database_url=database_url, access_log=False, pg_pool_size=4)
+
+
+@pytest.fixture
+async def app(settings: Settings) -> AsyncIterator[App]:
+    application = create_app(settings)
+    await application.startup()
+    yield application
+    await application.shutdown()
+
+
+@pytest.fixture
+def db(app: App) -> Database:
+    return app.db
+
+
+@pytest.fixture
+async def client(app: App) -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as c:
+        yield c
+
+
+# --- A known world: two companies, so every test can check the other one is invisible --------
+
+ACME = "5f1b2c3d4e5f60718293a4b5"
+ACME_KEY = "acme-test-key"
+OTHER = "5f1b2c3d4e5f60718293a4b6"
+OTHER_KEY = "other-test-key"
+
+
+@dataclass(frozen=True)
+class World:
+    company: str = ACME
+    key: str = ACME_KEY
+    root_group: str = "6a0000000000000000000001"
+    sales_group: str = "6a0000000000000000000002"
+    owner: str = "6b0000000000000000000001"
+    owner_mail: str = "owner@acme.test"
+    instructor: str = "6b0000000000000000000002"
+    instructor_mail: str = "ines@acme.test"
+    second_instructor: str = "6b0000000000000000000003"
+    second_instructor_mail: str = "ivan@acme.test"
+    deleted_mail: str = "gone@acme.test"
+    path: str = "6c0000000000000000000001"
+    archived_path: str = "6c0000000000000000000002"
+    other_company: str = OTHER
+    other_key: str = OTHER_KEY
+    other_group: str = "6a0000000000000000000009"
+    other_path: str = "6c0000000000000000000009"
+    other_user_mail: str = "olga@other.test"
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"X-company-id": self.company, "X-apiKey": self.key}
+
+    @property
+    def query(self) -> dict[str, str]:
+        return {"company": self.company, "apiKey": self.key}
+
+    def sessions_url(self, path_id: str | None = None) -> str:
+        return f"/api/v1/paths/{self.path if path_id is None else path_id}/sessions/"
+
+
+WORLD = World()
+
+
+def world_document() -> dict[str, Any]:
+    w = WORLD
+    return {
+        "companies": [
+            {
+                "id": w.company,
+                "name": "Acme Learning",
+                "apiKeys": [w.key],
+                "owner": w.owner_mail,
+                "groups": [
+                    {"id": w.root_group, "name": "Acme", "public": True},
+                    {"id": w.sales_group, "name": "Sales", "parent": w.root_group},
+                ],
+                "users": [
+                    {
+                        "id": w.owner,
+                        "mail": w.owner_mail,
+                        "firstName": "Olive",
+                        "lastName": "Owner",
+                    },
+                    {
+                        "id": w.instructor,
+                        "mail": w.instructor_mail,
+                        "firstName": "Ines",
+                        "lastName": "Instructor",
+                        "roles": {w.sales_group: "author"},
+                    },
+                    {
+                        "id": w.second_instructor,
+                        "mail": w.second_instructor_mail,
+                        "firstName": "Ivan",
+                        "lastName": "Instructor",
+                    },
+                    {"mail": w.deleted_mail, "status": "deleted"},
+                ],
+                "paths": [
+                    {"id": w.path, "name": "Onboarding", "group": w.root_group},
+                    {
+                        "id": w.archived_path,
+                        "name": "Old path",
+                        "group": w.root_group,
+                        "status": "archived",
+                    },
+                ],
+            },
+            {
+                "id": w.other_company,
+                "name": "Other Corp",
+                "apiKeys": [w.other_key],
+                "owner": "owner@other.test",
+                "groups": [{"id": w.other_group, "name": "Other"}],
+                "users": [{"mail": w.other_user_mail, "firstName": "Olga"}],
+                "paths": [{"id": w.other_path, "name": "Elsewhere", "group": w.other_group}],
+            },
+        ]
+    }
+
+
+@pytest.fixture
+async def world(db: Database) -> World:
+    await load_document(db, world_document())
+    return WORLD
+
+
+def valid_body(**overrides: Any) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "sessionName": "Cohort 1",
+        "startDate": "2030-01-01T09:00:00.000Z",
+        "endDate": "2030-01-02T17:00:00.000Z",
+        "sessionOwnerGroup": WORLD.root_group,
+        "instructorsMails": [WORLD.instructor_mail],
+        "sessionAdditionalInformation": "REG-42",
+    }
+    body.update(overrides)
+    return {k: v for k, v in body.items() if v is not _ABSENT}
+
+
+class _Absent:
+    pass
+
+
+ABSENT: Any = _Absent()
+_ABSENT = ABSENT
+
+
+async def count_rows(db: Database, table: str) -> int:
+    row = await db.fetchone(f"SELECT COUNT(*) FROM {table}")
+    assert row is not None
+    return int(row[0])
