@@ -3,29 +3,71 @@
 from __future__ import annotations
 
 import logging
+import secrets
 import time
 import traceback
 import uuid
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
-from . import routes
+from . import routes as r
 from .auth import authenticate
 from .errors import ApiError, internal_error_body, not_found_body, render
 from .http import Request, Response, Route, Router, read_body, send_response
 from .settings import Settings, load_settings
 from .storage import Database, migrate, open_database
+from .storage.admin import server_secret
 
 log = logging.getLogger("pathsessions")
 access_log = logging.getLogger("pathsessions.access")
 
 ROUTES = [
+    Route("POST", "/api/v2/oauth2/token", r.issue_token, "issueToken", authenticated=False),
+    Route("POST", "/api/v1/paths/{pathId}/sessions", r.create_path_session, "createPathSession"),
+    Route("GET", "/api/v1/paths/sessions", r.list_path_sessions, "listPathSessions"),
+    Route("GET", "/api/v1/paths/sessions/{sessionId}", r.get_path_session, "getPathSession"),
     Route(
-        "POST", "/api/v1/paths/{pathId}/sessions", routes.create_path_session, "createPathSession"
+        "PATCH", "/api/v1/paths/sessions/{sessionId}", r.update_path_session, "updatePathSession"
     ),
-    Route("GET", "/health", routes.health, "health", authenticated=False),
-    Route("GET", "/openapi.json", routes.openapi_document, "openapi", authenticated=False),
-    Route("GET", "/docs", routes.docs_page, "docs", authenticated=False),
+    Route(
+        "DELETE", "/api/v1/paths/sessions/{sessionId}", r.delete_path_session, "deletePathSession"
+    ),
+    Route(
+        "GET",
+        "/api/v1/paths/sessions/{sessionId}/users",
+        r.list_session_users,
+        "listPathSessionUsers",
+    ),
+    Route(
+        "PATCH", "/api/v1/paths/sessions/{sessionId}/users", r.enrol_users, "enrolPathSessionUsers"
+    ),
+    Route(
+        "DELETE",
+        "/api/v1/paths/sessions/{sessionId}/users",
+        r.unenrol_users,
+        "unenrolPathSessionUsers",
+    ),
+    Route(
+        "PATCH",
+        "/api/v1/paths/sessions/{sessionId}/groups",
+        r.enrol_groups,
+        "enrolPathSessionGroups",
+    ),
+    Route(
+        "DELETE",
+        "/api/v1/paths/sessions/{sessionId}/groups",
+        r.unenrol_groups,
+        "unenrolPathSessionGroups",
+    ),
+    Route("GET", "/api/v1/groups", r.list_groups, "listGroups"),
+    Route("GET", "/api/v1/groups/{groupId}", r.get_group, "getGroup"),
+    Route("GET", "/api/v1/users", r.list_users, "listUsers"),
+    Route("GET", "/api/v1/users/{user}", r.get_user, "getUser"),
+    Route("GET", "/api/v1/paths", r.list_paths, "listPaths"),
+    Route("GET", "/api/v1/paths/{pathId}", r.get_path, "getPath"),
+    Route("GET", "/health", r.health, "health", authenticated=False),
+    Route("GET", "/openapi.json", r.openapi_document, "openapi", authenticated=False),
+    Route("GET", "/docs", r.docs_page, "docs", authenticated=False),
 ]
 
 Scope = MutableMapping[str, Any]
@@ -40,6 +82,7 @@ class App:
         self.settings = settings
         self.router = Router(route_list)
         self._db: Database | None = None
+        self.token_secret = b""
         # Derived documents (OpenAPI, docs page), built on first request.
         self.cache: dict[str, bytes] = {}
 
@@ -57,9 +100,13 @@ class App:
         )
         try:
             await migrate(db)
+            secret = self.settings.token_secret or await server_secret(
+                db, "token", secrets.token_hex(32)
+            )
         except BaseException:
             await db.close()
             raise
+        self.token_secret = secret.encode()
         self._db = db
 
     async def shutdown(self) -> None:
@@ -92,7 +139,14 @@ class App:
     async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
         started = time.perf_counter()
         response = await self._respond(scope, receive)
-        await send_response(send, response)
+        try:
+            await send_response(send, response)
+        except Exception as exc:
+            if response.stream is None:
+                raise
+            # The status line is out: a cut-off body is all the client can still be told.
+            self._fault(exc)
+            return
         if self.settings.access_log:
             # The path only: the query string may hold an API key.
             access_log.info(
@@ -120,8 +174,14 @@ class App:
             scope["method"], scope["path"], scope["query_string"], headers, body, params
         )
         try:
-            company = await authenticate(self.db, request) if route.authenticated else None
-            return await route.handler(request, company, self)
+            company = (
+                await authenticate(self.db, request, self.token_secret)
+                if route.authenticated
+                else None
+            )
+            response = await route.handler(request, company, self)
+            await response.prime()
+            return response
         except ApiError as error:
             return Response(*render(error))
         except Exception as exc:

@@ -1,19 +1,26 @@
 """Credentials -> company, in one place.
 
-Query parameters `company` + `apiKey`, or headers `X-company-id` + `X-apiKey`; each of the two
-values is taken from its header when present, else from the query. Missing or wrong: 401.
+`Authorization: Bearer <token>` decides alone when present. Otherwise query parameters
+`company` + `apiKey`, or headers `X-company-id` + `X-apiKey`: each of the two values is taken
+from its header when present, else from the query. Missing or wrong: 401.
 """
 
 from __future__ import annotations
 
-from .domain import Company, is_object_id
+from . import tokens
+from .domain import Company, is_object_id, now_ms
 from .errors import ApiError
 from .http import Request
 from .keys import hash_key
 from .storage import Database, repository
 
 
-async def authenticate(db: Database, request: Request) -> Company:
+async def authenticate(db: Database, request: Request, token_secret: bytes) -> Company:
+    authorization = request.header(b"authorization")
+    if authorization is not None:
+        scheme, _, token = authorization.strip().partition(" ")
+        if scheme.lower() == "bearer":
+            return await _bearer(db, token.strip(), token_secret)
     company_id = request.header(b"x-company-id")
     key = request.header(b"x-apikey")
     if company_id is None or key is None:
@@ -24,5 +31,15 @@ async def authenticate(db: Database, request: Request) -> Company:
         raise ApiError("unauthorized")
     company = await repository.company_for_key(db, company_id.lower(), hash_key(key))
     if company is None:
+        raise ApiError("unauthorized")
+    return company
+
+
+async def _bearer(db: Database, token: str, token_secret: bytes) -> Company:
+    claims = tokens.verify(token_secret, token, now_ms())
+    if claims is None:
+        raise ApiError("unauthorized")
+    company = await repository.company_for_key_id(db, claims.company_id, claims.key_id)
+    if company is None:  # the key was revoked (or its company deleted) since
         raise ApiError("unauthorized")
     return company

@@ -23,7 +23,7 @@ def decode_body(raw: bytes) -> dict[str, Any] | None:
     """The body's fields, or None when it is neither a JSON object nor a form."""
     try:
         value = _decode_json(raw)
-    except msgspec.DecodeError:
+    except (msgspec.DecodeError, UnicodeDecodeError):  # msgspec raises the latter on bad UTF-8
         return decode_form(raw)
     return value if isinstance(value, dict) else None
 
@@ -53,9 +53,14 @@ def decode_form(raw: bytes) -> dict[str, Any] | None:
     return {base: _combine(items) for base, items in entries.items()} if _valid(entries) else None
 
 
+def _is_index(sub: str | None) -> bool:
+    # ASCII only: str.isdigit() also accepts characters such as "²" that int() refuses.
+    return bool(sub) and sub is not None and sub.isascii() and sub.isdigit()
+
+
 def _valid(entries: dict[str, list[tuple[str | None, str]]]) -> bool:
     for items in entries.values():
-        named = [sub for sub, _ in items if sub and not sub.isdigit()]
+        named = [sub for sub, _ in items if sub and not _is_index(sub)]
         if named and len(named) != len(items):
             return False  # `a[k]=` mixed with `a=`, `a[]=` or `a[0]=`: no single shape
     return True
@@ -65,8 +70,8 @@ def _combine(items: list[tuple[str | None, str]]) -> Any:
     subs = [sub for sub, _ in items]
     if subs == [None]:
         return items[0][1]
-    if all(sub and not sub.isdigit() for sub in subs):
+    if all(sub and not _is_index(sub) for sub in subs):
         return dict(items)
-    if all(sub and sub.isdigit() for sub in subs):
+    if all(_is_index(sub) for sub in subs):
         return [value for _, value in sorted(items, key=lambda item: int(item[0] or 0))]
     return [value for _, value in items]

@@ -121,10 +121,12 @@ def normalize_email(value: object) -> str | None:
     """Trimmed, lower-cased address if `value` is a valid e-mail string, else None."""
     if not isinstance(value, str):
         return None
-    candidate = value.strip().lower()
+    candidate = value.strip()
+    # Checked before lower-casing: str.lower() maps some non-ASCII letters (the Kelvin sign)
+    # onto ASCII ones, which would let them through.
     if len(candidate) > MAX_EMAIL_LENGTH or _EMAIL.fullmatch(candidate) is None:
         return None
-    return candidate
+    return candidate.lower()
 
 
 # --- Records -------------------------------------------------------------------------------
@@ -151,3 +153,32 @@ class NewSession:
     instructor_ids: tuple[str, ...]
     additional_information: str | None
     created_at: int
+
+
+@dataclass(frozen=True, slots=True)
+class StoredSession:
+    id: str
+    path_id: str
+    name: str
+    start_date: int
+    end_date: int | None
+    owner_group_id: str
+    additional_information: str | None
+    created_at: int
+    modified_at: int
+    instructor_mails: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Person:
+    """A user as the API shows it."""
+
+    id: str
+    mail: str
+    first_name: str
+    last_name: str
+
+
+def is_running(start_date: int, end_date: int | None, now: int) -> bool:
+    """Started, and not ended: no end date, or one still ahead."""
+    return start_date <= now and (end_date is None or end_date > now)

@@ -10,7 +10,7 @@ are all of it we use.
 from __future__ import annotations
 
 import re
-from collections.abc import Awaitable, Callable, MutableMapping
+from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl
@@ -24,16 +24,41 @@ _encode = msgspec.json.Encoder().encode
 
 
 class Response:
-    __slots__ = ("body", "content_type", "status")
+    """A whole body, or a `stream` of chunks sent as they come (chunked encoding)."""
 
-    def __init__(self, status: int, body: bytes, content_type: bytes = JSON) -> None:
+    __slots__ = ("body", "content_type", "status", "stream")
+
+    def __init__(
+        self,
+        status: int,
+        body: bytes,
+        content_type: bytes = JSON,
+        stream: AsyncIterator[bytes] | None = None,
+    ) -> None:
         self.status = status
         self.body = body
         self.content_type = content_type
+        self.stream = stream
 
     @classmethod
     def json(cls, value: Any, status: int = 200) -> Response:
         return cls(status, _encode(value))
+
+    @classmethod
+    def streamed(cls, chunks: AsyncIterator[bytes]) -> Response:
+        return cls(200, b"", stream=chunks)
+
+    async def prime(self) -> None:
+        """Produce the first chunk now, so that a failure can still change the status."""
+        if self.stream is not None:
+            first = await anext(self.stream, b"")
+            self.stream = _prepend(first, self.stream)
+
+
+async def _prepend(first: bytes, rest: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
+    yield first
+    async for chunk in rest:
+        yield chunk
 
 
 class Request:
@@ -126,14 +151,11 @@ async def read_body(
 async def send_response(
     send: Callable[[MutableMapping[str, Any]], Awaitable[None]], r: Response
 ) -> None:
-    await send(
-        {
-            "type": "http.response.start",
-            "status": r.status,
-            "headers": [
-                (b"content-type", r.content_type),
-                (b"content-length", str(len(r.body)).encode()),
-            ],
-        }
-    )
+    headers = [(b"content-type", r.content_type)]
+    if r.stream is None:
+        headers.append((b"content-length", str(len(r.body)).encode()))
+    await send({"type": "http.response.start", "status": r.status, "headers": headers})
+    if r.stream is not None:
+        async for chunk in r.stream:
+            await send({"type": "http.response.body", "body": chunk, "more_body": True})
     await send({"type": "http.response.body", "body": r.body})

@@ -11,7 +11,7 @@ from typing import Any
 
 import msgspec
 
-from .errors import STATUS
+from .errors import PATCH_FIELD_MESSAGES, PATCH_PREFIX, PATCH_RULE_MESSAGES, STATUS
 from .http import Route
 from .rules import MAX_ADDITIONAL_INFORMATION, MAX_INSTRUCTORS, MAX_SESSION_NAME
 from .settings import Settings
@@ -23,7 +23,82 @@ DATE = {
     "2022-05-16T23:00:00+01:00; answered in UTC as 2022-05-16T22:00:00.000Z.",
 }
 
-_AUTH_ERRORS = ["payload_too_large", "unauthorized"]
+# Every route can answer 413: the body limit is checked before routing.
+_AUTH_ERRORS = ["unauthorized"]
+
+
+def _ref(name: str) -> dict[str, Any]:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _ok(description: str, schema: dict[str, Any]) -> dict[str, Any]:
+    return {"status": 200, "description": description, "schema": schema}
+
+
+def _status(value: str) -> dict[str, Any]:
+    return {"type": "object", "required": ["status"], "properties": {"status": {"const": value}}}
+
+
+def _param(name: str, schema: dict[str, Any], description: str = "") -> dict[str, Any]:
+    param = {"name": name, "in": "path", "required": True, "schema": schema}
+    if description:
+        param["description"] = description
+    return param
+
+
+def _body(schema: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "required": True,
+        "content": {
+            "application/json": {"schema": schema},
+            "application/x-www-form-urlencoded": {"schema": {"type": "object"}},
+        },
+    }
+
+
+_SESSION_ID = _param("sessionId", OBJECT_ID, "The id of the path session.")
+_SESSION_FIELDS: dict[str, Any] = {
+    "sessionName": {"type": "string", "maxLength": MAX_SESSION_NAME},
+    "startDate": DATE,
+    "endDate": {**DATE, "type": ["string", "null"]},
+    "instructorsMails": {
+        "type": "array",
+        "items": {"type": "string", "format": "email"},
+        "description": f"Main instructor first; at most {MAX_INSTRUCTORS} distinct addresses.",
+    },
+    "sessionOwnerGroup": OBJECT_ID,
+    "sessionAdditionalInformation": {
+        "type": ["string", "null"],
+        "maxLength": MAX_ADDITIONAL_INFORMATION,
+    },
+}
+_ID_LIST = {"type": "array", "items": {"type": "string"}, "minItems": 1, "maxItems": 1000}
+
+
+def _enrolment(summary: str, status: str, kind: str) -> dict[str, Any]:
+    if kind == "users":
+        body = {
+            "type": "object",
+            "description": "Exactly one of userEmails and userIds.",
+            "properties": {"userEmails": _ID_LIST, "userIds": _ID_LIST},
+        }
+    else:
+        body = {"type": "object", "required": ["groupIds"], "properties": {"groupIds": _ID_LIST}}
+    return {
+        "tags": ["Path sessions"],
+        "summary": f"{summary} (incremental)",
+        "parameters": [_SESSION_ID],
+        "requestBody": _body(body),
+        "success": _ok("Done; repeating it changes nothing.", _status(status)),
+        "errors": [
+            *_AUTH_ERRORS,
+            "path_session_not_found",
+            "invalid_body",
+            f"invalid_{kind}",
+            f"{kind}_not_found",
+        ],
+    }
+
 
 # operation id -> what the route list does not say. `errors` are codes of errors.STATUS.
 OPERATIONS: dict[str, dict[str, Any]] = {
@@ -46,34 +121,13 @@ OPERATIONS: dict[str, dict[str, Any]] = {
                 "description": "The id of the path.",
             }
         ],
-        "requestBody": {
-            "required": True,
-            "content": {
-                "application/json": {
-                    "schema": {
-                        "type": "object",
-                        "required": ["sessionName", "startDate", "sessionOwnerGroup"],
-                        "properties": {
-                            "sessionName": {"type": "string", "maxLength": MAX_SESSION_NAME},
-                            "startDate": DATE,
-                            "endDate": {**DATE, "type": ["string", "null"]},
-                            "instructorsMails": {
-                                "type": "array",
-                                "items": {"type": "string", "format": "email"},
-                                "description": "Main instructor first; at most "
-                                f"{MAX_INSTRUCTORS} distinct addresses.",
-                            },
-                            "sessionOwnerGroup": OBJECT_ID,
-                            "sessionAdditionalInformation": {
-                                "type": ["string", "null"],
-                                "maxLength": MAX_ADDITIONAL_INFORMATION,
-                            },
-                        },
-                    }
-                },
-                "application/x-www-form-urlencoded": {"schema": {"type": "object"}},
-            },
-        },
+        "requestBody": _body(
+            {
+                "type": "object",
+                "required": ["sessionName", "startDate", "sessionOwnerGroup"],
+                "properties": _SESSION_FIELDS,
+            }
+        ),
         "success": {
             "status": 200,
             "description": "The session was created.",
@@ -92,6 +146,139 @@ OPERATIONS: dict[str, dict[str, Any]] = {
             "instructors_not_found",
             "invalid_session_additional_information",
         ],
+    },
+    "issueToken": {
+        "tags": ["Authentication"],
+        "summary": "Exchange an API key for a bearer token",
+        "description": (
+            "client_id is the company id, client_secret one of its API keys. The token lasts "
+            "one hour and stops working when that key is revoked. JSON or form body."
+        ),
+        "requestBody": _body(
+            {
+                "type": "object",
+                "required": ["grant_type", "client_id", "client_secret"],
+                "properties": {
+                    "grant_type": {"const": "client_credentials"},
+                    "client_id": OBJECT_ID,
+                    "client_secret": {"type": "string"},
+                },
+            }
+        ),
+        "success": {
+            "status": 200,
+            "description": "A bearer token.",
+            "schema": {
+                "type": "object",
+                "properties": {
+                    "token_type": {"const": "Bearer"},
+                    "access_token": {"type": "string"},
+                    "expires_in": {"type": "string", "const": "3600"},
+                },
+            },
+        },
+        "errors": ["invalid_request", "unsupported_grant_type", "invalid_client"],
+    },
+    "listPathSessions": {
+        "tags": ["Path sessions"],
+        "summary": "List every path session of the company",
+        "description": "All paths; one JSON array, streamed (no pagination in v1).",
+        "success": _ok("The sessions.", {"type": "array", "items": _ref("SessionItem")}),
+        "errors": _AUTH_ERRORS,
+    },
+    "getPathSession": {
+        "tags": ["Path sessions"],
+        "summary": "Get a path session, with its path and enrolled users and groups",
+        "parameters": [_SESSION_ID],
+        "success": _ok("The session.", _ref("SessionDetail")),
+        "errors": [*_AUTH_ERRORS, "path_session_not_found"],
+    },
+    "updatePathSession": {
+        "tags": ["Path sessions"],
+        "summary": "Replace the main fields of a path session",
+        "description": (
+            "sessionName, sessionOwnerGroup and startDate are required; endDate, "
+            "instructorsMails and sessionAdditionalInformation left out keep their value "
+            "(null removes endDate or sessionAdditionalInformation). Errors are sentences."
+        ),
+        "parameters": [_SESSION_ID],
+        "requestBody": _body(
+            {
+                "type": "object",
+                "required": ["sessionName", "startDate", "sessionOwnerGroup"],
+                "properties": {
+                    **_SESSION_FIELDS,
+                    "instructorsMails": {**_SESSION_FIELDS["instructorsMails"], "minItems": 1},
+                },
+            }
+        ),
+        "success": _ok("The updated session.", _ref("SessionDetail")),
+        "errors": [
+            *_AUTH_ERRORS,
+            "path_session_not_found",
+            "invalid_body",
+            *(PATCH_PREFIX + m for m in PATCH_FIELD_MESSAGES),
+            "session_owner_group_not_found",
+            "instructors_not_found",
+            *PATCH_RULE_MESSAGES,
+        ],
+    },
+    "deletePathSession": {
+        "tags": ["Path sessions"],
+        "summary": "Delete a path session",
+        "parameters": [_SESSION_ID],
+        "success": _ok("Deleted.", _status("path_session_deleted")),
+        "errors": [*_AUTH_ERRORS, "path_session_not_found"],
+    },
+    "listPathSessionUsers": {
+        "tags": ["Path sessions"],
+        "summary": "The users enrolled in a path session (directly)",
+        "parameters": [_SESSION_ID],
+        "success": _ok("The users.", {"type": "array", "items": _ref("User")}),
+        "errors": [*_AUTH_ERRORS, "path_session_not_found"],
+    },
+    "enrolPathSessionUsers": _enrolment("Enrol users", "users_enrolled", "users"),
+    "unenrolPathSessionUsers": _enrolment("Unenrol users", "users_unenrolled", "users"),
+    "enrolPathSessionGroups": _enrolment("Enrol groups", "groups_enrolled", "groups"),
+    "unenrolPathSessionGroups": _enrolment("Unenrol groups", "groups_unenrolled", "groups"),
+    "listGroups": {
+        "tags": ["Company"],
+        "summary": "The company's groups",
+        "success": _ok("The groups.", {"type": "array", "items": _ref("Group")}),
+        "errors": _AUTH_ERRORS,
+    },
+    "getGroup": {
+        "tags": ["Company"],
+        "summary": "One group",
+        "parameters": [_param("groupId", OBJECT_ID)],
+        "success": _ok("The group.", _ref("Group")),
+        "errors": [*_AUTH_ERRORS, "group_not_found"],
+    },
+    "listUsers": {
+        "tags": ["Company"],
+        "summary": "The company's users (deleted users are left out)",
+        "success": _ok("The users.", {"type": "array", "items": _ref("User")}),
+        "errors": _AUTH_ERRORS,
+    },
+    "getUser": {
+        "tags": ["Company"],
+        "summary": "One user, by id or by e-mail address",
+        "parameters": [_param("user", {"type": "string"}, "A user id or e-mail address.")],
+        "success": _ok("The user.", _ref("User")),
+        "errors": [*_AUTH_ERRORS, "user_not_found"],
+    },
+    "listPaths": {
+        "tags": ["Company"],
+        "summary": "The company's paths",
+        "success": _ok("The paths.", {"type": "array", "items": _ref("Path")}),
+        "errors": _AUTH_ERRORS,
+    },
+    "getPath": {
+        "tags": ["Company"],
+        "summary": "One path",
+        "parameters": [_param("pathId", OBJECT_ID)],
+        "success": _ok("The path.", _ref("Path")),
+        "errors": [*_AUTH_ERRORS, "path_not_found"],
     },
     "health": {
         "tags": ["Service"],
@@ -115,6 +302,76 @@ OPERATIONS: dict[str, dict[str, Any]] = {
         "summary": "The API described as an HTML page",
         "success": {"status": 200, "description": "An HTML page", "media": "text/html"},
         "errors": [],
+    },
+}
+
+
+_DATE_OUT = {"type": "string", "examples": ["2022-05-16T22:00:00.000Z"]}
+_USER: dict[str, Any] = {
+    "type": "object",
+    "required": ["_id", "mail", "firstName", "lastName"],
+    "properties": {
+        "_id": OBJECT_ID,
+        "mail": {"type": "string"},
+        "firstName": {"type": "string"},
+        "lastName": {"type": "string"},
+    },
+}
+_PATH: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        "_id": OBJECT_ID,
+        "name": {"type": "string"},
+        "groupId": OBJECT_ID,
+        "status": {"enum": ["published", "archived"]},
+        "createdAt": _DATE_OUT,
+        "modifiedAt": _DATE_OUT,
+        "sessionIds": {"type": "array", "items": OBJECT_ID},
+    },
+}
+_SESSION_ITEM: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        "sessionName": {"type": "string"},
+        "sessionId": OBJECT_ID,
+        "sessionOwnerGroup": OBJECT_ID,
+        "pathId": OBJECT_ID,
+        "startDate": _DATE_OUT,
+        "endDate": {**_DATE_OUT, "type": ["string", "null"]},
+        "instructorsMails": {"type": "array", "items": {"type": "string"}},
+        "sessionAdditionalInformation": {"type": ["string", "null"]},
+        "createdAt": _DATE_OUT,
+        "modifiedAt": _DATE_OUT,
+    },
+}
+SCHEMAS: dict[str, Any] = {
+    "User": _USER,
+    "Path": _PATH,
+    "Group": {
+        "type": "object",
+        "required": ["_id", "name", "public"],
+        "properties": {
+            "_id": OBJECT_ID,
+            "name": {"type": "string"},
+            "public": {"type": "boolean"},
+            "parent": {**OBJECT_ID, "description": "Only when the group has a parent."},
+        },
+    },
+    "SessionItem": _SESSION_ITEM,
+    "SessionDetail": {
+        "type": "object",
+        "properties": {
+            **_SESSION_ITEM["properties"],
+            "path": _PATH,
+            "users": {"type": "array", "items": _USER},
+            "groups": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "properties": {"_id": OBJECT_ID, "name": {"type": "string"}},
+                },
+            },
+        },
     },
 }
 
@@ -151,7 +408,7 @@ def _operation(route: Route) -> dict[str, Any]:
         str(success["status"]): {"description": success["description"], "content": content}
     }
     by_status: dict[int, list[str]] = {}
-    for code in meta["errors"]:
+    for code in dict.fromkeys(["payload_too_large", *meta["errors"]]):
         by_status.setdefault(STATUS[code], []).append(code)
     for status, codes in sorted(by_status.items()):
         responses[str(status)] = _error_response(codes)
@@ -168,6 +425,7 @@ def _operation(route: Route) -> dict[str, Any]:
         op["security"] = [
             {"apiKeyQuery": [], "companyQuery": []},
             {"apiKeyHeader": [], "companyHeader": []},
+            {"bearer": []},
         ]
     return op
 
@@ -200,12 +458,14 @@ def document(routes: list[Route], settings: Settings) -> dict[str, Any]:
                         "documentation_url": {"const": settings.docs_url},
                     },
                 },
+                **SCHEMAS,
             },
             "securitySchemes": {
                 "companyQuery": {"type": "apiKey", "in": "query", "name": "company"},
                 "apiKeyQuery": {"type": "apiKey", "in": "query", "name": "apiKey"},
                 "companyHeader": {"type": "apiKey", "in": "header", "name": "X-company-id"},
                 "apiKeyHeader": {"type": "apiKey", "in": "header", "name": "X-apiKey"},
+                "bearer": {"type": "http", "scheme": "bearer"},
             },
         },
     }

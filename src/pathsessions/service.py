@@ -3,13 +3,29 @@ raises `ApiError` for every documented failure; nothing is written unless all ch
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from dataclasses import replace
 from typing import Any
 
-from . import rules
-from .domain import Company, NewSession, is_object_id, new_id, now_ms
+from . import patch_rules, rules
+from .domain import (
+    Company,
+    NewSession,
+    Person,
+    StoredSession,
+    is_object_id,
+    is_running,
+    new_id,
+    normalize_email,
+    now_ms,
+)
 from .errors import ApiError
 from .rules import MISSING
-from .storage import Database, repository
+from .storage import Database, directory, repository, sessions
+from .views import session_detail
+
+# Most ids or addresses one enrolment request may name.
+MAX_ENROLMENT_ITEMS = 1_000
 
 
 async def validate_new_session(
@@ -65,3 +81,172 @@ async def create_path_session(
     session = await validate_new_session(company, db, path_id, fields)
     await repository.insert_session(db, session)
     return session.id
+
+
+async def _session(company: Company, db: Database, session_id: str) -> StoredSession:
+    """The company's session, or `path_session_not_found` (malformed and foreign ids too)."""
+    session = None
+    if is_object_id(session_id):
+        session = await sessions.get_session(db, company.id, session_id.lower())
+    if session is None:
+        raise ApiError("path_session_not_found")
+    return session
+
+
+async def get_path_session(company: Company, db: Database, session_id: str) -> dict[str, Any]:
+    return await _detail(company, db, await _session(company, db, session_id))
+
+
+async def _detail(company: Company, db: Database, session: StoredSession) -> dict[str, Any]:
+    path = await directory.get_path(db, company.id, session.path_id)
+    if path is None:  # sessions are deleted with their path
+        raise RuntimeError(f"session {session.id} has no path")
+    users = await sessions.enrolled_users(db, session.id)
+    groups = await sessions.enrolled_groups(db, session.id)
+    return session_detail(session, path, users, groups)
+
+
+def list_path_sessions(company: Company, db: Database) -> AsyncIterator[list[StoredSession]]:
+    return sessions.iter_sessions(db, company.id)
+
+
+async def update_path_session(
+    company: Company, db: Database, session_id: str, fields: dict[str, Any] | None
+) -> dict[str, Any]:
+    """Replace the main fields, checking in the documented order; answer the new session."""
+    current = await _session(company, db, session_id)
+    if fields is None:
+        raise ApiError("invalid_body")
+    name = patch_rules.session_name(fields.get("sessionName", MISSING))
+    group_id = patch_rules.owner_group_id(fields.get("sessionOwnerGroup", MISSING))
+    start = patch_rules.start_date(fields.get("startDate", MISSING))
+    end = patch_rules.end_date(fields.get("endDate", MISSING), current.end_date)
+    mails = patch_rules.instructor_mails(fields.get("instructorsMails", MISSING))
+    info = patch_rules.additional_information(
+        fields.get("sessionAdditionalInformation", MISSING), current.additional_information
+    )
+    if not await repository.group_exists(db, company.id, group_id):
+        raise ApiError("session_owner_group_not_found")
+    instructor_ids = None if mails is None else await _instructor_ids(company, db, mails)
+    now = now_ms()
+    _check_dates(current, start, end, now, await _has_learners(current, start, now, db))
+    updated = replace(
+        current,
+        name=name,
+        owner_group_id=group_id,
+        start_date=start,
+        end_date=end,
+        additional_information=info,
+        modified_at=now,
+    )
+    await sessions.update_session(db, company.id, updated, instructor_ids)
+    return await get_path_session(company, db, current.id)
+
+
+async def _has_learners(current: StoredSession, start: int, now: int, db: Database) -> bool:
+    # Only asked when it can matter: the start moves and the session is running.
+    if start == current.start_date or not is_running(current.start_date, current.end_date, now):
+        return False
+    return await sessions.has_enrolled_learners(db, current.id)
+
+
+def _check_dates(
+    current: StoredSession, start: int, end: int | None, now: int, running_with_learners: bool
+) -> None:
+    """The business rules, in the documented order; past-date rules only for a changed date."""
+    if running_with_learners:
+        raise ApiError(
+            "Session startDate cannot be updated because the session is running and has "
+            "enrolled learners."
+        )
+    if start != current.start_date and start < now:
+        raise ApiError("Session cannot be updated because new session start date is in the past.")
+    if end != current.end_date and end is not None and end < now:
+        raise ApiError("Session cannot be updated because new session end date is in the past.")
+    if end is not None and end < start:
+        raise ApiError(
+            "Session cannot be updated because new session end date precedes session start date."
+        )
+
+
+async def delete_path_session(company: Company, db: Database, session_id: str) -> None:
+    session = await _session(company, db, session_id)
+    if not await sessions.delete_session(db, company.id, session.id):
+        raise ApiError("path_session_not_found")  # deleted meanwhile by another request
+
+
+async def enrolled_users(company: Company, db: Database, session_id: str) -> list[Person]:
+    session = await _session(company, db, session_id)
+    return await sessions.enrolled_users(db, session.id)
+
+
+def _items(value: object, code: str) -> list[str]:
+    if not isinstance(value, list) or not value or len(value) > MAX_ENROLMENT_ITEMS:
+        raise ApiError(code)
+    if not all(isinstance(item, str) for item in value):
+        raise ApiError(code)
+    return value
+
+
+async def _user_ids(company: Company, db: Database, fields: dict[str, Any] | None) -> list[str]:
+    """`{"userEmails": [...]}` or `{"userIds": [...]}` (exactly one) -> the users' ids."""
+    if fields is None:
+        raise ApiError("invalid_body")
+    if ("userEmails" in fields) == ("userIds" in fields):
+        raise ApiError("invalid_users")
+    if "userEmails" in fields:
+        mails = [normalize_email(m) for m in _items(fields["userEmails"], "invalid_users")]
+        if None in mails:
+            raise ApiError("invalid_users")
+        wanted = list(dict.fromkeys(m for m in mails if m is not None))
+        found = await repository.member_ids_by_mail(db, company.id, wanted)
+        if len(found) != len(wanted):
+            raise ApiError("users_not_found")
+        return [found[m] for m in wanted]
+    ids = _items(fields["userIds"], "invalid_users")
+    if not all(is_object_id(i) for i in ids):
+        raise ApiError("invalid_users")
+    wanted = list(dict.fromkeys(i.lower() for i in ids))
+    if len(await directory.member_ids(db, company.id, wanted)) != len(wanted):
+        raise ApiError("users_not_found")
+    return wanted
+
+
+async def _group_ids(company: Company, db: Database, fields: dict[str, Any] | None) -> list[str]:
+    if fields is None:
+        raise ApiError("invalid_body")
+    ids = _items(fields.get("groupIds"), "invalid_groups")
+    if not all(is_object_id(i) for i in ids):
+        raise ApiError("invalid_groups")
+    wanted = list(dict.fromkeys(i.lower() for i in ids))
+    if len(await directory.existing_group_ids(db, company.id, wanted)) != len(wanted):
+        raise ApiError("groups_not_found")
+    return wanted
+
+
+async def enrol_users(
+    company: Company, db: Database, session_id: str, fields: dict[str, Any] | None
+) -> None:
+    session = await _session(company, db, session_id)
+    await sessions.enrol_users(db, session.id, await _user_ids(company, db, fields), now_ms())
+
+
+async def unenrol_users(
+    company: Company, db: Database, session_id: str, fields: dict[str, Any] | None
+) -> None:
+    session = await _session(company, db, session_id)
+    await sessions.unenrol_users(db, session.id, await _user_ids(company, db, fields))
+
+
+async def enrol_groups(
+    company: Company, db: Database, session_id: str, fields: dict[str, Any] | None
+) -> None:
+    session = await _session(company, db, session_id)
+    await sessions.enrol_groups(db, session.id, await _group_ids(company, db, fields), now_ms())
+
+
+async def unenrol_groups(
+    company: Company, db: Database, session_id: str, fields: dict[str, Any] | None
+) -> None:
+    session = await _session(company, db, session_id)
+    await sessions.unenrol_groups(db, session.id, await _group_ids(company, db, fields))

@@ -30,6 +30,9 @@ class Settings:
     documentation_url: str = ""
     log_level: str = "INFO"
     access_log: bool = True
+    # Signs bearer tokens. Empty: one is generated and kept in the database, shared by every
+    # worker and host that uses it.
+    token_secret: str = ""
 
     @property
     def docs_url(self) -> str:

@@ -270,6 +270,18 @@ async def replace_session(db: Database, s: NewSession) -> None:
     )
 
 
+async def server_secret(db: Database, name: str, candidate: str) -> str:
+    """The secret stored under `name`; `candidate` becomes it if there is none yet."""
+    await db.execute(
+        "INSERT INTO server_secrets (name, value) VALUES (?, ?) ON CONFLICT (name) DO NOTHING",
+        name,
+        candidate,
+    )
+    row = await db.fetchone("SELECT value FROM server_secrets WHERE name = ?", name)
+    assert row is not None
+    return str(row[0])
+
+
 def as_bool(value: Any) -> bool:
     """SQLite answers BOOLEAN columns as 0/1, PostgreSQL as bool."""
     return bool(value)

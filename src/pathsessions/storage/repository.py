@@ -22,6 +22,18 @@ async def company_for_key(db: Database, company_id: str, key_hash: str) -> Compa
     return None if row is None else Company(row[0], row[1], row[2])
 
 
+async def company_for_key_id(db: Database, company_id: str, key_id: str) -> Company | None:
+    """The company of an active key, named by its id (a bearer token's claims)."""
+    row = await db.fetchone(
+        "SELECT c.id, c.name, c.owner_user_id FROM api_keys k"
+        " JOIN companies c ON c.id = k.company_id"
+        " WHERE k.id = ? AND k.company_id = ? AND k.revoked_at IS NULL",
+        key_id,
+        company_id,
+    )
+    return None if row is None else Company(row[0], row[1], row[2])
+
+
 async def path_exists(db: Database, company_id: str, path_id: str) -> bool:
     row = await db.fetchone(
         "SELECT 1 FROM paths WHERE id = ? AND company_id = ?", path_id, company_id

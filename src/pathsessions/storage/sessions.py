@@ -1,0 +1,175 @@
+"""Path-session queries: read one, stream all, replace, delete, enrol. All scoped by company."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Sequence
+
+from ..domain import Person, StoredSession
+from .database import Database, Row
+
+_COLUMNS = (
+    "s.id, s.path_id, s.name, s.start_date, s.end_date, s.owner_group_id,"
+    " s.additional_information, s.created_at, s.modified_at"
+)
+
+
+async def _instructor_mails(db: Database, session_ids: Sequence[str]) -> dict[str, list[str]]:
+    rows = await db.fetchall(
+        "SELECT si.session_id, u.mail FROM session_instructors si"
+        " JOIN users u ON u.id = si.user_id WHERE "
+        + db.any_of("si.session_id")
+        + " ORDER BY si.session_id, si.position",
+        db.array(session_ids),
+    )
+    mails: dict[str, list[str]] = {}
+    for session_id, mail in rows:
+        mails.setdefault(session_id, []).append(mail)
+    return mails
+
+
+def _session(row: Row, mails: dict[str, list[str]]) -> StoredSession:
+    return StoredSession(
+        id=row[0],
+        path_id=row[1],
+        name=row[2],
+        start_date=int(row[3]),
+        end_date=None if row[4] is None else int(row[4]),
+        owner_group_id=row[5],
+        additional_information=row[6],
+        created_at=int(row[7]),
+        modified_at=int(row[8]),
+        instructor_mails=tuple(mails.get(row[0], ())),
+    )
+
+
+async def get_session(db: Database, company_id: str, session_id: str) -> StoredSession | None:
+    row = await db.fetchone(
+        f"SELECT {_COLUMNS} FROM path_sessions s WHERE s.id = ? AND s.company_id = ?",
+        session_id,
+        company_id,
+    )
+    if row is None:
+        return None
+    return _session(row, await _instructor_mails(db, [session_id]))
+
+
+async def iter_sessions(
+    db: Database, company_id: str, batch: int = 500
+) -> AsyncIterator[list[StoredSession]]:
+    """Every session of the company in id order, a batch at a time (keyset, not OFFSET:
+    each batch costs the same however deep it is, and memory stays flat)."""
+    after = ""
+    while True:
+        rows = await db.fetchall(
+            f"SELECT {_COLUMNS} FROM path_sessions s WHERE s.company_id = ? AND s.id > ?"
+            " ORDER BY s.id LIMIT ?",
+            company_id,
+            after,
+            batch,
+        )
+        if not rows:
+            return
+        mails = await _instructor_mails(db, [row[0] for row in rows])
+        yield [_session(row, mails) for row in rows]
+        if len(rows) < batch:
+            return
+        after = rows[-1][0]
+
+
+async def enrolled_users(db: Database, session_id: str) -> list[Person]:
+    rows = await db.fetchall(
+        "SELECT u.id, u.mail, u.first_name, u.last_name FROM session_users su"
+        " JOIN users u ON u.id = su.user_id WHERE su.session_id = ?"
+        " ORDER BY su.enrolled_at, u.id",
+        session_id,
+    )
+    return [Person(*row) for row in rows]
+
+
+async def enrolled_groups(db: Database, session_id: str) -> list[Row]:
+    return await db.fetchall(
+        "SELECT g.id, g.name FROM session_groups sg JOIN company_groups g ON g.id = sg.group_id"
+        " WHERE sg.session_id = ? ORDER BY sg.enrolled_at, g.id",
+        session_id,
+    )
+
+
+async def has_enrolled_learners(db: Database, session_id: str) -> bool:
+    row = await db.fetchone(
+        "SELECT 1 WHERE EXISTS (SELECT 1 FROM session_users su JOIN users u"
+        " ON u.id = su.user_id WHERE su.session_id = ? AND u.status <> 'deleted')"
+        " OR EXISTS (SELECT 1 FROM session_groups sg JOIN user_roles r"
+        " ON r.group_id = sg.group_id JOIN users u ON u.id = r.user_id"
+        " WHERE sg.session_id = ? AND u.status <> 'deleted')",
+        session_id,
+        session_id,
+    )
+    return row is not None
+
+
+async def update_session(
+    db: Database,
+    company_id: str,
+    session: StoredSession,
+    instructor_ids: Sequence[str] | None,
+) -> None:
+    """Overwrite the main fields; the instructors too when `instructor_ids` is given."""
+    async with db.transaction() as tx:
+        await tx.execute(
+            "UPDATE path_sessions SET name = ?, start_date = ?, end_date = ?,"
+            " owner_group_id = ?, additional_information = ?, modified_at = ?"
+            " WHERE id = ? AND company_id = ?",
+            session.name,
+            session.start_date,
+            session.end_date,
+            session.owner_group_id,
+            session.additional_information,
+            session.modified_at,
+            session.id,
+            company_id,
+        )
+        if instructor_ids is not None:
+            await tx.execute("DELETE FROM session_instructors WHERE session_id = ?", session.id)
+            await tx.executemany(
+                "INSERT INTO session_instructors (session_id, position, user_id) VALUES (?, ?, ?)",
+                [(session.id, i, user_id) for i, user_id in enumerate(instructor_ids)],
+            )
+
+
+async def delete_session(db: Database, company_id: str, session_id: str) -> bool:
+    changed = await db.execute(
+        "DELETE FROM path_sessions WHERE id = ? AND company_id = ?", session_id, company_id
+    )
+    return changed > 0
+
+
+async def enrol_users(db: Database, session_id: str, user_ids: Sequence[str], now: int) -> None:
+    await db.executemany(
+        "INSERT INTO session_users (session_id, user_id, enrolled_at) VALUES (?, ?, ?)"
+        " ON CONFLICT (session_id, user_id) DO NOTHING",
+        [(session_id, user_id, now) for user_id in user_ids],
+    )
+
+
+async def unenrol_users(db: Database, session_id: str, user_ids: Sequence[str]) -> None:
+    await db.execute(
+        "DELETE FROM session_users WHERE session_id = ? AND " + db.any_of("user_id"),
+        session_id,
+        db.array(user_ids),
+    )
+
+
+async def enrol_groups(db: Database, session_id: str, group_ids: Sequence[str], now: int) -> None:
+    await db.executemany(
+        "INSERT INTO session_groups (session_id, group_id, enrolled_at) VALUES (?, ?, ?)"
+        " ON CONFLICT (session_id, group_id) DO NOTHING",
+        [(session_id, group_id, now) for group_id in group_ids],
+    )
+
+
+async def unenrol_groups(db: Database, session_id: str, group_ids: Sequence[str]) -> None:
+    await db.execute(
+        "DELETE FROM session_groups WHERE session_id = ? AND " + db.any_of("group_id"),
+        session_id,
+        db.array(group_ids),
+    )
