@@ -33,21 +33,49 @@ POSTGRES_URL = os.environ.get(
 )
 
 
+TEST_DATABASE = "pathsessions_test"
+
+
 def postgres_url_for(database: str) -> str:
     return POSTGRES_URL.rsplit("/", 1)[0] + "/" + database
 
 
+_created: set[str] = set()
+
+
+async def postgres_test_database() -> str:
+    """One database for the run (created on first use); each test gets a schema in it."""
+    if TEST_DATABASE not in _created:
+        admin = await asyncpg.connect(POSTGRES_URL)
+        try:
+            await admin.execute(f'CREATE DATABASE "{TEST_DATABASE}"')
+        except asyncpg.DuplicateDatabaseError:
+            pass
+        finally:
+            await admin.close()
+        _created.add(TEST_DATABASE)
+    return postgres_url_for(TEST_DATABASE)
+
+
 @pytest.fixture(params=BACKENDS)
 async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
+    """A new, empty database for each test: a SQLite file, or a PostgreSQL schema.
+
+    A schema isolates exactly like a database for our SQL (every statement names tables
+    unqualified and finds them through search_path) at a tenth of the cost: creating a
+    PostgreSQL database per test took ~0.8 s, a schema ~0.1 s with its migrations."""
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'test.db'}"
         return
-    name = f"pathsessions_test_{uuid.uuid4().hex[:16]}"
-    admin = await asyncpg.connect(POSTGRES_URL)
+    base = await postgres_test_database()
+    schema = f"t_{uuid.uuid4().hex[:16]}"
+    admin = await asyncpg.connect(base)
     try:
-        await admin.execute(f'CREATE DATABASE "{name}"')
-        yield postgres_url_for(name)
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await admin.execute(f'CREATE SCHEMA "{schema}"')
+        # asyncpg passes unknown DSN parameters to the server as settings. Tests may skip
+        # waiting for the WAL flush: nothing here must survive a crash of PostgreSQL.
+        yield f"{base}?search_path={schema}&synchronous_commit=off"
+        await admin.execute(f'DROP SCHEMA "{schema}" CASCADE')
     finally:
         await admin.close()
 
