@@ -151,17 +151,17 @@ async def _load_company(db: Database, raw: Any, where: str, report: LoadReport) 
     report.company_ids.append(company_id)
     report.lines.append(f"{where}: company {company_id} ({name})")
 
-    group_ids = await _load_groups(db, company, company_id, where)
-    await _load_users(db, company, company_id, where, group_ids)
-    await _load_owner(db, company, company_id, where)
+    await _load_groups(db, company, company_id, where, report)
+    await _load_users(db, company, company_id, where, report)
+    await _load_owner(db, company, company_id, where, report)
     await _load_keys(db, company, company_id, where, report)
-    await _load_paths(db, company, company_id, where)
-    await _load_sessions(db, company, company_id, where)
+    await _load_paths(db, company, company_id, where, report)
+    await _load_sessions(db, company, company_id, where, report)
 
 
 async def _load_groups(
-    db: Database, company: dict[str, Any], company_id: str, where: str
-) -> set[str]:
+    db: Database, company: dict[str, Any], company_id: str, where: str, report: LoadReport
+) -> None:
     ids: set[str] = set()
     for j, raw in enumerate(_list(company, "groups", where)):
         at = f"{where}.groups[{j}]"
@@ -175,20 +175,27 @@ async def _load_groups(
             raise FixtureError(f"{at}.parent", "unknown group (list a parent before its child)")
         group_id = _id(group, "id", at)
         if group_id is None:
-            group_id = await q.group_id_by_name(db, company_id, name, parent) or new_id()
+            group_id = await q.group_id_by_name(db, company_id, name, parent)
+            if group_id is None:
+                group_id = new_id()
+                report.lines.append(f"{at}: new group {group_id} ({name})")
         else:
             await _owned(db, f"{at}.id", group_id, q.group_company, company_id)
         if group_id in ids:
             raise FixtureError(f"{at}.id", "duplicate group")
         ids.add(group_id)
         await q.upsert_group(db, group_id, company_id, name, public, parent, now_ms())
-    return ids
 
 
 async def _load_users(
-    db: Database, company: dict[str, Any], company_id: str, where: str, group_ids: set[str]
+    db: Database,
+    company: dict[str, Any],
+    company_id: str,
+    where: str,
+    report: LoadReport,
 ) -> None:
     seen: set[str] = set()
+    seen_ids: set[str] = set()
     for j, raw in enumerate(_list(company, "users", where)):
         at = f"{where}.users[{j}]"
         user = _object(raw, at, "user")
@@ -205,11 +212,17 @@ async def _load_users(
         by_mail = await q.user_id_by_mail(db, company_id, mail_key)
         user_id = _id(user, "id", at)
         if user_id is None:
-            user_id = by_mail or new_id()
+            user_id = by_mail
+            if user_id is None:
+                user_id = new_id()
+                report.lines.append(f"{at}: new user {user_id} ({mail.strip()})")
         else:
             await _owned(db, f"{at}.id", user_id, q.user_company, company_id)
             if by_mail is not None and by_mail != user_id:
                 raise FixtureError(f"{at}.mail", "e-mail used by another user of the company")
+            if user_id in seen_ids:
+                raise FixtureError(f"{at}.id", "duplicate user")
+        seen_ids.add(user_id)
         await q.upsert_user(
             db, user_id, company_id, mail.strip(), mail_key, first, last, status, now_ms()
         )
@@ -227,7 +240,9 @@ async def _load_users(
             await q.set_role(db, user_id, group_id.lower(), role)
 
 
-async def _load_owner(db: Database, company: dict[str, Any], company_id: str, where: str) -> None:
+async def _load_owner(
+    db: Database, company: dict[str, Any], company_id: str, where: str, report: LoadReport
+) -> None:
     mail = _string(company, "owner", where)
     mail_key = normalize_email(mail)
     if mail_key is None:
@@ -235,6 +250,7 @@ async def _load_owner(db: Database, company: dict[str, Any], company_id: str, wh
     owner_id = await q.user_id_by_mail(db, company_id, mail_key)
     if owner_id is None:
         owner_id = new_id()
+        report.lines.append(f"{where}.owner: new user {owner_id} ({mail.strip()})")
         await q.upsert_user(
             db, owner_id, company_id, mail.strip(), mail_key, "", "", "active", now_ms()
         )
@@ -248,6 +264,9 @@ async def _load_keys(
     for j, key in enumerate(keys):
         if not isinstance(key, str) or not key:
             raise FixtureError(f"{where}.apiKeys[{j}]", "must be a non-empty string")
+        # Revoking is a security decision: reloading a document must not undo it.
+        if await q.key_is_revoked(db, company_id, hash_key(key)):
+            raise FixtureError(f"{where}.apiKeys[{j}]", "this key was revoked; list another one")
         if await q.key_id_by_hash(db, company_id, hash_key(key)) is None:
             if await q.count_active_keys(db, company_id) >= MAX_ACTIVE_KEYS:
                 raise FixtureError(
@@ -261,7 +280,10 @@ async def _load_keys(
         report.lines.append(f"{where}: new API key {key} (shown once)")
 
 
-async def _load_paths(db: Database, company: dict[str, Any], company_id: str, where: str) -> None:
+async def _load_paths(
+    db: Database, company: dict[str, Any], company_id: str, where: str, report: LoadReport
+) -> None:
+    seen_ids: set[str] = set()
     for j, raw in enumerate(_list(company, "paths", where)):
         at = f"{where}.paths[{j}]"
         path = _object(raw, at, "path")
@@ -273,14 +295,20 @@ async def _load_paths(db: Database, company: dict[str, Any], company_id: str, wh
         status = _choice(path, "status", at, PATH_STATUSES)
         path_id = _id(path, "id", at)
         if path_id is None:
-            path_id = await q.path_id_by_name(db, company_id, name) or new_id()
+            path_id = await q.path_id_by_name(db, company_id, name)
+            if path_id is None:
+                path_id = new_id()
+                report.lines.append(f"{at}: new path {path_id} ({name})")
         else:
             await _owned(db, f"{at}.id", path_id, q.path_company, company_id)
+            if path_id in seen_ids:
+                raise FixtureError(f"{at}.id", "duplicate path")
+        seen_ids.add(path_id)
         await q.upsert_path(db, path_id, company_id, name, group_id, status, now_ms())
 
 
 async def _load_sessions(
-    db: Database, company: dict[str, Any], company_id: str, where: str
+    db: Database, company: dict[str, Any], company_id: str, where: str, report: LoadReport
 ) -> None:
     row = await q.company_row(db, company_id)
     assert row is not None
@@ -306,3 +334,5 @@ async def _load_sessions(
             await q.replace_session(db, replace(draft, id=session_id))
         else:
             await repository.insert_session(db, replace(draft, id=session_id or draft.id))
+            if session_id is None:
+                report.lines.append(f"{at}: new session {draft.id}")

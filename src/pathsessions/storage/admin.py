@@ -66,6 +66,15 @@ async def key_id_by_hash(db: Database, company_id: str, key_hash: str) -> str | 
     return None if row is None else str(row[0])
 
 
+async def key_is_revoked(db: Database, company_id: str, key_hash: str) -> bool:
+    row = await db.fetchone(
+        "SELECT 1 FROM api_keys WHERE company_id = ? AND key_hash = ? AND revoked_at IS NOT NULL",
+        company_id,
+        key_hash,
+    )
+    return row is not None
+
+
 async def count_active_keys(db: Database, company_id: str) -> int:
     row = await db.fetchone(
         "SELECT COUNT(*) FROM api_keys WHERE company_id = ? AND revoked_at IS NULL", company_id
@@ -111,7 +120,7 @@ async def group_id_by_name(
 ) -> str | None:
     row = await db.fetchone(
         "SELECT id FROM company_groups WHERE company_id = ? AND name = ? AND"
-        " (parent_id = ? OR (parent_id IS NULL AND ? IS NULL))",
+        " (parent_id = ? OR (parent_id IS NULL AND CAST(? AS TEXT) IS NULL))",
         company_id,
         name,
         parent_id,

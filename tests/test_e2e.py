@@ -1,0 +1,443 @@
+"""End to end: a real `pathsessions serve` process, spoken to over TCP, on each backend.
+
+The data comes from the CLI (`pathsessions load tests/fixtures/example.json`), as an operator
+would load it. Every server started here runs in its own process group, which the `servers`
+fixture kills at the end whatever happened.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import IO, Any
+from urllib.parse import urlencode
+
+import httpx
+import pytest
+
+from pathsessions.storage import open_database
+from pathsessions.storage.migrate import available, migrate
+
+pytestmark = pytest.mark.e2e
+
+EXAMPLE = Path(__file__).parent / "fixtures" / "example.json"
+COMPANY = "5f1b2c3d4e5f60718293a4b5"
+KEY = "a-literal-key-for-tests"
+PATH = "6c0000000000000000000001"
+ROOT_GROUP = "6a0000000000000000000001"
+SALES_GROUP = "6a0000000000000000000002"
+JSON_TYPE = "application/json; charset=utf-8"
+HEADERS = {"X-company-id": COMPANY, "X-apiKey": KEY}
+QUERY = {"company": COMPANY, "apiKey": KEY}
+SESSIONS = f"/api/v1/paths/{PATH}/sessions/"
+READY_TIMEOUT = 20.0
+
+
+def body(name: str = "Cohort", **extra: Any) -> dict[str, Any]:
+    return {
+        "sessionName": name,
+        "startDate": "2030-01-01T09:00:00.000Z",
+        "sessionOwnerGroup": ROOT_GROUP,
+        **extra,
+    }
+
+
+def environment(database_url: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PATHSESSIONS_")}
+    env["PATHSESSIONS_DATABASE_URL"] = database_url
+    env["PYTHONUNBUFFERED"] = "1"
+    return env
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+def cli(database_url: str, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "pathsessions", *args],
+        env=environment(database_url),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+def load_example(database_url: str) -> None:
+    done = cli(database_url, "load", str(EXAMPLE))
+    assert done.returncode == 0, done.stderr
+    assert done.stderr == ""
+    assert done.stdout.splitlines()[0] == f"companies[0]: company {COMPANY} (Acme Learning)"
+    assert KEY not in done.stdout
+
+
+def query(database_url: str, sql: str, *args: Any) -> list[tuple[Any, ...]]:
+    async def go() -> list[tuple[Any, ...]]:
+        db = await open_database(database_url, pg_pool_size=1)
+        try:
+            return sorted((tuple(r) for r in await db.fetchall(sql, *args)), key=repr)
+        finally:
+            await db.close()
+
+    return asyncio.run(go())
+
+
+class Server:
+    """One `pathsessions serve` process (its own process group), logging to two files."""
+
+    def __init__(self, database_url: str, log_dir: Path, *args: str) -> None:
+        self.port = free_port()
+        self.base_url = f"http://127.0.0.1:{self.port}"
+        self.stdout_path = log_dir / f"serve-{self.port}.out"
+        self.stderr_path = log_dir / f"serve-{self.port}.err"
+        self._files: list[IO[bytes]] = [self.stdout_path.open("wb"), self.stderr_path.open("wb")]
+        command = [sys.executable, "-m", "pathsessions"]
+        command += [*args] if args else ["serve"]
+        command += ["--host", "127.0.0.1", "--port", str(self.port)]
+        self.process = subprocess.Popen(
+            command,
+            env=environment(database_url),
+            stdin=subprocess.DEVNULL,
+            stdout=self._files[0],
+            stderr=self._files[1],
+            start_new_session=True,
+        )
+
+    @property
+    def stdout(self) -> str:
+        return self.stdout_path.read_text(encoding="utf-8", errors="replace")
+
+    @property
+    def stderr(self) -> str:
+        return self.stderr_path.read_text(encoding="utf-8", errors="replace")
+
+    def wait_ready(self) -> None:
+        deadline = time.monotonic() + READY_TIMEOUT
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                pytest.fail(f"server exited with {self.process.returncode}:\n{self.stderr}")
+            try:
+                r = httpx.get(f"{self.base_url}/health", timeout=1.0)
+            except httpx.TransportError:
+                time.sleep(0.05)
+                continue
+            if r.status_code == 200:
+                return
+            time.sleep(0.05)
+        pytest.fail(f"server not ready after {READY_TIMEOUT} s:\n{self.stderr}")
+
+    def stop(self, sig: signal.Signals = signal.SIGTERM) -> int:
+        """Send `sig` to the server and wait for it; answer its exit status."""
+        if self.process.poll() is None:
+            self.process.send_signal(sig)
+            try:
+                self.process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.kill_group()
+        self.kill_group()  # worker processes, if any are left
+        for f in self._files:
+            f.close()
+        return self.process.returncode
+
+    def kill_group(self) -> None:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.process.pid, signal.SIGKILL)
+        self.process.wait(timeout=15)
+
+
+class Servers:
+    def __init__(self, database_url: str, log_dir: Path) -> None:
+        self.database_url = database_url
+        self.log_dir = log_dir
+        self.started: list[Server] = []
+
+    def start(self, *args: str, ready: bool = True) -> Server:
+        server = Server(self.database_url, self.log_dir, *args)
+        self.started.append(server)
+        if ready:
+            server.wait_ready()
+        return server
+
+
+@pytest.fixture
+def servers(database_url: str, tmp_path: Path) -> Iterator[Servers]:
+    started = Servers(database_url, tmp_path)
+    try:
+        yield started
+    finally:
+        for server in started.started:
+            server.stop(signal.SIGKILL)
+
+
+def assert_json(r: httpx.Response, status: int, expected: Any) -> None:
+    assert (r.status_code, r.json()) == (status, expected), r.text
+    assert r.headers["content-type"] == JSON_TYPE
+
+
+def created_id(r: httpx.Response) -> str:
+    assert r.status_code == 200, r.text
+    assert r.headers["content-type"] == JSON_TYPE
+    answer = r.json()
+    assert list(answer) == ["_id"]
+    assert re.fullmatch(r"[0-9a-f]{24}", answer["_id"]), answer
+    session_id: str = answer["_id"]
+    return session_id
+
+
+def stop_cleanly(server: Server) -> None:
+    """SIGTERM: the server shuts the application down and exits by that signal (uvicorn
+    re-raises it after a graceful shutdown) or with status 0."""
+    assert server.stop(signal.SIGTERM) in (0, -signal.SIGTERM), server.stderr
+    assert "Application shutdown complete." in server.stderr
+    assert "Traceback" not in server.stderr
+
+
+def assert_logs_hold_no_secret(server: Server) -> None:
+    logs = server.stdout + server.stderr
+    assert KEY not in logs
+    assert "apiKey=" not in logs
+    assert "company=" not in logs
+
+
+def test_the_server_answers_the_api_and_keeps_data_across_a_restart(
+    database_url: str, servers: Servers
+) -> None:
+    load_example(database_url)
+    server = servers.start()
+    created: dict[str, str] = {}
+    with httpx.Client(base_url=server.base_url, timeout=10.0) as http:
+        assert_json(http.get("/health"), 200, {"status": "ok"})
+        # Query-parameter credentials, then header credentials (and no trailing slash).
+        created["query"] = created_id(http.post(SESSIONS, params=QUERY, json=body("By query")))
+        created["header"] = created_id(
+            http.post(SESSIONS.rstrip("/"), headers=HEADERS, json=body("By header"))
+        )
+        # A form body, with a bracketed array; and a form body labelled JSON (seen in a client).
+        form = urlencode(
+            [
+                ("sessionName", "By form"),
+                ("startDate", "2030-01-01T10:00:00+01:00"),
+                ("sessionOwnerGroup", SALES_GROUP),
+                ("instructorsMails[]", "INES@acme.test"),
+            ]
+        )
+        for label, content_type in (
+            ("form", "application/x-www-form-urlencoded"),
+            ("form-as-json", "application/json"),
+        ):
+            created[label] = created_id(
+                http.post(
+                    SESSIONS,
+                    headers={**HEADERS, "Content-Type": content_type},
+                    content=form.replace("By+form", f"By+{label}"),
+                )
+            )
+        # Credentials: missing, wrong key, right key for another company id.
+        unauthorized = {"error": "unauthorized"}
+        assert_json(http.post(SESSIONS, json=body()), 401, unauthorized)
+        assert_json(
+            http.post(SESSIONS, params={**QUERY, "apiKey": KEY + "!"}, json=body()),
+            401,
+            unauthorized,
+        )
+        assert_json(
+            http.post(SESSIONS, headers={**HEADERS, "X-company-id": "5f1b2c3d4e5f60718293a4b6"}),
+            401,
+            unauthorized,
+        )
+        # Unknown route: the documented 404 body, before any credential check.
+        not_found = {"message": "Not Found", "documentation_url": f"{server.base_url}/docs"}
+        assert_json(http.get("/api/v1/nothing-here", headers=HEADERS), 404, not_found)
+        assert_json(http.get(SESSIONS, params=QUERY), 404, not_found)
+        assert_json(http.delete("/api/v1/paths"), 404, not_found)
+        # Over 1 MiB: 413, before credentials too.
+        too_big = b'{"sessionName": "' + b"x" * (1024 * 1024) + b'"}'
+        for headers in (HEADERS, {}):
+            assert_json(
+                http.post(
+                    SESSIONS,
+                    headers={**headers, "Content-Type": "application/json"},
+                    content=too_big,
+                ),
+                413,
+                {"error": "payload_too_large"},
+            )
+        # Exactly 1 MiB is read (and is then a bad session, not a too-large body).
+        exact = b'{"sessionName": 1, "p": "' + b"x" * (1024 * 1024 - 27) + b'"}'
+        assert len(exact) == 1024 * 1024
+        assert_json(
+            http.post(SESSIONS, headers=HEADERS, content=exact),
+            400,
+            {"error": "invalid_session_name"},
+        )
+        # The API's own errors.
+        assert_json(
+            http.post(SESSIONS, headers=HEADERS, json=body(startDate="2030-01-01")),
+            400,
+            {"error": "invalid_start_date"},
+        )
+        assert_json(
+            http.post(SESSIONS, headers=HEADERS, content=b"[1, 2]"), 400, {"error": "invalid_body"}
+        )
+        assert_json(
+            http.post(f"/api/v1/paths/{'0' * 24}/sessions/", headers=HEADERS, json=body()),
+            404,
+            {"error": "path_not_found"},
+        )
+
+    # Everything acknowledged is stored, as sent.
+    ines = query(database_url, "SELECT id FROM users WHERE mail_key = 'ines@acme.test'")[0][0]
+    owner = "6b0000000000000000000001"
+    stored = query(
+        database_url,
+        "SELECT s.id, s.name, s.start_date, s.owner_group_id, i.user_id FROM path_sessions s"
+        " JOIN session_instructors i ON i.session_id = s.id",
+    )
+    start = 1893488400000  # 2030-01-01T09:00:00.000Z
+    assert stored == sorted(
+        [
+            (created["query"], "By query", start, ROOT_GROUP, owner),
+            (created["header"], "By header", start, ROOT_GROUP, owner),
+            (created["form"], "By form", start, SALES_GROUP, ines),
+            (created["form-as-json"], "By form-as-json", start, SALES_GROUP, ines),
+            # The example document's own session.
+            *[
+                (r[0], "Cohort 1", start, ROOT_GROUP, ines)
+                for r in query(database_url, "SELECT id FROM path_sessions WHERE name = 'Cohort 1'")
+            ],
+        ],
+        key=repr,
+    )
+
+    # A clean stop, then a restart on the same database: the data and the key are there.
+    stop_cleanly(server)
+    access = re.findall(r"POST (/api/v1/paths/\S*) (\d{3}) [\d.]+ms", server.stderr)
+    assert (SESSIONS, "200") in access
+    assert (SESSIONS, "401") in access
+    assert (SESSIONS, "413") in access
+    assert_logs_hold_no_secret(server)
+    assert "Traceback" not in server.stderr
+
+    again = servers.start()
+    with httpx.Client(base_url=again.base_url, timeout=10.0) as http:
+        created["after restart"] = created_id(
+            http.post(SESSIONS, params=QUERY, json=body("After restart"))
+        )
+    ids = {r[0] for r in query(database_url, "SELECT id FROM path_sessions")}
+    assert set(created.values()) <= ids
+    assert len(ids) == len(created) + 1
+    stop_cleanly(again)
+    assert_logs_hold_no_secret(again)
+
+
+def test_acknowledged_writes_survive_a_kill(database_url: str, servers: Servers) -> None:
+    """SIGKILL right after the last answer: every acknowledged session is in the database."""
+    load_example(database_url)
+    server = servers.start()
+    acknowledged: dict[str, str] = {}
+    with httpx.Client(base_url=server.base_url, timeout=10.0) as http:
+        for i in range(30):
+            name = f"Kill test {i}"
+            acknowledged[created_id(http.post(SESSIONS, headers=HEADERS, json=body(name)))] = name
+    assert server.stop(signal.SIGKILL) == -signal.SIGKILL
+    stored = dict(query(database_url, "SELECT id, name FROM path_sessions WHERE name LIKE 'Kill%'"))
+    assert stored == acknowledged
+    # And the killed server's database serves again.
+    again = servers.start()
+    with httpx.Client(base_url=again.base_url, timeout=10.0) as http:
+        created_id(http.post(SESSIONS, headers=HEADERS, json=body("After the kill")))
+    stop_cleanly(again)
+    assert len(query(database_url, "SELECT id FROM path_sessions")) == 32
+    assert_logs_hold_no_secret(server)
+
+
+def test_serve_with_two_workers(database_url: str, servers: Servers) -> None:
+    load_example(database_url)
+    server = servers.start("serve", "--workers", "2")
+    ids: set[str] = set()
+    with httpx.Client(base_url=server.base_url, timeout=10.0) as http:
+        for i in range(40):
+            # A new connection each time, so that both workers get some.
+            r = httpx.post(
+                server.base_url + SESSIONS, headers=HEADERS, json=body(f"W{i}"), timeout=10.0
+            )
+            ids.add(created_id(r))
+        assert_json(http.get("/health"), 200, {"status": "ok"})
+        assert_json(http.post(SESSIONS, json=body()), 401, {"error": "unauthorized"})
+    assert len(ids) == 40
+    stored = {
+        r[0] for r in query(database_url, "SELECT id FROM path_sessions WHERE name LIKE 'W%'")
+    }
+    assert stored == ids
+    workers = set(re.findall(r"Started server process \[(\d+)\]", server.stderr))
+    assert len(workers) == 2, server.stderr
+    stop_cleanly(server)
+    assert_logs_hold_no_secret(server)
+    for pid in workers:
+        with pytest.raises(ProcessLookupError):
+            os.kill(int(pid), 0)
+
+
+def test_serve_refuses_a_database_newer_than_itself(database_url: str, servers: Servers) -> None:
+    newest = available()[-1].version
+
+    async def prepare() -> None:
+        db = await open_database(database_url, pg_pool_size=1)
+        try:
+            await migrate(db)
+            await db.execute(
+                "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, 0)",
+                newest + 1,
+                "future",
+            )
+        finally:
+            await db.close()
+
+    asyncio.run(prepare())
+    server = servers.start(ready=False)
+    assert server.process.wait(timeout=30) == 1
+    assert server.stderr.splitlines()[-1] == (
+        f"error: the database is at schema version {newest + 1}, newer than this program's "
+        f"{newest}; upgrade pathsessions"
+    )
+    assert "Traceback" not in server.stderr
+    with pytest.raises(httpx.TransportError):
+        httpx.get(f"{server.base_url}/health", timeout=1.0)
+
+
+def test_demo_prints_a_working_key(database_url: str, servers: Servers) -> None:
+    server = servers.start("demo")
+    deadline = time.monotonic() + READY_TIMEOUT
+    while "API key" not in server.stdout and time.monotonic() < deadline:
+        time.sleep(0.05)
+    printed = dict(
+        re.findall(r"^\s+(company id|API key|path id|group id)\s*: (\S+)$", server.stdout, re.M)
+    )
+    assert sorted(printed) == ["API key", "company id", "group id", "path id"], server.stdout
+    with httpx.Client(base_url=server.base_url, timeout=10.0) as http:
+        created_id(
+            http.post(
+                f"/api/v1/paths/{printed['path id']}/sessions/",
+                headers={"X-company-id": printed["company id"], "X-apiKey": printed["API key"]},
+                json={
+                    "sessionName": "Demo cohort",
+                    "startDate": "2030-01-15T09:00:00+01:00",
+                    "sessionOwnerGroup": printed["group id"],
+                },
+            )
+        )
+    stop_cleanly(server)
+    assert printed["API key"] not in server.stderr
