@@ -33,4 +33,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (CommandError, SettingsError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
+    except KeyboardInterrupt:
+        return 130
+    except Exception as error:
+        # A database error's text can quote SQL or row values: name only its type.
+        print(f"error: unexpected {type(error).__name__}", file=sys.stderr)
+        return 1
     return result
