@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime as dt
 import os
 import re
 import signal
@@ -24,6 +25,7 @@ from urllib.parse import urlencode
 import httpx
 import pytest
 
+from pathsessions.client import Client, PathSessionsError
 from pathsessions.storage import open_database
 from pathsessions.storage.migrate import available, migrate
 
@@ -441,3 +443,70 @@ def test_demo_prints_a_working_key(database_url: str, servers: Servers) -> None:
         )
     stop_cleanly(server)
     assert printed["API key"] not in server.stderr
+
+
+def test_the_client_drives_every_endpoint_of_a_real_server(
+    database_url: str, servers: Servers
+) -> None:
+    load_example(database_url)
+    server = servers.start()
+    with Client(server.base_url, COMPANY, KEY) as api:
+        session_id = api.create_path_session(
+            PATH,
+            session_name="Client cohort",
+            start_date=dt.datetime(2031, 3, 1, 10, 0, tzinfo=dt.timezone(dt.timedelta(hours=1))),
+            end_date="2031-03-02T17:00:00Z",
+            session_owner_group=ROOT_GROUP,
+            instructors_mails=["INES@acme.test"],
+            additional_information="REG-7",
+        )
+        listed = {s["sessionId"]: s for s in api.list_path_sessions()}
+        assert listed[session_id]["startDate"] == "2031-03-01T09:00:00.000Z"
+        assert listed[session_id]["instructorsMails"] == ["ines@acme.test"]
+
+        api.fetch_token()  # from here on, the calls carry the bearer token
+        updated = api.update_path_session(
+            session_id,
+            session_name="Renamed",
+            start_date="2031-03-01T09:00:00.000Z",
+            session_owner_group=SALES_GROUP,
+            additional_information=None,
+        )
+        assert (updated["sessionName"], updated["sessionOwnerGroup"]) == ("Renamed", SALES_GROUP)
+        assert updated["sessionAdditionalInformation"] is None
+        assert updated["endDate"] == "2031-03-02T17:00:00.000Z"
+
+        owner = api.get_user("owner@acme.test")
+        api.enrol_users(session_id, emails=["ines@acme.test"])
+        api.enrol_users(session_id, ids=[owner["_id"]])
+        api.enrol_groups(session_id, [SALES_GROUP])
+        detail = api.get_path_session(session_id)
+        assert sorted(u["mail"] for u in detail["users"]) == ["ines@acme.test", "owner@acme.test"]
+        assert detail["groups"] == [{"_id": SALES_GROUP, "name": "Sales"}]
+        assert detail["path"]["_id"] == PATH
+        assert session_id in api.get_path(PATH)["sessionIds"]
+        api.unenrol_users(session_id, ids=[owner["_id"]])
+        api.unenrol_groups(session_id, [SALES_GROUP])
+        assert [u["mail"] for u in api.list_session_users(session_id)] == ["ines@acme.test"]
+
+        assert {g["_id"] for g in api.list_groups()} == {ROOT_GROUP, SALES_GROUP}
+        assert api.get_group(SALES_GROUP)["parent"] == ROOT_GROUP
+        assert "gone@acme.test" not in {u["mail"] for u in api.list_users()}
+        assert {p["name"] for p in api.list_paths()} == {"Onboarding", "Old path"}
+
+        api.delete_path_session(session_id)
+        with pytest.raises(PathSessionsError) as missing:
+            api.get_path_session(session_id)
+        assert (missing.value.status, missing.value.code) == (404, "path_session_not_found")
+        with pytest.raises(PathSessionsError) as unknown:
+            api.get_user("nobody@acme.test")
+        assert (unknown.value.status, unknown.value.code) == (400, "user_not_found")
+
+    with Client(server.base_url, COMPANY, "wrong-key") as intruder:
+        with pytest.raises(PathSessionsError) as refused:
+            intruder.list_groups()
+        assert (refused.value.status, refused.value.code) == (401, "unauthorized")
+        with pytest.raises(PathSessionsError) as no_token:
+            intruder.fetch_token()
+        assert (no_token.value.status, no_token.value.code) == (401, "invalid_client")
+    assert_logs_hold_no_secret(server)
