@@ -77,9 +77,10 @@ async def iter_sessions(
 
 
 async def enrolled_users(db: Database, session_id: str) -> list[Person]:
+    """Directly enrolled users; a user deleted since no longer belongs to the company."""
     rows = await db.fetchall(
         "SELECT u.id, u.mail, u.first_name, u.last_name FROM session_users su"
-        " JOIN users u ON u.id = su.user_id WHERE su.session_id = ?"
+        " JOIN users u ON u.id = su.user_id WHERE su.session_id = ? AND u.status <> 'deleted'"
         " ORDER BY su.enrolled_at, u.id",
         session_id,
     )
