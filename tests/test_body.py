@@ -138,3 +138,10 @@ def test_form_array_index_is_a_decimal_number() -> None:
 )
 def test_not_a_form(raw: bytes) -> None:
     assert decode_body(raw) is None
+
+
+@pytest.mark.parametrize(
+    "raw", [b"instructorsMails[0][mail]=a%40x.com", b"a]=1", b"a[=1", b"a[b]c=1"]
+)
+def test_nested_or_unbalanced_brackets_are_not_a_form(raw: bytes) -> None:
+    assert decode_body(raw) is None

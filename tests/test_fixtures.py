@@ -1083,3 +1083,26 @@ def test_cli_reload_after_revoking_a_literal_key(cli: Cli, live: LiveApp) -> Non
     else:
         assert result.code == 0
         assert live.probe(ACME, EXAMPLE_KEY) == 404
+
+
+async def test_a_deleted_platform_owner_is_refused(db: Database) -> None:
+    doc = example()
+    doc["companies"][0]["users"][0]["status"] = "deleted"  # the owner, owner@acme.test
+    error = await load_fails(db, doc)
+    assert str(error) == "companies[0].owner: the platform owner must not be a deleted user"
+
+
+async def test_two_paths_of_one_name_without_ids_are_refused(db: Database) -> None:
+    doc = example()
+    paths = doc["companies"][0]["paths"]
+    paths.append({"name": "Old path", "group": paths[1]["group"]})
+    error = await load_fails(db, doc)
+    assert str(error) == "companies[0].paths[2].name: duplicate path"
+
+
+async def test_keys_can_be_left_ungenerated(db: Database) -> None:
+    doc = example()
+    del doc["companies"][0]["apiKeys"]
+    report = await load_document(db, doc, generate_keys=False)
+    assert report.generated_keys == {}
+    assert await rows(db, "SELECT COUNT(*) FROM api_keys") == [(0,)]

@@ -48,6 +48,8 @@ def decode_form(raw: bytes) -> dict[str, Any] | None:
         if not key:
             return None
         m = _BRACKET.fullmatch(key)
+        if m is None and ("[" in key or "]" in key):
+            return None  # `a[0][mail]` and other nestings: not a shape we read
         base, sub = (m.group(1), m.group(2)) if m else (key, None)
         entries.setdefault(base, []).append((sub, value))
     return {base: _combine(items) for base, items in entries.items()} if _valid(entries) else None

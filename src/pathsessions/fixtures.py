@@ -115,7 +115,10 @@ async def _owned(db: Database, where: str, object_id: str, lookup: Any, company_
         raise FixtureError(where, "id belongs to another company")
 
 
-async def load_document(db: Database, document: Any, *, reset: bool = False) -> LoadReport:
+async def load_document(
+    db: Database, document: Any, *, reset: bool = False, generate_keys: bool = True
+) -> LoadReport:
+    """Apply `document`; with `generate_keys`, a company left without any key gets one."""
     doc = _object(document, "$", "document")
     companies = _list(doc, "companies", "$")
     report = LoadReport()
@@ -129,7 +132,7 @@ async def load_document(db: Database, document: Any, *, reset: bool = False) -> 
                     await q.delete_company(tx, existing)
                     report.lines.append(f"{where}: deleted company {existing}")
         for i, raw in enumerate(companies):
-            await _load_company(tx, raw, f"companies[{i}]", report)
+            await _load_company(tx, raw, f"companies[{i}]", report, generate_keys)
     return report
 
 
@@ -140,7 +143,9 @@ async def _match_company(db: Database, company: dict[str, Any], where: str) -> s
     return await q.company_id_by_name(db, _string(company, "name", where))
 
 
-async def _load_company(db: Database, raw: Any, where: str, report: LoadReport) -> None:
+async def _load_company(
+    db: Database, raw: Any, where: str, report: LoadReport, generate_keys: bool
+) -> None:
     company = _object(raw, where, "company")
     name = _string(company, "name", where)
     company_id = await _match_company(db, company, where) or _id(company, "id", where) or new_id()
@@ -154,7 +159,7 @@ async def _load_company(db: Database, raw: Any, where: str, report: LoadReport) 
     await _load_groups(db, company, company_id, where, report)
     await _load_users(db, company, company_id, where, report)
     await _load_owner(db, company, company_id, where, report)
-    await _load_keys(db, company, company_id, where, report)
+    await _load_keys(db, company, company_id, where, report, generate_keys)
     await _load_paths(db, company, company_id, where, report)
     await _load_sessions(db, company, company_id, where, report)
 
@@ -254,11 +259,18 @@ async def _load_owner(
         await q.upsert_user(
             db, owner_id, company_id, mail.strip(), mail_key, "", "", "active", now_ms()
         )
+    elif not await repository.user_is_member(db, company_id, owner_id):
+        raise FixtureError(f"{where}.owner", "the platform owner must not be a deleted user")
     await q.set_company_owner(db, company_id, owner_id)
 
 
 async def _load_keys(
-    db: Database, company: dict[str, Any], company_id: str, where: str, report: LoadReport
+    db: Database,
+    company: dict[str, Any],
+    company_id: str,
+    where: str,
+    report: LoadReport,
+    generate_keys: bool,
 ) -> None:
     keys = _list(company, "apiKeys", where)
     for j, key in enumerate(keys):
@@ -273,7 +285,7 @@ async def _load_keys(
                     f"{where}.apiKeys[{j}]", f"more than {MAX_ACTIVE_KEYS} active API keys"
                 )
             await q.insert_api_key(db, new_id(), company_id, hash_key(key), "fixture", now_ms())
-    if not keys and await q.count_active_keys(db, company_id) == 0:
+    if generate_keys and not keys and await q.count_active_keys(db, company_id) == 0:
         key = generate_key()
         await q.insert_api_key(db, new_id(), company_id, hash_key(key), "generated", now_ms())
         report.generated_keys[company_id] = key
@@ -293,16 +305,17 @@ async def _load_paths(
         if await q.group_company(db, group_id) != company_id:
             raise FixtureError(f"{at}.group", "unknown group")
         status = _choice(path, "status", at, PATH_STATUSES)
-        path_id = _id(path, "id", at)
-        if path_id is None:
+        given = _id(path, "id", at)
+        if given is None:
             path_id = await q.path_id_by_name(db, company_id, name)
             if path_id is None:
                 path_id = new_id()
                 report.lines.append(f"{at}: new path {path_id} ({name})")
         else:
+            path_id = given
             await _owned(db, f"{at}.id", path_id, q.path_company, company_id)
-            if path_id in seen_ids:
-                raise FixtureError(f"{at}.id", "duplicate path")
+        if path_id in seen_ids:  # the same id twice, or the same name twice without ids
+            raise FixtureError(f"{at}.id" if given else f"{at}.name", "duplicate path")
         seen_ids.add(path_id)
         await q.upsert_path(db, path_id, company_id, name, group_id, status, now_ms())
 

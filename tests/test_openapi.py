@@ -1,0 +1,157 @@
+"""/openapi.json and /docs describe exactly the routes the app serves, with their error codes.
+
+Through the real app: what the document says is compared with the route list, the error table,
+and what the server actually answers.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import httpx
+
+from pathsessions.app import App
+from pathsessions.errors import STATUS
+from pathsessions.http import Route
+from pathsessions.openapi import OPERATIONS
+
+SAMPLE_ID = "0123456789abcdef01234567"
+
+
+async def openapi(client: httpx.AsyncClient) -> dict[str, Any]:
+    r = await client.get("/openapi.json")
+    assert r.status_code == 200, r.text
+    document: dict[str, Any] = r.json()
+    return document
+
+
+def operations(document: dict[str, Any]) -> dict[tuple[str, str], dict[str, Any]]:
+    """(path, METHOD) -> operation object."""
+    return {
+        (path, method.upper()): operation
+        for path, methods in document["paths"].items()
+        for method, operation in methods.items()
+    }
+
+
+def concrete(path: str) -> str:
+    """A request path for a route path: every `{param}` filled with a valid id."""
+    return re.sub(r"\{\w+\}", SAMPLE_ID, path)
+
+
+def documented_codes(operation: dict[str, Any], status: int) -> set[str]:
+    response = operation["responses"].get(str(status))
+    if response is None:
+        return set()
+    examples = response.get("content", {}).get("application/json", {}).get("examples", {})
+    return set(examples)
+
+
+async def test_openapi_is_version_3_1(client: httpx.AsyncClient) -> None:
+    r = await client.get("/openapi.json")
+    assert r.status_code == 200
+    assert r.headers["content-type"].startswith("application/json")
+    assert r.json()["openapi"] == "3.1.0"
+
+
+async def test_openapi_needs_no_credentials(client: httpx.AsyncClient, app: App) -> None:
+    for path in ("/openapi.json", "/docs", "/openapi.json/"):
+        r = await client.get(path)
+        assert r.status_code == 200, (path, r.text)
+    document = await openapi(client)
+    for route in app.router.routes:
+        operation = operations(document)[(route.path, route.method)]
+        assert ("security" in operation) == route.authenticated, route.operation_id
+
+
+async def test_every_route_is_described_and_nothing_else(
+    client: httpx.AsyncClient, app: App
+) -> None:
+    served = {(route.path, route.method): route.operation_id for route in app.router.routes}
+    described = {key: op["operationId"] for key, op in operations(await openapi(client)).items()}
+    assert described == served
+    for path, method in described:
+        matched = app.router.match(method, concrete(path))
+        assert matched is not None, f"{method} {path} is described but not served"
+        assert matched[0].path == path
+    assert set(OPERATIONS) == {route.operation_id for route in app.router.routes}
+
+
+async def test_error_responses_list_every_code_with_its_status(
+    client: httpx.AsyncClient, app: App
+) -> None:
+    document = operations(await openapi(client))
+    for route in app.router.routes:
+        operation = document[(route.path, route.method)]
+        expected = OPERATIONS[route.operation_id]["errors"]
+        for code in expected:
+            status = str(STATUS[code])
+            assert status in operation["responses"], (route.operation_id, code)
+            example = operation["responses"][status]["content"]["application/json"]["examples"]
+            assert example.get(code) == {"value": {"error": code}}, (route.operation_id, code)
+        listed = {
+            code
+            for response in operation["responses"].values()
+            for code in response.get("content", {}).get("application/json", {}).get("examples", {})
+        }
+        # The body limit is checked before routing: every route can answer 413.
+        assert listed == {*expected, "payload_too_large"}, route.operation_id
+        # Every answer can also be the unexpected-fault one.
+        assert "500" in operation["responses"], route.operation_id
+
+
+async def test_every_route_documents_the_body_limit_it_answers(
+    client: httpx.AsyncClient, app: App
+) -> None:
+    document = operations(await openapi(client))
+    oversized = b"x" * (app.settings.max_body_bytes + 1)
+    missing = []
+    for route in app.router.routes:
+        r = await client.request(route.method, concrete(route.path), content=oversized)
+        assert r.status_code == 413
+        assert r.json() == {"error": "payload_too_large"}
+        if "payload_too_large" not in documented_codes(document[(route.path, route.method)], 413):
+            missing.append(route.operation_id)
+    assert not missing, f"413 payload_too_large is not documented for {missing}"
+
+
+async def test_authenticated_routes_document_the_401_they_answer(
+    client: httpx.AsyncClient, app: App
+) -> None:
+    document = operations(await openapi(client))
+    for route in app.router.routes:
+        if not route.authenticated:
+            continue
+        r = await client.request(route.method, concrete(route.path))
+        assert r.status_code == 401, (route.operation_id, r.text)
+        assert r.json() == {"error": "unauthorized"}
+        operation = document[(route.path, route.method)]
+        assert "unauthorized" in documented_codes(operation, 401), route.operation_id
+
+
+async def test_unknown_route_answer_is_described(client: httpx.AsyncClient, app: App) -> None:
+    document = await openapi(client)
+    not_found = document["components"]["schemas"]["NotFound"]["properties"]
+    r = await client.get("/api/v1/no-such-route")
+    assert r.status_code == 404
+    assert r.json() == {
+        "message": not_found["message"]["const"],
+        "documentation_url": not_found["documentation_url"]["const"],
+    }
+    assert r.json()["documentation_url"] == app.settings.docs_url
+
+
+async def test_docs_page_is_self_contained_html_naming_every_route(
+    client: httpx.AsyncClient, app: App
+) -> None:
+    r = await client.get("/docs")
+    assert r.status_code == 200
+    assert r.headers["content-type"].startswith("text/html")
+    page = r.text
+    routes: list[Route] = app.router.routes
+    for route in routes:
+        assert f"{route.method} {route.path}" in page, route.operation_id
+    # No scripts, styles or images from elsewhere: the page works offline.
+    assert "<script" not in page
+    assert re.search(r"""(?:src|href)\s*=\s*["']?(?:https?:)?//""", page) is None
