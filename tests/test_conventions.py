@@ -21,8 +21,9 @@ import pathsessions.service
 import pathsessions.storage.repository
 from conftest import World, count_rows, valid_body
 from pathsessions import admin
-from pathsessions.app import App
+from pathsessions.app import App, create_app
 from pathsessions.domain import NewSession
+from pathsessions.settings import Settings
 from pathsessions.storage import Database
 
 JSON_TYPE = "application/json; charset=utf-8"
@@ -809,3 +810,24 @@ async def test_every_answer_is_json_utf8(
         else:
             assert list(value) == ["error"]
             assert isinstance(value["error"], str)
+
+
+async def test_access_log_has_neither_query_string_nor_forged_lines(
+    settings: Settings, world: World, caplog: pytest.LogCaptureFixture
+) -> None:
+    app = create_app(replace(settings, access_log=True))
+    await app.startup()
+    try:
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as c:
+            with caplog.at_level(logging.INFO, logger="pathsessions.access"):
+                r = await c.post(world.sessions_url(), params=world.query, json=valid_body())
+                assert r.status_code == 200
+                await c.get("/nowhere%0Aforged 200", params=world.query)
+    finally:
+        await app.shutdown()
+    lines = [rec.getMessage() for rec in caplog.records if rec.name == "pathsessions.access"]
+    assert len(lines) == 2
+    assert lines[0].startswith(f"POST {world.sessions_url()} 200 ")
+    assert lines[1].startswith("GET /nowhere%0Aforged%20200 404 ")
+    assert all(world.key not in line and "apiKey" not in line for line in lines)

@@ -148,11 +148,14 @@ class App:
             self._fault(exc)
             return
         if self.settings.access_log:
-            # The path only: the query string may hold an API key.
+            # The path only: the query string may hold an API key. Still percent-encoded as
+            # received, so a decoded %0A cannot forge a log line.
             access_log.info(
                 "%s %s %d %.1fms",
                 scope["method"],
-                scope["path"],
+                (scope.get("raw_path") or scope["path"].encode())
+                .split(b"?", 1)[0]
+                .decode("latin-1"),
                 response.status,
                 (time.perf_counter() - started) * 1000,
             )
