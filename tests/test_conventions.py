@@ -813,21 +813,39 @@ async def test_every_answer_is_json_utf8(
 
 
 async def test_access_log_has_neither_query_string_nor_forged_lines(
-    settings: Settings, world: World, caplog: pytest.LogCaptureFixture
+    settings: Settings, world: World, capsys: pytest.CaptureFixture[str]
 ) -> None:
     app = create_app(replace(settings, access_log=True))
     await app.startup()
     try:
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as c:
-            with caplog.at_level(logging.INFO, logger="pathsessions.access"):
-                r = await c.post(world.sessions_url(), params=world.query, json=valid_body())
-                assert r.status_code == 200
-                await c.get("/nowhere%0Aforged 200", params=world.query)
+            r = await c.post(world.sessions_url(), params=world.query, json=valid_body())
+            assert r.status_code == 200
+            await c.get("/nowhere%0Aforged 200", params=world.query)
+    finally:
+        await app.shutdown()  # writes out the lines still buffered
+    lines = capsys.readouterr().err.splitlines()
+    assert len(lines) == 2
+    assert re.fullmatch(
+        r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} INFO pathsessions\.access "
+        + re.escape(f"POST {world.sessions_url()} 200 ")
+        + r"\d+\.\dms",
+        lines[0],
+    ), lines[0]
+    assert " GET /nowhere%0Aforged%20200 404 " in lines[1]
+    assert all(world.key not in line and "apiKey" not in line for line in lines)
+
+
+async def test_access_log_is_off_when_the_log_level_is_warning(
+    settings: Settings, world: World, capsys: pytest.CaptureFixture[str]
+) -> None:
+    app = create_app(replace(settings, access_log=True, log_level="WARNING"))
+    await app.startup()
+    try:
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as c:
+            assert (await c.get("/health")).status_code == 200
     finally:
         await app.shutdown()
-    lines = [rec.getMessage() for rec in caplog.records if rec.name == "pathsessions.access"]
-    assert len(lines) == 2
-    assert lines[0].startswith(f"POST {world.sessions_url()} 200 ")
-    assert lines[1].startswith("GET /nowhere%0Aforged%20200 404 ")
-    assert all(world.key not in line and "apiKey" not in line for line in lines)
+    assert capsys.readouterr().err == ""

@@ -11,6 +11,7 @@ from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
 from . import routes as r
+from .accesslog import AccessLog
 from .auth import authenticate
 from .errors import ApiError, internal_error_body, not_found_body, render
 from .http import Request, Response, Route, Router, read_body, send_response
@@ -19,7 +20,6 @@ from .storage import Database, migrate, open_database
 from .storage.admin import server_secret
 
 log = logging.getLogger("pathsessions")
-access_log = logging.getLogger("pathsessions.access")
 
 ROUTES = [
     Route("POST", "/api/v2/oauth2/token", r.issue_token, "issueToken", authenticated=False),
@@ -83,6 +83,8 @@ class App:
         self.router = Router(route_list)
         self._db: Database | None = None
         self.token_secret = b""
+        quiet = settings.log_level.upper() in {"WARNING", "ERROR"}
+        self.access_log = AccessLog() if settings.access_log and not quiet else None
         # Derived documents (OpenAPI, docs page), built on first request.
         self.cache: dict[str, bytes] = {}
 
@@ -110,6 +112,8 @@ class App:
         self._db = db
 
     async def shutdown(self) -> None:
+        if self.access_log is not None:
+            self.access_log.flush()
         if self._db is not None:
             await self._db.close()
             self._db = None
@@ -147,11 +151,10 @@ class App:
             # The status line is out: a cut-off body is all the client can still be told.
             self._fault(exc)
             return
-        if self.settings.access_log:
+        if self.access_log is not None:
             # The path only: the query string may hold an API key. Still percent-encoded as
             # received, so a decoded %0A cannot forge a log line.
-            access_log.info(
-                "%s %s %d %.1fms",
+            self.access_log.record(
                 scope["method"],
                 (scope.get("raw_path") or scope["path"].encode())
                 .split(b"?", 1)[0]

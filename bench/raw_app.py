@@ -1,0 +1,66 @@
+"""The ceiling: the least an ASGI app can do per request, on the server stack we ship.
+
+It reads the whole body and answers a JSON object shaped like a create answer, with the same
+headers our app sends, so the only difference from a `pathsessions serve` run is our own work
+(routing, auth, validation, SQL). Run by bench/bench.py:
+
+    .venv/bin/python bench/raw_app.py --host 127.0.0.1 --port 8001 --workers 1
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Awaitable, Callable, MutableMapping
+from pathlib import Path
+from typing import Any
+
+import uvicorn
+
+Scope = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
+Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
+
+# Same length as a real answer (`{"_id": "<24 hex digits>"}`), so both runs move the same bytes.
+BODY = b'{"_id":"000000000000000000000000"}'
+HEADERS = [
+    (b"content-type", b"application/json; charset=utf-8"),
+    (b"content-length", str(len(BODY)).encode()),
+]
+
+
+async def app(scope: Scope, receive: Receive, send: Send) -> None:
+    if scope["type"] != "http":
+        return  # lifespan is off; nothing else reaches a plain HTTP server
+    # Drain the body as our app does: a ceiling that skipped it would not be the same load.
+    while True:
+        message = await receive()
+        if not message.get("more_body", False):
+            break
+    await send({"type": "http.response.start", "status": 200, "headers": HEADERS})
+    await send({"type": "http.response.body", "body": BODY})
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--workers", type=int, default=1)
+    args = parser.parse_args()
+    # The same uvicorn options as `pathsessions serve` (src/pathsessions/cli/serve.py).
+    uvicorn.run(
+        "raw_app:app",
+        app_dir=str(Path(__file__).resolve().parent),
+        host=args.host,
+        port=args.port,
+        workers=args.workers,
+        loop="uvloop",
+        http="httptools",
+        lifespan="off",
+        access_log=False,
+        log_config=None,
+        server_header=False,
+    )
+
+
+if __name__ == "__main__":
+    main()
