@@ -7,14 +7,18 @@ from __future__ import annotations
 
 import json
 import random
+import re
+from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
 import pytest
 
+import pathsessions.storage.sessions
 from conftest import World, count_rows, valid_body
 from pathsessions.app import App
 from pathsessions.domain import format_date
+from pathsessions.http import StreamAborted
 from pathsessions.storage import Database
 
 JSON_TYPE = "application/json; charset=utf-8"
@@ -650,3 +654,48 @@ async def test_wrong_method_or_route_not_found(
     # Nothing happened to the session.
     r = await client.get(session_url(session_id), headers=world.headers)
     assert r.json()["sessionName"] == "Cohort 1"
+
+
+async def test_a_list_failing_before_its_first_byte_is_a_500(
+    client: httpx.AsyncClient,
+    world: World,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    async def broken(db: Any, company_id: str, batch: int = 500) -> AsyncIterator[list[Any]]:
+        raise RuntimeError("SELECT " + "secret".upper())
+        yield []  # pragma: no cover - makes this an async generator
+
+    monkeypatch.setattr("pathsessions.storage.sessions.iter_sessions", broken)
+    r = await client.get("/api/v1/paths/sessions", headers=world.headers)
+    assert r.status_code == 500
+    match = re.fullmatch(rb'\{"error":"an error occurred: ([0-9a-f]{32})"\}', r.content)
+    assert match is not None, r.content
+    assert match.group(1).decode() in caplog.text
+    assert "SECRET" not in caplog.text
+
+
+async def test_a_list_failing_midway_is_cut_short_and_logged(
+    client: httpx.AsyncClient,
+    world: World,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    real = pathsessions.storage.sessions.iter_sessions
+
+    async def failing(db: Any, company_id: str, batch: int = 500) -> AsyncIterator[list[Any]]:
+        async for rows in real(db, company_id, batch):
+            yield rows
+        raise RuntimeError("SELECT " + "secret".upper())
+
+    await client.post(world.sessions_url(), json=valid_body(), headers=world.headers)
+    monkeypatch.setattr("pathsessions.storage.sessions.iter_sessions", failing)
+    # The connection is broken off: the in-process transport re-raises what the app raised.
+    with pytest.raises(StreamAborted) as aborted:
+        await client.get("/api/v1/paths/sessions", headers=world.headers)
+    error_id = str(aborted.value)
+    assert re.fullmatch(r"[0-9a-f]{32}", error_id)
+    assert f"error_id={error_id} unhandled RuntimeError" in caplog.text
+    assert "SECRET" not in caplog.text
+    assert aborted.value.__cause__ is None
+    assert aborted.value.__suppress_context__

@@ -14,7 +14,7 @@ from . import routes as r
 from .accesslog import AccessLog
 from .auth import authenticate
 from .errors import ApiError, internal_error_body, not_found_body, render
-from .http import Request, Response, Route, Router, read_body, send_response
+from .http import Request, Response, Route, Router, StreamAborted, read_body, send_response
 from .settings import Settings, load_settings
 from .storage import Database, migrate, open_database
 from .storage.admin import server_secret
@@ -148,9 +148,9 @@ class App:
         except Exception as exc:
             if response.stream is None:
                 raise
-            # The status line is out: a cut-off body is all the client can still be told.
-            self._fault(exc)
-            return
+            # The status line is out: all the client can still be told is a broken connection.
+            # The server logs what it is handed, so hand it nothing but our error id.
+            raise StreamAborted(self._log_fault(exc)) from None
         if self.access_log is not None:
             # The path only: the query string may hold an API key. Still percent-encoded as
             # received, so a decoded %0A cannot forge a log line.
@@ -194,16 +194,19 @@ class App:
             return self._fault(exc)
 
     def _fault(self, exc: Exception) -> Response:
+        return Response(500, internal_error_body(self._log_fault(exc)))
+
+    @staticmethod
+    def _log_fault(exc: Exception) -> str:
         error_id = uuid.uuid4().hex
-        # Frames and the exception type only: a database error's message can quote SQL or
-        # the values of a row, and those must not reach the log either.
-        log.error(
-            "error_id=%s unhandled %s\n%s",
-            error_id,
-            type(exc).__name__,
-            "".join(traceback.format_tb(exc.__traceback__)).rstrip(),
+        # The exception's type and where it was raised, file:line, and nothing else: its
+        # message can quote SQL or a row's values, and so can a frame's source line.
+        frames = "\n".join(
+            f"  {frame.filename}:{frame.lineno} in {frame.name}"
+            for frame in traceback.extract_tb(exc.__traceback__)
         )
-        return Response(500, internal_error_body(error_id))
+        log.error("error_id=%s unhandled %s\n%s", error_id, type(exc).__name__, frames)
+        return error_id
 
 
 def create_app(settings: Settings) -> App:

@@ -23,6 +23,11 @@ HTML = b"text/html; charset=utf-8"
 _encode = msgspec.json.Encoder().encode
 
 
+class StreamAborted(Exception):
+    """A streamed answer failed after its status line was sent; the argument is the id
+    under which the fault was logged."""
+
+
 class Response:
     """A whole body, or a `stream` of chunks sent as they come (chunked encoding)."""
 
