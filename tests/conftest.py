@@ -238,3 +238,12 @@ async def count_rows(db: Database, table: str) -> int:
     row = await db.fetchone(f"SELECT COUNT(*) FROM {table}")
     assert row is not None
     return int(row[0])
+
+
+JSON_TYPE = "application/json; charset=utf-8"
+UNKNOWN_ID = "6f00000000000000000000ff"
+
+
+def error(code: str) -> bytes:
+    """The exact bytes of an `{"error": code}` answer."""
+    return b'{"error":"' + code.encode().replace(b'"', b'\\"') + b'"}'

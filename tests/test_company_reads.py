@@ -8,17 +8,10 @@ from typing import Any
 import httpx
 import pytest
 
-from conftest import World, valid_body
+from conftest import JSON_TYPE, UNKNOWN_ID, World, error, valid_body
 from pathsessions.app import App
 from pathsessions.domain import format_date
 from pathsessions.storage import Database
-
-JSON_TYPE = "application/json; charset=utf-8"
-UNKNOWN_ID = "6f00000000000000000000ff"
-
-
-def error(code: str) -> bytes:
-    return b'{"error":"' + code.encode() + b'"}'
 
 
 def compact(value: Any) -> bytes:

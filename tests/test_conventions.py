@@ -19,21 +19,15 @@ import pytest
 
 import pathsessions.service
 import pathsessions.storage.repository
-from conftest import World, count_rows, valid_body
+from conftest import JSON_TYPE, UNKNOWN_ID, World, count_rows, error, valid_body
 from pathsessions import admin
 from pathsessions.app import App, create_app
 from pathsessions.domain import NewSession
 from pathsessions.settings import Settings
 from pathsessions.storage import Database
 
-JSON_TYPE = "application/json; charset=utf-8"
 MIB = 1024 * 1024
-UNKNOWN_ID = "6f00000000000000000000ff"
 INTERNAL_ERROR = re.compile(rb'\{"error":"an error occurred: ([0-9a-f]{32})"\}')
-
-
-def error(code: str) -> bytes:
-    return b'{"error":"' + code.encode() + b'"}'
 
 
 async def assert_nothing_written(db: Database) -> None:

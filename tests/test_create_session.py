@@ -12,13 +12,11 @@ from typing import Any
 import httpx
 import pytest
 
-from conftest import ABSENT, World, count_rows, valid_body
+from conftest import ABSENT, JSON_TYPE, UNKNOWN_ID, World, count_rows, error, valid_body
 from pathsessions.fixtures import load_document
 from pathsessions.storage import Database
 
-JSON_TYPE = "application/json; charset=utf-8"
 OBJECT_ID = re.compile(r"[0-9a-f]{24}")
-UNKNOWN_ID = "6f00000000000000000000ff"
 
 # Milliseconds since the epoch of the dates in `valid_body()`.
 START_MS = 1_893_488_400_000  # 2030-01-01T09:00:00.000Z
@@ -32,10 +30,6 @@ async def create(
     client: httpx.AsyncClient, world: World, body: Any, path_id: str | None = None
 ) -> httpx.Response:
     return await client.post(world.sessions_url(path_id), json=body, headers=world.headers)
-
-
-def error(code: str) -> bytes:
-    return b'{"error":"' + code.encode() + b'"}'
 
 
 async def assert_nothing_written(db: Database) -> None:

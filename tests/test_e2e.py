@@ -25,6 +25,7 @@ from urllib.parse import urlencode
 import httpx
 import pytest
 
+from conftest import JSON_TYPE
 from pathsessions.client import Client, PathSessionsError
 from pathsessions.storage import open_database
 from pathsessions.storage.migrate import available, migrate
@@ -37,7 +38,6 @@ KEY = "a-literal-key-for-tests"
 PATH = "6c0000000000000000000001"
 ROOT_GROUP = "6a0000000000000000000001"
 SALES_GROUP = "6a0000000000000000000002"
-JSON_TYPE = "application/json; charset=utf-8"
 HEADERS = {"X-company-id": COMPANY, "X-apiKey": KEY}
 QUERY = {"company": COMPANY, "apiKey": KEY}
 SESSIONS = f"/api/v1/paths/{PATH}/sessions/"

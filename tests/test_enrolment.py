@@ -14,19 +14,13 @@ import httpx
 import pytest
 
 import pathsessions.service
-from conftest import World, valid_body
+from conftest import JSON_TYPE, UNKNOWN_ID, World, error, valid_body
 from pathsessions.storage import Database
 
-JSON_TYPE = "application/json; charset=utf-8"
-UNKNOWN_ID = "6f00000000000000000000ff"
 ENROLLED = b'{"status":"users_enrolled"}'
 UNENROLLED = b'{"status":"users_unenrolled"}'
 GROUPS_ENROLLED = b'{"status":"groups_enrolled"}'
 GROUPS_UNENROLLED = b'{"status":"groups_unenrolled"}'
-
-
-def error(code: str) -> bytes:
-    return b'{"error":"' + code.encode() + b'"}'
 
 
 def url(session_id: str, kind: str = "users") -> str:

@@ -14,14 +14,12 @@ import httpx
 import pytest
 
 import pathsessions.service
-from conftest import ABSENT, World, valid_body
+from conftest import ABSENT, JSON_TYPE, UNKNOWN_ID, World, error, valid_body
 from pathsessions.admin import add_group, add_user
 from pathsessions.domain import format_date, now_ms, parse_date
 from pathsessions.errors import PATCH_FIELD_MESSAGES, PATCH_PREFIX, PATCH_RULE_MESSAGES
 from pathsessions.storage import Database
 
-JSON_TYPE = "application/json; charset=utf-8"
-UNKNOWN_ID = "6f00000000000000000000ff"
 DETAIL_KEYS = [
     "sessionName",
     "sessionId",
@@ -48,10 +46,6 @@ PAST_LATER = "2021-06-01T09:00:00.000Z"
 FAR_FUTURE = "2099-01-01T00:00:00.000Z"
 FUTURE = "2031-03-01T10:00:00.000Z"
 FUTURE_LATER = "2031-03-05T18:30:00.000Z"
-
-
-def error(code: str) -> bytes:
-    return b'{"error":"' + code.encode().replace(b'"', b'\\"') + b'"}'
 
 
 def field_error(message: str) -> bytes:

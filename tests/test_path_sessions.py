@@ -15,15 +15,13 @@ import httpx
 import pytest
 
 import pathsessions.storage.sessions
-from conftest import World, count_rows, valid_body
+from conftest import JSON_TYPE, UNKNOWN_ID, World, count_rows, error, valid_body
 from pathsessions.app import App
 from pathsessions.domain import format_date
 from pathsessions.http import StreamAborted
 from pathsessions.storage import Database
 
-JSON_TYPE = "application/json; charset=utf-8"
 LIST_URL = "/api/v1/paths/sessions"
-UNKNOWN_ID = "6f00000000000000000000ff"
 ITEM_KEYS = [
     "sessionName",
     "sessionId",
@@ -38,10 +36,6 @@ ITEM_KEYS = [
 ]
 DETAIL_KEYS = [*ITEM_KEYS, "path", "users", "groups"]
 PATH_KEYS = ["_id", "name", "groupId", "status", "createdAt", "modifiedAt", "sessionIds"]
-
-
-def error(code: str) -> bytes:
-    return b'{"error":"' + code.encode() + b'"}'
 
 
 def session_url(session_id: str) -> str:

@@ -11,10 +11,9 @@ from typing import Any
 import httpx
 import pytest
 
-from conftest import World, count_rows
+from conftest import JSON_TYPE, World, count_rows
 from pathsessions.storage import Database
 
-JSON_TYPE = "application/json; charset=utf-8"
 ITEM_KEYS = [
     "sessionName",
     "sessionId",

@@ -14,7 +14,7 @@ import pytest
 
 import pathsessions.auth
 import pathsessions.oauth
-from conftest import OTHER, World, valid_body
+from conftest import JSON_TYPE, OTHER, UNKNOWN_ID, World, error, valid_body
 from pathsessions.admin import create_key, revoke_key
 from pathsessions.app import ROUTES, App, create_app
 from pathsessions.domain import now_ms
@@ -23,16 +23,10 @@ from pathsessions.settings import Settings
 from pathsessions.storage import Database
 from pathsessions.storage.admin import list_keys
 
-JSON_TYPE = "application/json; charset=utf-8"
 TOKEN_URL = "/api/v2/oauth2/token"
-UNKNOWN_ID = "6f00000000000000000000ff"
 UNAUTHORIZED = b'{"error":"unauthorized"}'
 HOUR_MS = 3_600_000
 FIXED_NOW = 1_900_000_000_000  # 2030-03-17, a fixed issuing instant
-
-
-def error(code: str) -> bytes:
-    return b'{"error":"' + code.encode() + b'"}'
 
 
 def credentials(world: World, **overrides: Any) -> dict[str, Any]:
