@@ -145,3 +145,13 @@ def test_not_a_form(raw: bytes) -> None:
 )
 def test_nested_or_unbalanced_brackets_are_not_a_form(raw: bytes) -> None:
     assert decode_body(raw) is None
+
+
+def test_json_nested_beyond_the_stack_is_not_a_body() -> None:
+    assert decode_body(b"[" * 100_000 + b"]" * 100_000) is None
+
+
+def test_form_indexes_of_any_length_keep_numeric_order() -> None:
+    huge = "9" * 5000
+    raw = f"a[{huge}]=last&a[10]=second&a[02]=first".encode()
+    assert decode_body(raw) == {"a": ["first", "second", "last"]}

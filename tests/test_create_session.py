@@ -415,7 +415,22 @@ async def test_row3_no_such_path(
 
 @pytest.mark.parametrize(
     "name",
-    [ABSENT, None, 123, 0, True, [], ["Cohort"], {}, "", "   ", "\t\n", "x" * 1001, " " * 1001],
+    [
+        ABSENT,
+        None,
+        123,
+        0,
+        True,
+        [],
+        ["Cohort"],
+        {},
+        "",
+        "   ",
+        "\t\n",
+        "x" * 1001,
+        " " * 1001,
+        "Cohort\u00001",
+    ],
     ids=[
         "missing",
         "null",
@@ -430,6 +445,7 @@ async def test_row3_no_such_path(
         "whitespace",
         "1001-chars",
         "1001-spaces",
+        "nul-character",
     ],
 )
 async def test_row4_invalid_session_name(
@@ -666,8 +682,19 @@ async def test_row12_instructors_not_found(
 
 @pytest.mark.parametrize(
     "info",
-    [5, 0, True, False, [], ["REG-42"], {}, {"reg": "42"}, "x" * 10_001],
-    ids=["int", "zero", "true", "false", "empty-list", "list", "object", "dict", "10001-chars"],
+    [5, 0, True, False, [], ["REG-42"], {}, {"reg": "42"}, "x" * 10_001, "REG\u0000"],
+    ids=[
+        "int",
+        "zero",
+        "true",
+        "false",
+        "empty-list",
+        "list",
+        "object",
+        "dict",
+        "10001-chars",
+        "nul-character",
+    ],
 )
 async def test_row13_invalid_additional_information(
     client: httpx.AsyncClient, world: World, db: Database, info: Any

@@ -1106,3 +1106,10 @@ async def test_keys_can_be_left_ungenerated(db: Database) -> None:
     report = await load_document(db, doc, generate_keys=False)
     assert report.generated_keys == {}
     assert await rows(db, "SELECT COUNT(*) FROM api_keys") == [(0,)]
+
+
+async def test_a_nul_character_is_refused_on_every_backend(db: Database) -> None:
+    doc = example()
+    doc["companies"][0]["groups"][1]["name"] = "Sa\u0000les"
+    error = await load_fails(db, doc)
+    assert str(error) == "companies[0].groups[1].name: must not contain NUL characters"

@@ -466,6 +466,7 @@ FIELD_CASES: dict[str, list[dict[str, Any]]] = {
         {"sessionName": True},
     ],
     "sessionName must be shorter than or equal to 1000 characters": [{"sessionName": "n" * 1001}],
+    "sessionName must not contain NUL characters": [{"sessionName": "a\u0000b"}],
     "sessionOwnerGroup must be a mongodb id": [
         {"sessionOwnerGroup": ABSENT},
         {"sessionOwnerGroup": None},
@@ -518,6 +519,9 @@ FIELD_CASES: dict[str, list[dict[str, Any]]] = {
     ],
     "sessionAdditionalInformation must be shorter than or equal to 10000 characters": [
         {"sessionAdditionalInformation": "i" * 10_001},
+    ],
+    "sessionAdditionalInformation must not contain NUL characters": [
+        {"sessionAdditionalInformation": "REG\u0000"},
     ],
 }
 

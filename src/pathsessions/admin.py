@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 from .domain import is_object_id, new_id, normalize_email, now_ms
 from .keys import MAX_ACTIVE_KEYS, generate_key, hash_key
+from .rules import storable
 from .storage import Database
 from .storage import admin as q
 
@@ -19,6 +20,12 @@ PATH_STATUSES = ("published", "archived")
 
 class AdminError(Exception):
     """An operator mistake: unknown company, bad e-mail, too many keys..."""
+
+
+def _text(value: str, what: str) -> str:
+    if not storable(value):
+        raise AdminError(f"the {what} must not contain NUL characters")
+    return value
 
 
 @dataclass(frozen=True)
@@ -35,7 +42,7 @@ async def require_company(db: Database, company_id: str) -> str:
 
 async def create_company(db: Database, name: str, owner_mail: str) -> tuple[str, NewKey]:
     """A company, its platform owner (a new active user) and a first API key."""
-    name = name.strip()
+    name = _text(name.strip(), "company name")
     if not name:
         raise AdminError("the company name must not be empty")
     mail_key = normalize_email(owner_mail)
@@ -83,7 +90,7 @@ async def add_group(
 ) -> str:
     async with db.transaction() as tx:
         company_id = await require_company(tx, company_id)
-        if not name.strip():
+        if not _text(name, "group name").strip():
             raise AdminError("the group name must not be empty")
         if parent_id is not None:
             parent_id = parent_id.lower()
@@ -108,6 +115,8 @@ async def add_user(
         raise AdminError(f"not a valid e-mail address: {mail}")
     if status not in USER_STATUSES:
         raise AdminError(f"status must be one of {', '.join(USER_STATUSES)}")
+    _text(first_name, "first name")
+    _text(last_name, "last name")
     async with db.transaction() as tx:
         company_id = await require_company(tx, company_id)
         if await q.user_id_by_mail(tx, company_id, mail_key) is not None:
@@ -135,7 +144,7 @@ async def add_path(db: Database, company_id: str, name: str, group_id: str, stat
         raise AdminError(f"status must be one of {', '.join(PATH_STATUSES)}")
     async with db.transaction() as tx:
         company_id = await require_company(tx, company_id)
-        if not name.strip():
+        if not _text(name, "path name").strip():
             raise AdminError("the path name must not be empty")
         group_id = group_id.lower()
         if not is_object_id(group_id) or await q.group_company(tx, group_id) != company_id:

@@ -9,12 +9,22 @@ import traceback
 import uuid
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
+from urllib.parse import quote
 
 from . import routes as r
 from .accesslog import AccessLog
 from .auth import authenticate
 from .errors import ApiError, internal_error_body, not_found_body, render
-from .http import Request, Response, Route, Router, StreamAborted, read_body, send_response
+from .http import (
+    ClientDisconnected,
+    Request,
+    Response,
+    Route,
+    Router,
+    StreamAborted,
+    read_body,
+    send_response,
+)
 from .settings import Settings, load_settings
 from .storage import Database, migrate, open_database
 from .storage.admin import server_secret
@@ -142,7 +152,10 @@ class App:
 
     async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
         started = time.perf_counter()
-        response = await self._respond(scope, receive)
+        try:
+            response = await self._respond(scope, receive)
+        except ClientDisconnected:
+            return  # nobody to answer, and nothing was done
         try:
             await send_response(send, response)
         except Exception as exc:
@@ -156,23 +169,23 @@ class App:
             # received, so a decoded %0A cannot forge a log line.
             self.access_log.record(
                 scope["method"],
-                (scope.get("raw_path") or scope["path"].encode())
-                .split(b"?", 1)[0]
-                .decode("latin-1"),
+                _raw_path(scope),
                 response.status,
                 (time.perf_counter() - started) * 1000,
             )
 
     async def _respond(self, scope: Scope, receive: Receive) -> Response:
         limit = self.settings.max_body_bytes
-        headers = dict(scope["headers"])
+        headers: dict[bytes, bytes] = {}
+        for name, value in scope["headers"]:
+            headers.setdefault(name, value)  # a repeated header counts by its first value
         declared = headers.get(b"content-length", b"")
         if declared.isdigit() and int(declared) > limit:
             return Response(*render(ApiError("payload_too_large")))
         body = await read_body(receive, limit)
         if body is None:
             return Response(*render(ApiError("payload_too_large")))
-        matched = self.router.match(scope["method"], scope["path"])
+        matched = self.router.match(scope["method"], _raw_path(scope))
         if matched is None:
             return Response(404, not_found_body(self.settings.docs_url))
         route, params = matched
@@ -207,6 +220,13 @@ class App:
         )
         log.error("error_id=%s unhandled %s\n%s", error_id, type(exc).__name__, frames)
         return error_id
+
+
+def _raw_path(scope: Scope) -> str:
+    """The path as the client sent it, still percent-encoded, without the query string
+    (some servers put it in `raw_path`, against the ASGI spec)."""
+    raw: bytes = scope.get("raw_path") or quote(scope["path"]).encode()
+    return raw.split(b"?", 1)[0].decode("latin-1")
 
 
 def create_app(settings: Settings) -> App:

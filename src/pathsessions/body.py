@@ -25,6 +25,8 @@ def decode_body(raw: bytes) -> dict[str, Any] | None:
         value = _decode_json(raw)
     except (msgspec.DecodeError, UnicodeDecodeError):  # msgspec raises the latter on bad UTF-8
         return decode_form(raw)
+    except RecursionError:  # nesting deeper than the interpreter's stack: not a body we read
+        return None
     return value if isinstance(value, dict) else None
 
 
@@ -60,6 +62,12 @@ def _is_index(sub: str | None) -> bool:
     return bool(sub) and sub is not None and sub.isascii() and sub.isdigit()
 
 
+def _index_order(item: tuple[str | None, str]) -> tuple[int, str]:
+    # Numeric order without int(): Python refuses to convert strings of over 4,300 digits.
+    digits = (item[0] or "").lstrip("0")
+    return len(digits), digits
+
+
 def _valid(entries: dict[str, list[tuple[str | None, str]]]) -> bool:
     for items in entries.values():
         named = [sub for sub, _ in items if sub and not _is_index(sub)]
@@ -75,5 +83,5 @@ def _combine(items: list[tuple[str | None, str]]) -> Any:
     if all(sub and not _is_index(sub) for sub in subs):
         return dict(items)
     if all(_is_index(sub) for sub in subs):
-        return [value for _, value in sorted(items, key=lambda item: int(item[0] or 0))]
+        return [value for _, value in sorted(items, key=_index_order)]
     return [value for _, value in items]

@@ -15,6 +15,7 @@ PATCH_FIELD_MESSAGES = (
     "sessionName should not be empty",
     "sessionName must be a string",
     "sessionName must be shorter than or equal to 1000 characters",
+    "sessionName must not contain NUL characters",
     "sessionOwnerGroup must be a mongodb id",
     "startDate must be a valid ISO 8601 date string",
     "endDate must be a valid ISO 8601 date string",
@@ -24,6 +25,7 @@ PATCH_FIELD_MESSAGES = (
     "instructorsMails must contain no more than 100 elements",
     "sessionAdditionalInformation must be a string",
     "sessionAdditionalInformation must be shorter than or equal to 10000 characters",
+    "sessionAdditionalInformation must not contain NUL characters",
 )
 PATCH_RULE_MESSAGES = (
     "Session startDate cannot be updated because the session is running and has enrolled learners.",

@@ -15,6 +15,7 @@ from .admin import PATH_STATUSES, ROLES, USER_STATUSES
 from .domain import Company, is_object_id, new_id, normalize_email, now_ms
 from .errors import ApiError
 from .keys import MAX_ACTIVE_KEYS, generate_key, hash_key
+from .rules import storable
 from .storage import Database, repository
 from .storage import admin as q
 
@@ -87,6 +88,8 @@ def _string(obj: dict[str, Any], key: str, where: str, *, default: str | None = 
         raise FixtureError(f"{where}.{key}", "required")
     if not isinstance(value, str) or (default is None and not value.strip()):
         raise FixtureError(f"{where}.{key}", "must be a non-empty string")
+    if not storable(value):
+        raise FixtureError(f"{where}.{key}", "must not contain NUL characters")
     return value
 
 

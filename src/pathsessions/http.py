@@ -13,7 +13,7 @@ import re
 from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, unquote
 
 import msgspec
 
@@ -116,7 +116,11 @@ class Route:
     pattern: re.Pattern[str] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        regex = re.sub(r"\{(\w+)\}", r"(?P<\1>[^/]*)", self.path.rstrip("/"))
+        parts = re.split(r"\{(\w+)\}", self.path.rstrip("/"))
+        # Even items are literal text, odd ones parameter names.
+        regex = "".join(
+            re.escape(part) if i % 2 == 0 else f"(?P<{part}>[^/]*)" for i, part in enumerate(parts)
+        )
         object.__setattr__(self, "pattern", re.compile(regex + "/?"))
 
 
@@ -124,15 +128,22 @@ class Router:
     def __init__(self, routes: list[Route]) -> None:
         self.routes = routes
 
-    def match(self, method: str, path: str) -> tuple[Route, dict[str, str]] | None:
-        """The first route matching both path and method; a wrong method is no match."""
+    def match(self, method: str, raw_path: str) -> tuple[Route, dict[str, str]] | None:
+        """The first route matching both path and method; a wrong method is no match.
+
+        Matched on the path as sent (percent-encoded), so that an encoded `/` (`%2F`) stays
+        inside its segment; each parameter is decoded after the match."""
         for route in self.routes:
             if route.method != method:
                 continue
-            m = route.pattern.fullmatch(path)
+            m = route.pattern.fullmatch(raw_path)
             if m is not None:
-                return route, m.groupdict()
+                return route, {k: unquote(v) for k, v in m.groupdict().items()}
         return None
+
+
+class ClientDisconnected(Exception):
+    """The client went away before its request body was complete."""
 
 
 async def read_body(
@@ -143,6 +154,9 @@ async def read_body(
     size = 0
     while True:
         message = await receive()
+        if message["type"] == "http.disconnect":
+            # A cut-off body may still parse (a form, most of all): never act on one.
+            raise ClientDisconnected
         chunk = message.get("body", b"")
         if chunk:
             size += len(chunk)

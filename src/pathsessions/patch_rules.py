@@ -8,7 +8,13 @@ from __future__ import annotations
 
 from .domain import is_object_id, normalize_email, parse_date
 from .errors import PATCH_PREFIX, ApiError
-from .rules import MAX_ADDITIONAL_INFORMATION, MAX_INSTRUCTORS, MAX_SESSION_NAME, MISSING
+from .rules import (
+    MAX_ADDITIONAL_INFORMATION,
+    MAX_INSTRUCTORS,
+    MAX_SESSION_NAME,
+    MISSING,
+    storable,
+)
 
 
 def _fail(message: str) -> ApiError:
@@ -22,6 +28,8 @@ def session_name(value: object) -> str:
         raise _fail("sessionName must be a string")
     if len(value) > MAX_SESSION_NAME:
         raise _fail(f"sessionName must be shorter than or equal to {MAX_SESSION_NAME} characters")
+    if not storable(value):
+        raise _fail("sessionName must not contain NUL characters")
     return value
 
 
@@ -82,4 +90,6 @@ def additional_information(value: object, current: str | None) -> str | None:
             "sessionAdditionalInformation must be shorter than or equal to "
             f"{MAX_ADDITIONAL_INFORMATION} characters"
         )
+    if not storable(value):
+        raise _fail("sessionAdditionalInformation must not contain NUL characters")
     return value

@@ -24,9 +24,19 @@ MAX_ADDITIONAL_INFORMATION = 10_000
 MAX_INSTRUCTORS = 100
 
 
+def storable(value: str) -> bool:
+    """PostgreSQL text cannot hold NUL (SQLite can): refused on both, so both behave alike."""
+    return "\x00" not in value
+
+
 def session_name(value: object) -> str:
     """Kept exactly as sent; only its trimmed form must be non-empty."""
-    if not isinstance(value, str) or not value.strip() or len(value) > MAX_SESSION_NAME:
+    if (
+        not isinstance(value, str)
+        or not value.strip()
+        or len(value) > MAX_SESSION_NAME
+        or not storable(value)
+    ):
         raise ApiError("invalid_session_name")
     return value
 
@@ -73,6 +83,6 @@ def instructor_mails(value: object) -> list[str]:
 def additional_information(value: object) -> str | None:
     if value is MISSING or value is None:
         return None
-    if not isinstance(value, str) or len(value) > MAX_ADDITIONAL_INFORMATION:
+    if not isinstance(value, str) or len(value) > MAX_ADDITIONAL_INFORMATION or not storable(value):
         raise ApiError("invalid_session_additional_information")
     return value
