@@ -843,3 +843,65 @@ async def test_access_log_is_off_when_the_log_level_is_warning(
     finally:
         await app.shutdown()
     assert capsys.readouterr().err == ""
+
+
+async def test_a_client_gone_mid_upload_is_not_acted_on(
+    app: App, world: World, db: Database
+) -> None:
+    form = (
+        f"sessionName=Cut&startDate=2030-01-01T09%3A00%3A00Z&sessionOwnerGroup={world.root_group}"
+        f"&instructorsMails[]={world.instructor_mail}&instructorsMails[]="
+    ).encode()
+    messages = iter(
+        [
+            {"type": "http.request", "body": form, "more_body": True},
+            {"type": "http.disconnect"},
+        ]
+    )
+    sent: list[dict[str, Any]] = []
+
+    async def receive() -> dict[str, Any]:
+        return next(messages)
+
+    async def send(message: Any) -> None:
+        sent.append(message)
+
+    scope = {
+        "type": "http",
+        "method": "POST",
+        "path": world.sessions_url(),
+        "raw_path": world.sessions_url().encode(),
+        "query_string": b"",
+        "headers": [(b"x-company-id", world.company.encode()), (b"x-apikey", world.key.encode())],
+    }
+    await app(scope, receive, send)
+    assert sent == []
+    assert await count_rows(db, "path_sessions") == 0
+
+
+async def test_an_encoded_slash_stays_inside_its_segment(
+    client: httpx.AsyncClient, world: World
+) -> None:
+    r = await client.delete("/api/v1/paths/sessions/x%2Fusers", headers=world.headers)
+    assert (r.status_code, r.content) == (404, error("path_session_not_found"))
+    r = await client.get("/api/v1/users/ines%40acme.test", headers=world.headers)
+    assert (r.status_code, r.json()["_id"]) == (200, world.instructor)
+
+
+async def test_route_text_is_literal(client: httpx.AsyncClient) -> None:
+    for path in ["/openapiXjson", "/openapi_json"]:
+        r = await client.get(path)
+        assert r.status_code == 404
+        assert r.json()["message"] == "Not Found"
+
+
+async def test_a_repeated_credential_header_counts_by_its_first_value(
+    client: httpx.AsyncClient, world: World
+) -> None:
+    headers = [
+        ("X-company-id", world.other_company),
+        ("X-company-id", world.company),
+        ("X-apiKey", world.key),
+    ]
+    r = await client.post(world.sessions_url(), json=valid_body(), headers=headers)
+    assert (r.status_code, r.content) == (401, error("unauthorized"))

@@ -35,7 +35,8 @@ ITEM_KEYS = [
     "modifiedAt",
 ]
 DETAIL_KEYS = [*ITEM_KEYS, "path", "users", "groups"]
-PATH_KEYS = ["_id", "name", "groupId", "status", "createdAt", "modifiedAt", "sessionIds"]
+# The path as a session's detail embeds it: its own fields, not its sessionIds.
+PATH_KEYS = ["_id", "name", "groupId", "status", "createdAt", "modifiedAt"]
 
 
 def session_url(session_id: str) -> str:
@@ -74,7 +75,7 @@ async def stamps(db: Database, session_id: str) -> tuple[str, str]:
     return format_date(int(row[0])), format_date(int(row[1]))
 
 
-async def path_object(db: Database, path_id: str, session_ids: list[str]) -> dict[str, Any]:
+async def path_object(db: Database, path_id: str) -> dict[str, Any]:
     row = await db.fetchone(
         "SELECT id, name, group_id, status, created_at, modified_at FROM paths WHERE id = ?",
         path_id,
@@ -87,7 +88,6 @@ async def path_object(db: Database, path_id: str, session_ids: list[str]) -> dic
         "status": row[3],
         "createdAt": format_date(int(row[4])),
         "modifiedAt": format_date(int(row[5])),
-        "sessionIds": sorted(session_ids),
     }
 
 
@@ -333,7 +333,7 @@ async def test_get_detail_shape(client: httpx.AsyncClient, world: World, db: Dat
         "sessionAdditionalInformation": "REG-42",
         "createdAt": created,
         "modifiedAt": modified,
-        "path": await path_object(db, world.path, [session_id]),
+        "path": await path_object(db, world.path),
         "users": [],
         "groups": [],
     }
@@ -344,19 +344,19 @@ async def test_get_detail_shape(client: httpx.AsyncClient, world: World, db: Dat
     assert items == [{k: body[k] for k in ITEM_KEYS}]
 
 
-async def test_get_detail_path_lists_all_its_sessions(
+async def test_get_detail_embeds_its_path_without_session_ids(
     client: httpx.AsyncClient, world: World, db: Database
 ) -> None:
     first = await create(client, world)
-    second = await create(client, world)
+    await create(client, world)
     r = await client.post(
         world.sessions_url(world.archived_path), json=valid_body(), headers=world.headers
     )
     archived = r.json()["_id"]
     r = await client.get(session_url(first), headers=world.headers)
-    assert r.json()["path"] == await path_object(db, world.path, [first, second])
+    assert r.json()["path"] == await path_object(db, world.path)
     r = await client.get(session_url(archived), headers=world.headers)
-    assert r.json()["path"] == await path_object(db, world.archived_path, [archived])
+    assert r.json()["path"] == await path_object(db, world.archived_path)
     assert r.json()["path"]["status"] == "archived"
     assert r.json()["path"]["name"] == "Old path"
 

@@ -107,7 +107,7 @@ async def test_round_trip(client: httpx.AsyncClient, world: World, db: Database,
     detail = r.json()
     assert {k: detail[k] for k in ITEM_KEYS} == item
     assert detail["path"]["_id"] == world.path
-    assert detail["path"]["sessionIds"] == [session_id]
+    assert "sessionIds" not in detail["path"]
     assert detail["users"] == []
     assert detail["groups"] == []
     r = await call("GET", f"/api/v1/paths/{world.path}")

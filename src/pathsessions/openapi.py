@@ -362,7 +362,11 @@ SCHEMAS: dict[str, Any] = {
         "type": "object",
         "properties": {
             **_SESSION_ITEM["properties"],
-            "path": _PATH,
+            "path": {
+                "type": "object",
+                "description": "The path's fields, without sessionIds.",
+                "properties": {k: v for k, v in _PATH["properties"].items() if k != "sessionIds"},
+            },
             "users": {"type": "array", "items": _USER},
             "groups": {
                 "type": "array",

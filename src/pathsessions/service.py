@@ -98,7 +98,7 @@ async def get_path_session(company: Company, db: Database, session_id: str) -> d
 
 
 async def _detail(company: Company, db: Database, session: StoredSession) -> dict[str, Any]:
-    path = await directory.get_path(db, company.id, session.path_id)
+    path = await directory.path_row(db, company.id, session.path_id)
     if path is None:  # sessions are deleted with their path
         raise RuntimeError(f"session {session.id} has no path")
     users = await sessions.enrolled_users(db, session.id)

@@ -31,14 +31,13 @@ def session_item(s: StoredSession) -> dict[str, Any]:
 
 
 def session_detail(
-    s: StoredSession,
-    path: tuple[Row, list[str]],
-    users: Iterable[Person],
-    groups: Iterable[Row],
+    s: StoredSession, path: Row, users: Iterable[Person], groups: Iterable[Row]
 ) -> dict[str, Any]:
     return {
         **session_item(s),
-        "path": path_object(*path),
+        # The path's own fields, not its sessionIds: those would make every read of one
+        # session cost as much as listing all the sessions of its path.
+        "path": path_summary(path),
         "users": [user_object(u) for u in users],
         "groups": [{"_id": g[0], "name": g[1]} for g in groups],
     }
@@ -55,7 +54,7 @@ def group_object(row: Row) -> dict[str, Any]:
     return group
 
 
-def path_object(row: Row, session_ids: list[str]) -> dict[str, Any]:
+def path_summary(row: Row) -> dict[str, Any]:
     return {
         "_id": row[0],
         "name": row[1],
@@ -63,8 +62,11 @@ def path_object(row: Row, session_ids: list[str]) -> dict[str, Any]:
         "status": row[3],
         "createdAt": format_date(int(row[4])),
         "modifiedAt": format_date(int(row[5])),
-        "sessionIds": session_ids,
     }
+
+
+def path_object(row: Row, session_ids: list[str]) -> dict[str, Any]:
+    return {**path_summary(row), "sessionIds": session_ids}
 
 
 async def json_array(

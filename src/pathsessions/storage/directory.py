@@ -116,12 +116,16 @@ async def iter_paths(db: Database, company_id: str) -> AsyncIterator[list[tuple[
         yield [(row, sessions.get(row[0], [])) for row in rows]
 
 
-async def get_path(db: Database, company_id: str, path_id: str) -> tuple[Row, list[str]] | None:
-    row = await db.fetchone(
+async def path_row(db: Database, company_id: str, path_id: str) -> Row | None:
+    return await db.fetchone(
         f"SELECT {_PATH_COLUMNS} FROM paths WHERE id = ? AND company_id = ?",
         path_id,
         company_id,
     )
+
+
+async def get_path(db: Database, company_id: str, path_id: str) -> tuple[Row, list[str]] | None:
+    row = await path_row(db, company_id, path_id)
     if row is None:
         return None
     return row, (await _session_ids(db, [path_id])).get(path_id, [])
