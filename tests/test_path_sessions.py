@@ -5,6 +5,7 @@ Also the family's shared conventions: trailing slashes, unknown methods, credent
 
 from __future__ import annotations
 
+import asyncio
 import json
 import random
 import re
@@ -693,3 +694,37 @@ async def test_a_list_failing_midway_is_cut_short_and_logged(
     assert "SECRET" not in caplog.text
     assert aborted.value.__cause__ is None
     assert aborted.value.__suppress_context__
+
+
+async def test_a_list_stops_when_its_client_has_gone(app: App, world: World, db: Database) -> None:
+    rng = random.Random(7)
+    ids = list({make_id(rng) for _ in range(1203)})
+    await insert_sessions(db, world.company, world.path, world.root_group, ids, [])
+    chunks: list[bytes] = []
+    calls = 0
+
+    async def receive() -> dict[str, Any]:
+        nonlocal calls
+        calls += 1
+        if calls == 1:
+            return {"type": "http.request", "body": b"", "more_body": False}
+        while not chunks:  # the client leaves as soon as the first chunk has arrived
+            await asyncio.sleep(0)
+        return {"type": "http.disconnect"}
+
+    async def send(message: Any) -> None:
+        if message["type"] == "http.response.body":
+            chunks.append(message["body"])
+
+    scope = {
+        "type": "http",
+        "method": "GET",
+        "path": LIST_URL,
+        "raw_path": LIST_URL.encode(),
+        "query_string": b"",
+        "headers": [(b"x-company-id", world.company.encode()), (b"x-apikey", world.key.encode())],
+    }
+    await app(scope, receive, send)
+    # Batches of 500: a complete answer would take three chunks and the closing bracket.
+    assert len([c for c in chunks if c]) == 1
+    assert chunks[0].startswith(b'[{"sessionName"')

@@ -157,7 +157,7 @@ class App:
         except ClientDisconnected:
             return  # nobody to answer, and nothing was done
         try:
-            await send_response(send, response)
+            await send_response(send, response, receive)
         except Exception as exc:
             if response.stream is None:
                 raise

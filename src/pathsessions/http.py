@@ -9,6 +9,7 @@ are all of it we use.
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
 from dataclasses import dataclass, field
@@ -168,13 +169,38 @@ async def read_body(
 
 
 async def send_response(
-    send: Callable[[MutableMapping[str, Any]], Awaitable[None]], r: Response
+    send: Callable[[MutableMapping[str, Any]], Awaitable[None]],
+    r: Response,
+    receive: Callable[[], Awaitable[MutableMapping[str, Any]]],
 ) -> None:
     headers = [(b"content-type", r.content_type)]
     if r.stream is None:
         headers.append((b"content-length", str(len(r.body)).encode()))
     await send({"type": "http.response.start", "status": r.status, "headers": headers})
     if r.stream is not None:
-        async for chunk in r.stream:
-            await send({"type": "http.response.body", "body": chunk, "more_body": True})
+        await _send_stream(send, r.stream, receive)
     await send({"type": "http.response.body", "body": r.body})
+
+
+async def _send_stream(
+    send: Callable[[MutableMapping[str, Any]], Awaitable[None]],
+    stream: AsyncIterator[bytes],
+    receive: Callable[[], Awaitable[MutableMapping[str, Any]]],
+) -> None:
+    # Once the body is read, the next message the server hands us is the disconnect. Without
+    # watching for it a long list would be read and encoded to the end for nobody: the
+    # server's send() quietly drops what a departed client can no longer take.
+    gone = asyncio.ensure_future(receive())
+    try:
+        async for chunk in stream:
+            # Let the loop run between chunks: SQLite reads never suspend, so without this a
+            # long list would hold every other request (and the disconnect watch) until done.
+            await asyncio.sleep(0)
+            if gone.done():
+                return
+            await send({"type": "http.response.body", "body": chunk, "more_body": True})
+    finally:
+        gone.cancel()
+        aclose = getattr(stream, "aclose", None)
+        if aclose is not None:
+            await aclose()
