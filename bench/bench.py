@@ -3,7 +3,9 @@
 One invocation seeds a fresh SQLite database in a temporary directory, serves it with
 `pathsessions serve`, drives each scenario's requests with wrk, does the same against
 bench/raw_app.py on the same uvicorn stack, and prints requests/s, p50, p99, failed answers and
-our throughput as a share of the ceiling. See bench/README.md.
+our throughput as a share of the ceiling. Scenarios without a ceiling (a whole company's
+sessions in one streamed answer) report sessions/s, the answer size and the server's memory
+instead. See bench/README.md.
 
     .venv/bin/python bench/bench.py [--seconds 10] [--workers 1] [--connections 32]
                                     [--warmup 2] [--rounds 1] [--scenario NAME]
@@ -36,7 +38,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Awaitable, Callable, Iterator, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from types import FrameType
 from typing import Any, NoReturn
@@ -54,6 +56,19 @@ COMPANY_PATHS = 1_000
 STARTUP_TIMEOUT = 30.0
 # Beyond the run itself: wrk's own start-up and the last in-flight answers.
 WRK_GRACE = 30.0
+# The read scenarios' company: sized like a large customer, with few users and paths so that
+# each path holds about 1,000 sessions.
+READER_GROUPS = 5
+READER_USERS = 100
+READER_PATHS = 100
+READER_SESSIONS = 100_000
+# One probe request (outside the timed runs) may read a whole company's sessions.
+PROBE_TIMEOUT = 120.0
+# Between runs: how long to wait for a server to go idle, polling its CPU time this often, and
+# the CPU share under which it counts as idle.
+SETTLE_TIMEOUT = 60.0
+SETTLE_POLL = 0.25
+SETTLE_IDLE_SHARE = 0.05
 
 
 class BenchError(Exception):
@@ -138,6 +153,150 @@ async def seed_base(db: Database, data: Dataset, rng: random.Random) -> None:
         )
 
 
+class ObjectIds:
+    """Ids in MongoDB's ObjectId layout: 4-byte creation second, 5 random bytes fixed per
+    process, 3-byte counter.
+
+    Creation seconds that grow with creation order make id order creation order, as on the real
+    service: keyset scans and index inserts then walk the ids the way they would in production,
+    not in the uniform random order of `object_id`.
+    """
+
+    def __init__(self, rng: random.Random) -> None:
+        self._process = rng.getrandbits(40)
+        self._counter = rng.getrandbits(24)
+
+    def at(self, second: int) -> str:
+        self._counter = (self._counter + 1) & 0xFFFFFF
+        return f"{second:08x}{self._process:010x}{self._counter:06x}"
+
+
+@dataclass(frozen=True)
+class Reader:
+    """The read scenarios' company: its credentials and its sessions' ids, in id order."""
+
+    company_id: str
+    api_key: str
+    session_ids: list[str]
+
+
+READER = "reader"
+# 2023-01-01T00:00:00Z: sessions are created over the two years that follow.
+READER_EPOCH = 1_672_531_200
+READER_SPAN = 2 * 365 * 86_400
+DAY_MS = 86_400_000
+
+
+async def seed_reader(db: Database, data: Dataset, rng: random.Random) -> None:
+    """A second company holding READER_SESSIONS sessions, for the read scenarios.
+
+    Shared by every scenario that reads it and written once, whichever of them run. A company of
+    its own keeps create-session's measurements where they were, and keeps the sessions it writes
+    out of the answers measured here. It has its own random generator, so its data does not
+    depend on which other scenarios seeded before it.
+    """
+    if READER in data.extra:
+        return
+    rng = random.Random(f"{SEED}-{READER}")
+    ids = ObjectIds(rng)
+    # The company and its directory exist before its first session.
+    second = READER_EPOCH - 86_400
+    company_id = ids.at(second)
+    api_key = f"bench-reader-{rng.getrandbits(128):032x}"
+    group_ids = [ids.at(second) for _ in range(READER_GROUPS)]
+    user_ids = [ids.at(second) for _ in range(READER_USERS)]
+    mails = [f"reader{i:03d}@example.com" for i in range(READER_USERS)]
+    path_ids = [ids.at(second) for _ in range(READER_PATHS)]
+    created_ms = second * 1000
+
+    step = READER_SPAN // READER_SESSIONS
+    session_ids: list[str] = []
+    sessions: list[tuple[object, ...]] = []
+    instructors: list[tuple[str, int, str]] = []
+    for i in range(READER_SESSIONS):
+        # Disjoint windows: strictly increasing seconds, so id order is creation order.
+        created = READER_EPOCH + i * step + rng.randrange(step)
+        session_id = ids.at(created)
+        session_ids.append(session_id)
+        start = (created + rng.randrange(1, 90) * 86_400) * 1000
+        end = start + rng.choice((DAY_MS // 3, DAY_MS, 3 * DAY_MS)) if rng.random() < 0.6 else None
+        info = f"Reg. READ-{i:06d}" if rng.random() < 0.3 else None
+        sessions.append(
+            (
+                session_id,
+                company_id,
+                rng.choice(path_ids),
+                f"Session {i}",
+                start,
+                end,
+                rng.choice(group_ids),
+                info,
+                created * 1000,
+                created * 1000,
+            )
+        )
+        for position, user_id in enumerate(rng.sample(user_ids, rng.choice((1, 1, 2)))):
+            instructors.append((session_id, position, user_id))
+
+    async with db.transaction() as tx:
+        await tx.executemany(
+            "INSERT INTO companies (id, name, owner_user_id, created_at) VALUES (?, ?, ?, ?)",
+            [(company_id, "Reader company", user_ids[0], created_ms)],
+        )
+        await tx.executemany(
+            "INSERT INTO api_keys (id, company_id, key_hash, label, created_at, revoked_at)"
+            " VALUES (?, ?, ?, ?, ?, NULL)",
+            [(ids.at(second), company_id, hash_key(api_key), "bench reader", created_ms)],
+        )
+        await tx.executemany(
+            "INSERT INTO company_groups (id, company_id, name, public, parent_id, created_at)"
+            " VALUES (?, ?, ?, ?, NULL, ?)",
+            [
+                (g, company_id, f"Reader group {i}", True, created_ms)
+                for i, g in enumerate(group_ids)
+            ],
+        )
+        await tx.executemany(
+            "INSERT INTO users (id, company_id, mail, mail_key, first_name, last_name, status,"
+            " created_at) VALUES (?, ?, ?, ?, ?, ?, 'active', ?)",
+            [
+                (user_id, company_id, mail, mail, "Reader", f"User {i}", created_ms)
+                for i, (user_id, mail) in enumerate(zip(user_ids, mails, strict=True))
+            ],
+        )
+        await tx.executemany(
+            "INSERT INTO paths (id, company_id, name, group_id, status, created_at, modified_at)"
+            " VALUES (?, ?, ?, ?, 'published', ?, ?)",
+            [
+                (p, company_id, f"Reader path {i}", rng.choice(group_ids), created_ms, created_ms)
+                for i, p in enumerate(path_ids)
+            ],
+        )
+        await tx.executemany(
+            "INSERT INTO path_sessions (id, company_id, path_id, name, start_date, end_date,"
+            " owner_group_id, additional_information, created_at, modified_at)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            sessions,
+        )
+        await tx.executemany(
+            "INSERT INTO session_instructors (session_id, position, user_id) VALUES (?, ?, ?)",
+            instructors,
+        )
+    data.extra[READER] = Reader(
+        company_id=company_id,
+        api_key=api_key,
+        # The order the listing answers in, whatever order the ids were made in.
+        session_ids=sorted(session_ids),
+    )
+
+
+def reader(data: Dataset) -> Reader:
+    found = data.extra.get(READER)
+    if not isinstance(found, Reader):
+        raise RuntimeError("the scenario needs seed_reader as its seed step")
+    return found
+
+
 async def count_sessions(url: str) -> int:
     db = await open_database(url)
     try:
@@ -154,19 +313,46 @@ SeedStep = Callable[[Database, Dataset, random.Random], Awaitable[None]]
 
 
 @dataclass(frozen=True)
+class Probe:
+    """One request sent before the timed runs, its answer read whole and checked.
+
+    `items` is how many sessions the answer holds; `problem` says what was wrong with it, if
+    anything (the benchmark then fails as for a non-2xx answer).
+    """
+
+    answer_bytes: int
+    items: int
+    seconds: float
+    detail: str = ""
+    problem: str | None = None
+
+
+ProbeStep = Callable[[int, Dataset], Probe]
+
+
+@dataclass(frozen=True)
 class Scenario:
     """One load shape: its extra data, and the wrk script that sends its requests.
 
     `script` answers the Lua source for a seeded data set; it defines `init` and `request` and
     must leave `setup`, `response` and `done` free (the warm-up run adds its own). `seed` runs
     after the base seed and before any server starts; data a scenario adds should live in its
-    own company so that it does not change what the other scenarios measure.
+    own company so that it does not change what the other scenarios measure, and a seed step
+    shared by several scenarios must write its data only once (it gets the same `Dataset`).
+
+    `connections` and `timeout` (wrk's, in seconds) override the command line's for this
+    scenario; `ceiling` false skips the raw app, for loads it cannot stand for; `probe` sends one
+    request on our server before the timed runs and checks its answer.
     """
 
     name: str
     description: str
     script: Callable[[Dataset], str]
     seed: SeedStep | None = None
+    connections: int | None = None
+    timeout: int | None = None
+    ceiling: bool = True
+    probe: ProbeStep | None = None
 
 
 def lua_strings(values: Sequence[str]) -> str:
@@ -177,11 +363,12 @@ def lua_strings(values: Sequence[str]) -> str:
     return "{" + ",".join(json.dumps(value) for value in values) + "}"
 
 
-def lua_auth_headers(data: Dataset) -> str:
+def lua_auth_headers(company_id: str, api_key: str, *, json_body: bool = True) -> str:
+    content_type = '["Content-Type"] = "application/json", ' if json_body else ""
     return (
-        '{["Content-Type"] = "application/json", '
-        f'["X-company-id"] = {json.dumps(data.company_id)}, '
-        f'["X-apiKey"] = {json.dumps(data.api_key)}}}'
+        f"{{{content_type}"
+        f'["X-company-id"] = {json.dumps(company_id)}, '
+        f'["X-apiKey"] = {json.dumps(api_key)}}}'
     )
 
 
@@ -222,9 +409,117 @@ def create_session_script(data: Dataset) -> str:
         paths=lua_strings(data.path_ids),
         groups=lua_strings(data.group_ids),
         mails=lua_strings(data.user_mails),
-        headers=lua_auth_headers(data),
+        headers=lua_auth_headers(data.company_id, data.api_key),
         seed=SEED,
     )
+
+
+GET_SESSION_LUA = string.Template(
+    """\
+-- Generated by bench/bench.py (scenario get-session): one of the reader company's $count
+-- sessions per request, drawn at random, so the reads spread over the whole table.
+local ids = $ids
+local headers = $headers
+
+function init(args)
+  math.randomseed($seed)
+end
+
+function request()
+  return wrk.format("GET", "/api/v1/paths/sessions/" .. ids[math.random(#ids)], headers)
+end
+"""
+)
+
+
+def get_session_script(data: Dataset) -> str:
+    company = reader(data)
+    return GET_SESSION_LUA.substitute(
+        count=f"{len(company.session_ids):,}",
+        ids=lua_strings(company.session_ids),
+        headers=lua_auth_headers(company.company_id, company.api_key, json_body=False),
+        seed=SEED,
+    )
+
+
+LIST_SESSIONS_LUA = string.Template(
+    """\
+-- Generated by bench/bench.py (scenario list-sessions): every session of the reader company,
+-- one streamed JSON array per request.
+local headers = $headers
+local req
+
+function init(args)
+  req = wrk.format("GET", "/api/v1/paths/sessions", headers)
+end
+
+function request()
+  return req
+end
+"""
+)
+
+
+def list_sessions_script(data: Dataset) -> str:
+    company = reader(data)
+    return LIST_SESSIONS_LUA.substitute(
+        headers=lua_auth_headers(company.company_id, company.api_key, json_body=False)
+    )
+
+
+def fetch(port: int, path: str, company: Reader) -> tuple[int, bytes, float]:
+    """GET `path` as the reader company: status, whole body, seconds."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=PROBE_TIMEOUT)
+    headers = {"X-company-id": company.company_id, "X-apiKey": company.api_key}
+    started = time.monotonic()
+    try:
+        conn.request("GET", path, headers=headers)
+        answer = conn.getresponse()
+        body = answer.read()
+    except OSError as error:
+        raise BenchError(f"GET {path} failed: {error}") from None
+    finally:
+        conn.close()
+    return answer.status, body, time.monotonic() - started
+
+
+def probe_get_session(port: int, data: Dataset) -> Probe:
+    company = reader(data)
+    session_id = company.session_ids[len(company.session_ids) // 2]
+    status, body, seconds = fetch(port, f"/api/v1/paths/sessions/{session_id}", company)
+    probe = Probe(len(body), 1, seconds)
+    if status != 200:
+        return replace(probe, problem=f"status {status}: {body[:300]!r}")
+    try:
+        answer = json.loads(body)
+        path_sessions = len(answer["path"]["sessionIds"])
+    except (ValueError, KeyError, TypeError) as error:
+        return replace(probe, problem=f"not a session with its path ({error!r}): {body[:300]!r}")
+    if answer.get("sessionId") != session_id:
+        return replace(probe, problem=f"sessionId {answer.get('sessionId')!r}, not {session_id}")
+    # The path object inside carries every session id of the path: it sets the answer's size.
+    return replace(probe, detail=f"its path.sessionIds holds {path_sessions:,} ids")
+
+
+def probe_list_sessions(port: int, data: Dataset) -> Probe:
+    company = reader(data)
+    status, body, seconds = fetch(port, "/api/v1/paths/sessions", company)
+    probe = Probe(len(body), 0, seconds)
+    if status != 200:
+        return replace(probe, problem=f"status {status}: {body[:300]!r}")
+    try:
+        items = json.loads(body)
+        ids = [item["sessionId"] for item in items]
+    except (ValueError, KeyError, TypeError) as error:
+        return replace(probe, problem=f"not a JSON array of sessions: {error!r}")
+    probe = replace(probe, items=len(ids))
+    if ids != company.session_ids:
+        return replace(
+            probe,
+            problem=f"{len(ids):,} items, not the {len(company.session_ids):,} seeded sessions"
+            " in id order",
+        )
+    return probe
 
 
 SCENARIOS = [
@@ -232,6 +527,26 @@ SCENARIOS = [
         name="create-session",
         description="POST /api/v1/paths/{pathId}/sessions/, one instructor, ~250-byte body",
         script=create_session_script,
+    ),
+    Scenario(
+        name="get-session",
+        description=f"GET /api/v1/paths/sessions/{{sessionId}}, one of {READER_SESSIONS:,}",
+        script=get_session_script,
+        seed=seed_reader,
+        probe=probe_get_session,
+    ),
+    # One answer is tens of MB and takes seconds: a few connections are enough to keep the
+    # server busy, wrk's default 2 s timeout would count every answer as an error, and the raw
+    # app's 34-byte answer says nothing about it.
+    Scenario(
+        name="list-sessions",
+        description=f"GET /api/v1/paths/sessions, {READER_SESSIONS:,} sessions in one answer",
+        script=list_sessions_script,
+        seed=seed_reader,
+        connections=4,
+        timeout=30,
+        ceiling=False,
+        probe=probe_list_sessions,
     ),
 ]
 
@@ -272,6 +587,8 @@ end
 class WrkResult:
     requests: int
     seconds: float
+    # Every byte received, answers cut off at the end of the run included.
+    bytes_read: int
     requests_per_second: float
     p50_ms: float
     p99_ms: float
@@ -286,6 +603,8 @@ class WrkResult:
 
 _UNIT_MS = {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60_000.0, "h": 3_600_000.0}
 _DURATION = r"([\d.]+)(us|ms|s|m|h)"
+# wrk prints byte counts in binary units with two decimals.
+_UNIT_BYTES = {"B": 1, "KB": 1 << 10, "MB": 1 << 20, "GB": 1 << 30, "TB": 1 << 40}
 
 
 def _duration_ms(value: str, unit: str) -> float:
@@ -301,7 +620,7 @@ def parse_wrk(output: str) -> WrkResult:
             raise BenchError(f"unexpected wrk output (no match for {pattern!r}):\n{output}")
         return m
 
-    total = find(r"^\s*(\d+) requests in " + _DURATION)
+    total = find(r"^\s*(\d+) requests in " + _DURATION + r", ([\d.]+)([KMGT]?B) read")
     p50 = find(r"^\s*50%\s+" + _DURATION + r"\s*$")
     p99 = find(r"^\s*99%\s+" + _DURATION + r"\s*$")
     rate = find(r"^Requests/sec:\s+([\d.]+)")
@@ -314,6 +633,7 @@ def parse_wrk(output: str) -> WrkResult:
     return WrkResult(
         requests=int(total.group(1)),
         seconds=_duration_ms(total.group(2), total.group(3)) / 1000,
+        bytes_read=round(float(total.group(4)) * _UNIT_BYTES[total.group(5)]),
         requests_per_second=float(rate.group(1)),
         p50_ms=_duration_ms(p50.group(1), p50.group(2)),
         p99_ms=_duration_ms(p99.group(1), p99.group(2)),
@@ -323,23 +643,40 @@ def parse_wrk(output: str) -> WrkResult:
     )
 
 
-def run_wrk(wrk: str, script: Path, port: int, connections: int, seconds: int) -> str:
-    command = [wrk, "-t1", f"-c{connections}", f"-d{seconds}s", "--latency", "-s", str(script)]
-    command.append(f"http://127.0.0.1:{port}/")
+@dataclass(frozen=True)
+class Load:
+    """wrk's options for one scenario."""
+
+    connections: int
+    seconds: int
+    timeout: int | None
+
+    def options(self) -> list[str]:
+        return ["-t1", f"-c{self.connections}", f"-d{self.seconds}s", *self._timeout(), "--latency"]
+
+    def differences(self, other: Load) -> str:
+        connections = [f"-c{self.connections}"] if self.connections != other.connections else []
+        return " ".join(connections + self._timeout())
+
+    def _timeout(self) -> list[str]:
+        return ["--timeout", f"{self.timeout}s"] if self.timeout is not None else []
+
+
+def run_wrk(wrk: str, script: Path, port: int, load: Load) -> str:
+    command = [wrk, *load.options(), "-s", str(script), f"http://127.0.0.1:{port}/"]
+    limit = load.seconds + WRK_GRACE
     try:
-        done = subprocess.run(
-            command, capture_output=True, text=True, timeout=seconds + WRK_GRACE, check=False
-        )
+        done = subprocess.run(command, capture_output=True, text=True, timeout=limit, check=False)
     except subprocess.TimeoutExpired:
-        raise BenchError(f"wrk did not finish within {seconds + WRK_GRACE:.0f}s") from None
+        raise BenchError(f"wrk did not finish within {limit:.0f}s") from None
     if done.returncode != 0:
         raise BenchError(f"wrk failed with status {done.returncode}:\n{done.stderr}{done.stdout}")
     return done.stdout
 
 
-def warm_up(wrk: str, script: Path, port: int, connections: int, seconds: int) -> str | None:
+def warm_up(wrk: str, script: Path, port: int, load: Load) -> str | None:
     """An unmeasured run; answers a description of its failed answers, if any."""
-    output = run_wrk(wrk, script, port, connections, seconds)
+    output = run_wrk(wrk, script, port, load)
     m = re.search(r"^bench-check failures=(\d+) first=(.*)", output, re.MULTILINE | re.DOTALL)
     if m is None or m.group(1) == "0":
         return None
@@ -397,9 +734,16 @@ def stop(process: subprocess.Popen[bytes]) -> None:
         os.killpg(process.pid, signal.SIGKILL)
 
 
+@dataclass(frozen=True)
+class Running:
+    server: Server
+    port: int
+    pid: int
+
+
 @contextlib.contextmanager
-def serving(server: Server, log: Path) -> Iterator[int]:
-    """Start `server` on a free port, wait until it answers GET /health, yield the port."""
+def serving(server: Server, log: Path) -> Iterator[Running]:
+    """Start `server` on a free port, wait until it answers GET /health, yield where it runs."""
     port = free_port()
     with log.open("ab") as out:
         # A session of its own: the terminal's Ctrl-C reaches only us, and we stop the server
@@ -425,9 +769,84 @@ def serving(server: Server, log: Path) -> Iterator[int]:
                     + log_tail(log)
                 )
             time.sleep(0.05)
-        yield port
+        yield Running(server, port, process.pid)
     finally:
         stop(process)
+
+
+@dataclass(frozen=True)
+class Memory:
+    """The server's largest process, in kB: with several workers, the biggest of them."""
+
+    peak_rss_kb: int  # VmHWM: the most it has ever held resident, since it started
+    rss_kb: int  # VmRSS: now
+    processes: int
+
+
+def process_tree(pid: int) -> list[int]:
+    """`pid` and its descendants: uvicorn's supervisor forks its workers as children."""
+    tree, queue = [], [pid]
+    while queue:
+        current = queue.pop()
+        tree.append(current)
+        for children in Path(f"/proc/{current}/task").glob("*/children"):
+            with contextlib.suppress(OSError):
+                queue.extend(int(child) for child in children.read_text().split())
+    return tree
+
+
+def status_kb(pid: int, field_name: str) -> int | None:
+    try:
+        text = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return None
+    m = re.search(rf"^{field_name}:\s+(\d+) kB", text, re.MULTILINE)
+    return int(m.group(1)) if m else None
+
+
+def server_memory(pid: int) -> Memory | None:
+    """None where there is no /proc (not Linux) or the server has gone."""
+    peaks, rss = [], []
+    for process in process_tree(pid):
+        peak, now = status_kb(process, "VmHWM"), status_kb(process, "VmRSS")
+        if peak is not None and now is not None:
+            peaks.append(peak)
+            rss.append(now)
+    if not peaks:
+        return None
+    return Memory(max(peaks), max(rss), len(peaks))
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of `pid` and its descendants so far."""
+    ticks = 0
+    for process in process_tree(pid):
+        try:
+            stat = Path(f"/proc/{process}/stat").read_text()
+        except OSError:
+            continue
+        # Fields after the command name, which sits in parentheses and may hold spaces.
+        fields = stat.rsplit(")", 1)[1].split()
+        ticks += int(fields[11]) + int(fields[12])  # utime, stime: fields 14 and 15 of stat
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def settle(pid: int) -> float:
+    """Wait until the server stops using CPU; answers the seconds it was still busy.
+
+    uvicorn discards what an app sends once the client has gone, without telling it: an answer
+    wrk walked away from at the end of a run (a 40 MB list takes seconds) is still computed to
+    its last byte, on the CPU the next run would measure.
+    """
+    started = time.monotonic()
+    before = cpu_seconds(pid)
+    while time.monotonic() - started < SETTLE_TIMEOUT:
+        time.sleep(SETTLE_POLL)
+        now = cpu_seconds(pid)
+        if now - before < SETTLE_IDLE_SHARE * SETTLE_POLL:
+            break
+        before = now
+    return time.monotonic() - started - SETTLE_POLL
 
 
 def servers(args: argparse.Namespace, database_url: str) -> list[Server]:
@@ -465,6 +884,7 @@ class Run:
             "round": self.round,
             "requests": r.requests,
             "seconds": r.seconds,
+            "bytes_read": r.bytes_read,
             "requests_per_second": r.requests_per_second,
             "p50_ms": r.p50_ms,
             "p99_ms": r.p99_ms,
@@ -484,6 +904,7 @@ class Summary:
     p99_ms: float
     non_2xx: int
     socket_errors: int
+    bytes_per_second: float
 
     @classmethod
     def of(cls, runs: list[Run]) -> Summary:
@@ -496,12 +917,27 @@ class Summary:
             p99_ms=statistics.median(r.p99_ms for r in results),
             non_2xx=sum(r.non_2xx for r in results),
             socket_errors=sum(r.errors for r in results),
+            bytes_per_second=statistics.median(r.bytes_read / r.seconds for r in results),
         )
+
+
+@dataclass(frozen=True)
+class ScenarioReport:
+    """What a scenario measured besides wrk's figures."""
+
+    name: str
+    load: Load
+    ceiling: bool
+    probe: Probe | None
+    # Our server's memory before the scenario's first request and after its last run.
+    memory_before: Memory | None
+    memory_after: Memory | None
 
 
 @dataclass(frozen=True)
 class Report:
     runs: list[Run]
+    scenarios: list[ScenarioReport]
     sessions_written: int
 
     def summaries(self) -> list[Summary]:
@@ -510,8 +946,15 @@ class Report:
             groups.setdefault((run.scenario, run.server), []).append(run)
         return [Summary.of(runs) for runs in groups.values()]
 
-    def percent_of_ceiling(self) -> dict[str, float]:
-        """Per scenario, the median over rounds of our req/s over the raw app's in that round.
+    def ours(self, scenario: str) -> Summary | None:
+        return next(
+            (s for s in self.summaries() if (s.scenario, s.server) == (scenario, "pathsessions")),
+            None,
+        )
+
+    def percent_of_ceiling(self) -> dict[str, float | None]:
+        """Per scenario, the median over rounds of our req/s over the raw app's in that round;
+        None for a scenario measured without the ceiling.
 
         Pairing runs a few seconds apart cancels most of what other load on a shared machine
         does to both; medians then drop the rounds where it hit one run and not the other.
@@ -522,14 +965,24 @@ class Report:
             ceiling = rates.get((scenario, "raw", round_))
             if server == "pathsessions" and ceiling:
                 percents.setdefault(scenario, []).append(100 * rate / ceiling)
-        return {scenario: statistics.median(values) for scenario, values in percents.items()}
+        return {
+            s.name: statistics.median(percents[s.name]) if s.name in percents else None
+            for s in self.scenarios
+        }
 
-    def failures(self) -> list[Summary]:
-        return [
-            s
+    def failures(self) -> list[str]:
+        """Why our server failed, one line each: failed answers, socket errors, a bad probe."""
+        found = [
+            f"{s.scenario}: {s.non_2xx} non-2xx answers, {s.socket_errors} socket errors"
             for s in self.summaries()
             if s.server == "pathsessions" and (s.non_2xx or s.socket_errors)
         ]
+        found += [
+            f"{s.name}: answer check: {s.probe.problem}"
+            for s in self.scenarios
+            if s.probe is not None and s.probe.problem is not None
+        ]
+        return found
 
 
 def progress(message: str) -> None:
@@ -555,12 +1008,29 @@ def seed(database_url: str, scenarios: list[Scenario]) -> Dataset:
     return data
 
 
+def wait_idle(up: Running, after: str) -> None:
+    busy = settle(up.pid)
+    if busy >= 1.0:
+        progress(
+            f"{up.server.label} still busy {busy:.1f}s after {after}"
+            " (finishing answers wrk had stopped reading)"
+        )
+
+
+def load_of(args: argparse.Namespace, scenario: Scenario) -> Load:
+    return Load(
+        connections=scenario.connections or args.connections,
+        seconds=args.seconds,
+        timeout=scenario.timeout,
+    )
+
+
 def measure(args: argparse.Namespace, wrk: str, scenarios: list[Scenario], tmp: Path) -> Report:
     database_url = f"sqlite:///{tmp / 'bench.db'}"
     started = time.monotonic()
     data = seed(database_url, scenarios)
     seeded = asyncio.run(count_sessions(database_url))
-    progress(f"seeded {database_url} in {time.monotonic() - started:.1f}s")
+    progress(f"seeded {database_url} ({seeded:,} sessions) in {time.monotonic() - started:.1f}s")
 
     scripts: dict[str, tuple[Path, Path]] = {}
     for scenario in scenarios:
@@ -571,54 +1041,161 @@ def measure(args: argparse.Namespace, wrk: str, scenarios: list[Scenario], tmp: 
         scripts[scenario.name] = (measured, warm)
 
     runs: list[Run] = []
+    reports: list[ScenarioReport] = []
     with contextlib.ExitStack() as stack:
         # Both servers up for the whole run (an idle one costs nothing) so that each round
         # measures ours and the ceiling back to back.
-        ports: list[tuple[Server, int]] = []
+        running: list[Running] = []
         for server in servers(args, database_url):
-            port = stack.enter_context(serving(server, tmp / f"{server.name}.log"))
-            progress(f"{server.label}: 127.0.0.1:{port}, {args.workers} worker(s)")
-            ports.append((server, port))
+            up = stack.enter_context(serving(server, tmp / f"{server.name}.log"))
+            progress(f"{server.label}: 127.0.0.1:{up.port}, {args.workers} worker(s)")
+            running.append(up)
+        ours = running[0]
         for scenario in scenarios:
+            load = load_of(args, scenario)
+            targets = [up for up in running if scenario.ceiling or up is ours]
             measured, warm = scripts[scenario.name]
-            for server, port in ports:
+            memory_before = server_memory(ours.pid)
+            probe = None
+            if scenario.probe is not None:
+                probe = scenario.probe(ours.port, data)
+                progress(
+                    f"{scenario.name} probe: {probe.answer_bytes:,} bytes in {probe.seconds:.2f}s"
+                    + (f", problem: {probe.problem}" if probe.problem else "")
+                )
+            for up in targets:
                 if args.warmup > 0:
-                    failures = warm_up(wrk, warm, port, args.connections, args.warmup)
+                    warm_load = replace(load, seconds=args.warmup)
+                    failures = warm_up(wrk, warm, up.port, warm_load)
                     if failures is not None:
-                        progress(f"warning: {server.label} {scenario.name} warm-up: {failures}")
+                        label = up.server.label
+                        progress(f"warning: {label} {scenario.name} warm-up: {failures}")
+                    wait_idle(up, f"{scenario.name} warm-up")
             for round_ in range(1, args.rounds + 1):
-                for server, port in ports:
-                    progress(f"{scenario.name} round {round_}/{args.rounds}: {server.label}...")
-                    output = run_wrk(wrk, measured, port, args.connections, args.seconds)
-                    runs.append(Run(scenario.name, server.name, round_, parse_wrk(output)))
+                for up in targets:
+                    label = up.server.label
+                    progress(f"{scenario.name} round {round_}/{args.rounds}: {label}...")
+                    output = run_wrk(wrk, measured, up.port, load)
+                    runs.append(Run(scenario.name, up.server.name, round_, parse_wrk(output)))
+                    wait_idle(up, f"{scenario.name} round {round_}")
+            reports.append(
+                ScenarioReport(
+                    name=scenario.name,
+                    load=load,
+                    ceiling=scenario.ceiling,
+                    probe=probe,
+                    memory_before=memory_before,
+                    memory_after=server_memory(ours.pid),
+                )
+            )
     written = asyncio.run(count_sessions(database_url)) - seeded
-    return Report(runs, written)
+    return Report(runs, reports, written)
 
 
 LABELS = {"pathsessions": "pathsessions", "raw": "raw ASGI"}
 
 
+def rate(value: float) -> str:
+    # A streamed list answers a few times a second: whole numbers would hide the figure.
+    return f"{value:,.0f}" if value >= 100 else f"{value:,.2f}"
+
+
+def latency(ms: float) -> str:
+    # Ten characters either way, so the columns stay aligned.
+    return f"{ms:>7.2f} ms" if ms < 1000 else f"{ms / 1000:>7.2f} s "
+
+
+def mb(kilobytes: int) -> str:
+    return f"{kilobytes / 1024:,.1f} MB"
+
+
 def print_table(args: argparse.Namespace, report: Report) -> None:
     rounds = f", median of {args.rounds} rounds" if args.rounds > 1 else ""
+    defaults = Load(args.connections, args.seconds, None)
+    overrides = [
+        f"{s.name}: {s.load.differences(defaults)}" for s in report.scenarios if s.load != defaults
+    ]
+    access_log = "off" if args.no_access_log else "on"
     print(
-        f"wrk -t1 -c{args.connections} -d{args.seconds}s --latency{rounds}, "
-        f"{args.workers} worker(s), access log {'off' if args.no_access_log else 'on'}, "
+        f"wrk {' '.join(defaults.options())}"
+        + (f" ({'; '.join(overrides)})" if overrides else "")
+        + f"{rounds}, {args.workers} worker(s), access log {access_log}, "
         f"{os.cpu_count()} CPUs, Python {platform.python_version()}"
     )
     header = f"{'scenario':<16} {'server':<13} {'req/s':>9} {'p50':>10} {'p99':>10}"
     print(header + f" {'non-2xx':>8} {'socket errors':>14}")
     for s in report.summaries():
         print(
-            f"{s.scenario:<16} {LABELS[s.server]:<13} {s.requests_per_second:>9,.0f}"
-            f" {s.p50_ms:>7.2f} ms {s.p99_ms:>7.2f} ms {s.non_2xx:>8,} {s.socket_errors:>14,}"
+            f"{s.scenario:<16} {LABELS[s.server]:<13} {rate(s.requests_per_second):>9}"
+            f" {latency(s.p50_ms)} {latency(s.p99_ms)} {s.non_2xx:>8,} {s.socket_errors:>14,}"
         )
-    for scenario, percent in report.percent_of_ceiling().items():
-        print(f"{scenario}: pathsessions at {percent:.1f} % of the raw ceiling")
+    percents = report.percent_of_ceiling()
+    for scenario in report.scenarios:
+        percent = percents.get(scenario.name)
+        share = "—" if percent is None else f"{percent:.1f} %"
+        line = f"{scenario.name}: pathsessions at {share} of the raw ceiling"
+        if not scenario.ceiling:
+            line += " (not measured against it)"
+        print(line + answer_figures(report, scenario))
+    memory = [
+        (s.name, s.memory_before, s.memory_after)
+        for s in report.scenarios
+        if s.memory_before is not None and s.memory_after is not None
+    ]
+    if memory:
+        print("pathsessions memory, largest process: peak RSS (VmHWM) before → after, RSS after")
+    for name, before, after in memory:
+        print(
+            f"  {name:<16} {mb(before.peak_rss_kb):>10} → {mb(after.peak_rss_kb):>10}"
+            f"   {mb(after.rss_kb):>10}"
+        )
     # Proof that the answers were real writes: warm-up and in-flight requests add to the count.
     print(f"path sessions written during the runs: {report.sessions_written:,}")
 
 
+def answer_figures(report: Report, scenario: ScenarioReport) -> str:
+    """The probe's answer, and for a many-session answer the sessions/s it implies."""
+    probe = scenario.probe
+    if probe is None or probe.problem is not None:
+        return ""
+    text = f"; one answer {probe.answer_bytes / 1_000:,.1f} kB"
+    if probe.items > 1:
+        text = (
+            f"; one answer: {probe.items:,} sessions, {probe.answer_bytes / 1_000_000:,.1f} MB,"
+            f" {probe.seconds:.2f} s alone"
+        )
+        ours = report.ours(scenario.name)
+        if ours is not None:
+            # By bytes too: wrk counts only whole answers, a handful per run at this size.
+            by_bytes = ours.bytes_per_second / probe.answer_bytes * probe.items
+            text += (
+                f"; {ours.requests_per_second * probe.items:,.0f} sessions/s"
+                f" ({by_bytes:,.0f} by bytes read, {ours.bytes_per_second / 1_000_000:,.1f} MB/s)"
+            )
+    if probe.detail:
+        text += f", {probe.detail}"
+    return text
+
+
 def print_json(args: argparse.Namespace, report: Report) -> None:
+    scenarios = []
+    for s in report.scenarios:
+        ours = report.ours(s.name)
+        items = s.probe.items if s.probe is not None else None
+        scenarios.append(
+            {
+                "name": s.name,
+                "connections": s.load.connections,
+                "timeout": s.load.timeout,
+                "ceiling": s.ceiling,
+                "probe": asdict(s.probe) if s.probe is not None else None,
+                "sessions_per_second": (
+                    ours.requests_per_second * items if ours is not None and items else None
+                ),
+                "memory_before": asdict(s.memory_before) if s.memory_before else None,
+                "memory_after": asdict(s.memory_after) if s.memory_after else None,
+            }
+        )
     document = {
         "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "command": [Path(sys.argv[0]).as_posix(), *sys.argv[1:]],
@@ -629,10 +1206,12 @@ def print_json(args: argparse.Namespace, report: Report) -> None:
         "rounds": args.rounds,
         "access_log": not args.no_access_log,
         "cpus": os.cpu_count(),
+        "scenarios": scenarios,
         "summaries": [asdict(s) for s in report.summaries()],
         "percent_of_ceiling": report.percent_of_ceiling(),
         "runs": [run.as_json() for run in report.runs],
         "sessions_written": report.sessions_written,
+        "failures": report.failures(),
         "ok": not report.failures(),
     }
     print(json.dumps(document, indent=2))
@@ -710,11 +1289,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print_json(args, report)
     else:
         print_table(args, report)
-    for s in report.failures():
-        print(
-            f"FAIL {s.scenario}: {s.non_2xx} non-2xx answers, {s.socket_errors} socket errors",
-            file=sys.stderr,
-        )
+    for failure in report.failures():
+        print(f"FAIL {failure}", file=sys.stderr)
     return 1 if report.failures() else 0
 
 

@@ -2,7 +2,9 @@
 
 It reads the whole body and answers a JSON object shaped like a create answer, with the same
 headers our app sends, so the only difference from a `pathsessions serve` run is our own work
-(routing, auth, validation, SQL). Run by bench/bench.py:
+(routing, auth, validation, SQL). It answers every method and path alike, GET included, so
+read scenarios compare with it too; their answers are larger than these 34 bytes (a session
+with its path is ≈ 27 kB), so for them the gap also prices the bytes. Run by bench/bench.py:
 
     .venv/bin/python bench/raw_app.py --host 127.0.0.1 --port 8001 --workers 1
 """

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import replace
 from typing import Any
 from urllib.parse import quote, urlencode
@@ -852,7 +852,7 @@ async def test_a_client_gone_mid_upload_is_not_acted_on(
         f"sessionName=Cut&startDate=2030-01-01T09%3A00%3A00Z&sessionOwnerGroup={world.root_group}"
         f"&instructorsMails[]={world.instructor_mail}&instructorsMails[]="
     ).encode()
-    messages = iter(
+    messages: Iterator[dict[str, Any]] = iter(
         [
             {"type": "http.request", "body": form, "more_body": True},
             {"type": "http.disconnect"},
