@@ -6,6 +6,7 @@ session (as GET shows it) and its instructor rows did not change.
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 from collections.abc import Callable
 from typing import Any
@@ -1020,3 +1021,43 @@ async def test_empty_body_is_an_empty_form(
     assert r.status_code == 400
     assert r.content == field_error("sessionName should not be empty")
     assert await snapshot(client, world, db, session_id) == before
+
+
+async def test_concurrent_updates_apply_one_after_the_other(
+    client: httpx.AsyncClient, world: World
+) -> None:
+    """One update sets endDate, the other leaves it out (keeps it): whichever order they run
+    in, the second must see the first. A lost update would show the second's name with the
+    end date from before both."""
+    for _ in range(15):
+        session_id = await create(client, world)
+        before = (await get(client, world, session_id))["endDate"]
+        sets_end = patch_body(sessionName="sets-end", endDate=FUTURE_LATER)
+        keeps_end = patch_body(sessionName="keeps-end", endDate=ABSENT, instructorsMails=ABSENT)
+        first, second = await asyncio.gather(
+            patch(client, world, session_id, sets_end), patch(client, world, session_id, keeps_end)
+        )
+        assert (first.status_code, second.status_code) == (200, 200)
+        after = await get(client, world, session_id)
+        assert after["endDate"] != before
+        assert after["endDate"] == format_date(parse_date(FUTURE_LATER) or 0)
+
+
+async def test_enrolment_racing_a_delete_is_never_a_fault(
+    client: httpx.AsyncClient, world: World
+) -> None:
+    for _ in range(15):
+        session_id = await create(client, world)
+        enrol, delete = await asyncio.gather(
+            client.patch(
+                url(session_id) + "/users",
+                json={"userIds": [world.owner, world.instructor]},
+                headers=world.headers,
+            ),
+            client.delete(url(session_id), headers=world.headers),
+        )
+        assert delete.status_code == 200
+        assert (enrol.status_code, enrol.json()) in [
+            (200, {"status": "users_enrolled"}),
+            (404, {"error": "path_session_not_found"}),
+        ]

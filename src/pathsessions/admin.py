@@ -34,8 +34,12 @@ class NewKey:
     key: str
 
 
-async def require_company(db: Database, company_id: str) -> str:
-    if not is_object_id(company_id) or await q.company_row(db, company_id.lower()) is None:
+async def require_company(db: Database, company_id: str, *, lock: bool = False) -> str:
+    """The company's id, lower-cased; with `lock`, its row is held until the transaction ends."""
+    if (
+        not is_object_id(company_id)
+        or await q.company_row(db, company_id.lower(), lock=lock) is None
+    ):
         raise AdminError(f"no company with id {company_id}")
     return company_id.lower()
 
@@ -64,7 +68,8 @@ async def create_company(db: Database, name: str, owner_mail: str) -> tuple[str,
 
 async def create_key(db: Database, company_id: str, label: str) -> NewKey:
     async with db.transaction() as tx:
-        company_id = await require_company(tx, company_id)
+        # Locked: two concurrent creations must not both see 24 keys and make 26.
+        company_id = await require_company(tx, company_id, lock=True)
         if await q.count_active_keys(tx, company_id) >= MAX_ACTIVE_KEYS:
             raise AdminError(
                 f"the company has {MAX_ACTIVE_KEYS} active API keys already; revoke one first"

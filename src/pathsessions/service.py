@@ -83,11 +83,13 @@ async def create_path_session(
     return session.id
 
 
-async def _session(company: Company, db: Database, session_id: str) -> StoredSession:
+async def _session(
+    company: Company, db: Database, session_id: str, *, lock: bool = False
+) -> StoredSession:
     """The company's session, or `path_session_not_found` (malformed and foreign ids too)."""
     session = None
     if is_object_id(session_id):
-        session = await sessions.get_session(db, company.id, session_id.lower())
+        session = await sessions.get_session(db, company.id, session_id.lower(), lock=lock)
     if session is None:
         raise ApiError("path_session_not_found")
     return session
@@ -113,8 +115,19 @@ def list_path_sessions(company: Company, db: Database) -> AsyncIterator[list[Sto
 async def update_path_session(
     company: Company, db: Database, session_id: str, fields: dict[str, Any] | None
 ) -> dict[str, Any]:
-    """Replace the main fields, checking in the documented order; answer the new session."""
-    current = await _session(company, db, session_id)
+    """Replace the main fields, checking in the documented order; answer the new session.
+
+    Read, checks and write are one transaction holding the session's row: two concurrent
+    updates apply one after the other, neither loses the other's fields."""
+    async with db.transaction() as tx:
+        current = await _replace_fields(company, tx, session_id, fields)
+    return await get_path_session(company, db, current.id)
+
+
+async def _replace_fields(
+    company: Company, db: Database, session_id: str, fields: dict[str, Any] | None
+) -> StoredSession:
+    current = await _session(company, db, session_id, lock=True)
     if fields is None:
         raise ApiError("invalid_body")
     name = patch_rules.session_name(fields.get("sessionName", MISSING))
@@ -140,7 +153,7 @@ async def update_path_session(
         modified_at=now,
     )
     await sessions.update_session(db, company.id, updated, instructor_ids)
-    return await get_path_session(company, db, current.id)
+    return current
 
 
 async def _has_learners(current: StoredSession, start: int, now: int, db: Database) -> bool:
@@ -227,26 +240,32 @@ async def _group_ids(company: Company, db: Database, fields: dict[str, Any] | No
 async def enrol_users(
     company: Company, db: Database, session_id: str, fields: dict[str, Any] | None
 ) -> None:
-    session = await _session(company, db, session_id)
-    await sessions.enrol_users(db, session.id, await _user_ids(company, db, fields), now_ms())
+    # One transaction holding the session's row: a concurrent delete waits, instead of
+    # leaving enrolments that point at nothing.
+    async with db.transaction() as tx:
+        session = await _session(company, tx, session_id, lock=True)
+        await sessions.enrol_users(tx, session.id, await _user_ids(company, tx, fields), now_ms())
 
 
 async def unenrol_users(
     company: Company, db: Database, session_id: str, fields: dict[str, Any] | None
 ) -> None:
-    session = await _session(company, db, session_id)
-    await sessions.unenrol_users(db, session.id, await _user_ids(company, db, fields))
+    async with db.transaction() as tx:
+        session = await _session(company, tx, session_id, lock=True)
+        await sessions.unenrol_users(tx, session.id, await _user_ids(company, tx, fields))
 
 
 async def enrol_groups(
     company: Company, db: Database, session_id: str, fields: dict[str, Any] | None
 ) -> None:
-    session = await _session(company, db, session_id)
-    await sessions.enrol_groups(db, session.id, await _group_ids(company, db, fields), now_ms())
+    async with db.transaction() as tx:
+        session = await _session(company, tx, session_id, lock=True)
+        await sessions.enrol_groups(tx, session.id, await _group_ids(company, tx, fields), now_ms())
 
 
 async def unenrol_groups(
     company: Company, db: Database, session_id: str, fields: dict[str, Any] | None
 ) -> None:
-    session = await _session(company, db, session_id)
-    await sessions.unenrol_groups(db, session.id, await _group_ids(company, db, fields))
+    async with db.transaction() as tx:
+        session = await _session(company, tx, session_id, lock=True)
+        await sessions.unenrol_groups(tx, session.id, await _group_ids(company, tx, fields))

@@ -8,9 +8,11 @@ from ..domain import NewSession
 from .database import Database, Row
 
 
-async def company_row(db: Database, company_id: str) -> Row | None:
+async def company_row(db: Database, company_id: str, *, lock: bool = False) -> Row | None:
     return await db.fetchone(
-        "SELECT id, name, owner_user_id FROM companies WHERE id = ?", company_id
+        "SELECT id, name, owner_user_id FROM companies WHERE id = ?"
+        + (db.for_update() if lock else ""),
+        company_id,
     )
 
 

@@ -1,8 +1,8 @@
 """The one interface both engines implement: run SQL written once, with `?` placeholders.
 
 SQL text is shared by SQLite and PostgreSQL; the PostgreSQL adapter rewrites `?` to `$n`.
-The two places where the dialects differ in what we need (matching a column against a list,
-and passing that list) are the `any_of` / `array` hooks.
+The places where the dialects differ in what we need (matching a column against a list,
+passing that list, locking rows read) are the `any_of` / `array` / `for_update` hooks.
 """
 
 from __future__ import annotations
@@ -29,6 +29,11 @@ class Database(Protocol):
 
     def transaction(self) -> AbstractAsyncContextManager[Database]:
         """A database whose statements all commit together, or not at all."""
+        ...
+
+    def for_update(self) -> str:
+        """Appended to a SELECT inside a transaction: lock the rows read until it ends.
+        Empty on SQLite, where a write transaction already holds the whole database."""
         ...
 
     def any_of(self, column: str) -> str:

@@ -54,6 +54,9 @@ class _Conn:
         async with self._conn.transaction():
             yield self
 
+    def for_update(self) -> str:
+        return " FOR UPDATE"
+
     def any_of(self, column: str) -> str:
         return f"{column} = ANY(?::text[])"
 

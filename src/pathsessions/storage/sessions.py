@@ -42,9 +42,13 @@ def _session(row: Row, mails: dict[str, list[str]]) -> StoredSession:
     )
 
 
-async def get_session(db: Database, company_id: str, session_id: str) -> StoredSession | None:
+async def get_session(
+    db: Database, company_id: str, session_id: str, *, lock: bool = False
+) -> StoredSession | None:
+    """With `lock` (inside a transaction), no other writer touches the session until it ends."""
     row = await db.fetchone(
-        f"SELECT {_COLUMNS} FROM path_sessions s WHERE s.id = ? AND s.company_id = ?",
+        f"SELECT {_COLUMNS} FROM path_sessions s WHERE s.id = ? AND s.company_id = ?"
+        + (db.for_update() if lock else ""),
         session_id,
         company_id,
     )

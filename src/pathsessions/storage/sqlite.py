@@ -93,6 +93,9 @@ class SQLiteDatabase:
                 raise
             self._conn.execute("COMMIT")
 
+    def for_update(self) -> str:
+        return ""
+
     def any_of(self, column: str) -> str:
         return f"{column} IN (SELECT value FROM json_each(?))"
 
