@@ -16,9 +16,10 @@ async def issue_token(db: Database, secret: bytes, fields: dict[str, Any] | None
     if fields is None:
         raise ApiError("invalid_request")
     values = [fields.get(k) for k in ("grant_type", "client_id", "client_secret")]
-    if not all(isinstance(v, str) and v for v in values):
+    strings = [v for v in values if isinstance(v, str) and v]
+    if len(strings) != len(values):
         raise ApiError("invalid_request")
-    grant_type, client_id, client_secret = (str(v) for v in values)
+    grant_type, client_id, client_secret = strings
     if grant_type != "client_credentials":
         raise ApiError("unsupported_grant_type")
     if not is_object_id(client_id):

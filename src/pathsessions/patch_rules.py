@@ -6,13 +6,14 @@ the real service's documented messages show. `MISSING` means "keep the current v
 
 from __future__ import annotations
 
-from .domain import is_object_id, normalize_email, parse_date
+from .domain import is_object_id, parse_date
 from .errors import PATCH_PREFIX, ApiError
 from .rules import (
     MAX_ADDITIONAL_INFORMATION,
     MAX_INSTRUCTORS,
     MAX_SESSION_NAME,
     MISSING,
+    distinct_mails,
     storable,
 )
 
@@ -66,15 +67,12 @@ def instructor_mails(value: object) -> list[str] | None:
         raise _fail("instructorsMails must be an array")
     if not value:
         raise _fail("instructorsMails should not be empty")
-    mails: dict[str, None] = {}
-    for item in value:
-        mail = normalize_email(item)
-        if mail is None:
-            raise _fail("each value in instructorsMails must be an email")
-        mails[mail] = None
+    mails = distinct_mails(value)
+    if mails is None:
+        raise _fail("each value in instructorsMails must be an email")
     if len(mails) > MAX_INSTRUCTORS:
         raise _fail(f"instructorsMails must contain no more than {MAX_INSTRUCTORS} elements")
-    return list(mails)
+    return mails
 
 
 def additional_information(value: object, current: str | None) -> str | None:

@@ -63,21 +63,28 @@ def owner_group_id(value: object) -> str:
     return value.lower()
 
 
+def distinct_mails(items: list[object]) -> list[str] | None:
+    """Normalised addresses, a repeat counted once at its first position; None if any item
+    is not a valid address."""
+    mails: dict[str, None] = {}
+    for item in items:
+        mail = normalize_email(item)
+        if mail is None:
+            return None
+        mails[mail] = None
+    return list(mails)
+
+
 def instructor_mails(value: object) -> list[str]:
     """Distinct normalised addresses, first position kept; [] means the platform owner."""
     if value is MISSING:
         return []
     if not isinstance(value, list):
         raise ApiError("invalid_instructors")
-    mails: dict[str, None] = {}
-    for item in value:
-        mail = normalize_email(item)
-        if mail is None:
-            raise ApiError("invalid_instructors")
-        mails[mail] = None
-        if len(mails) > MAX_INSTRUCTORS:
-            raise ApiError("invalid_instructors")
-    return list(mails)
+    mails = distinct_mails(value)
+    if mails is None or len(mails) > MAX_INSTRUCTORS:
+        raise ApiError("invalid_instructors")
+    return mails
 
 
 def additional_information(value: object) -> str | None:

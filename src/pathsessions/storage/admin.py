@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from ..domain import NewSession
 from .database import Database, Row
+from .repository import set_instructors
 
 
 async def company_row(db: Database, company_id: str, *, lock: bool = False) -> Row | None:
@@ -274,11 +273,7 @@ async def replace_session(db: Database, s: NewSession) -> None:
         s.id,
         s.company_id,
     )
-    await db.execute("DELETE FROM session_instructors WHERE session_id = ?", s.id)
-    await db.executemany(
-        "INSERT INTO session_instructors (session_id, position, user_id) VALUES (?, ?, ?)",
-        [(s.id, i, user_id) for i, user_id in enumerate(s.instructor_ids)],
-    )
+    await set_instructors(db, s.id, s.instructor_ids, replace=True)
 
 
 async def server_secret(db: Database, name: str, candidate: str) -> str:
@@ -291,8 +286,3 @@ async def server_secret(db: Database, name: str, candidate: str) -> str:
     row = await db.fetchone("SELECT value FROM server_secrets WHERE name = ?", name)
     assert row is not None
     return str(row[0])
-
-
-def as_bool(value: Any) -> bool:
-    """SQLite answers BOOLEAN columns as 0/1, PostgreSQL as bool."""
-    return bool(value)

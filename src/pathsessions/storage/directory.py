@@ -6,27 +6,11 @@ from collections.abc import AsyncIterator, Sequence
 
 from ..domain import Person
 from .database import Database, Row
-
-_BATCH = 500
-
-
-async def _keyset(
-    db: Database, sql: str, company_id: str, batch: int = _BATCH
-) -> AsyncIterator[list[Row]]:
-    """Rows of `sql` (which filters `company_id = ? AND id > ?` and orders by id), in batches."""
-    after = ""
-    while True:
-        rows = await db.fetchall(sql + " LIMIT ?", company_id, after, batch)
-        if not rows:
-            return
-        yield rows
-        if len(rows) < batch:
-            return
-        after = rows[-1][0]
+from .repository import keyset_batches
 
 
 def iter_groups(db: Database, company_id: str) -> AsyncIterator[list[Row]]:
-    return _keyset(
+    return keyset_batches(
         db,
         "SELECT id, name, public, parent_id FROM company_groups"
         " WHERE company_id = ? AND id > ? ORDER BY id",
@@ -52,7 +36,7 @@ async def existing_group_ids(db: Database, company_id: str, group_ids: Sequence[
 
 
 async def iter_users(db: Database, company_id: str) -> AsyncIterator[list[Person]]:
-    async for rows in _keyset(
+    async for rows in keyset_batches(
         db,
         "SELECT id, mail, first_name, last_name FROM users"
         " WHERE company_id = ? AND id > ? AND status <> 'deleted' ORDER BY id",
@@ -107,10 +91,13 @@ _PATH_COLUMNS = "id, name, group_id, status, created_at, modified_at"
 
 
 async def iter_paths(db: Database, company_id: str) -> AsyncIterator[list[tuple[Row, list[str]]]]:
-    async for rows in _keyset(
+    """Paths with their session ids, 50 paths a batch: a batch holds all their sessions'
+    ids, so memory follows the sessions of 50 paths, not of the company."""
+    async for rows in keyset_batches(
         db,
         f"SELECT {_PATH_COLUMNS} FROM paths WHERE company_id = ? AND id > ? ORDER BY id",
         company_id,
+        50,
     ):
         sessions = await _session_ids(db, [row[0] for row in rows])
         yield [(row, sessions.get(row[0], [])) for row in rows]

@@ -5,10 +5,10 @@ An object of another company is not found by these queries, exactly like a missi
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 
 from ..domain import Company, NewSession
-from .database import Database
+from .database import Database, Row
 
 
 async def company_for_key(db: Database, company_id: str, key_hash: str) -> Company | None:
@@ -95,7 +95,33 @@ async def insert_session(db: Database, s: NewSession) -> None:
             s.created_at,
             s.created_at,
         )
-        await tx.executemany(
-            "INSERT INTO session_instructors (session_id, position, user_id) VALUES (?, ?, ?)",
-            [(s.id, i, user_id) for i, user_id in enumerate(s.instructor_ids)],
-        )
+        await set_instructors(tx, s.id, s.instructor_ids)
+
+
+async def set_instructors(
+    db: Database, session_id: str, user_ids: Sequence[str], *, replace: bool = False
+) -> None:
+    """The session's instructors, in order (position 0 is the main one); with `replace`,
+    instead of those it had. Call inside a transaction."""
+    if replace:
+        await db.execute("DELETE FROM session_instructors WHERE session_id = ?", session_id)
+    await db.executemany(
+        "INSERT INTO session_instructors (session_id, position, user_id) VALUES (?, ?, ?)",
+        [(session_id, i, user_id) for i, user_id in enumerate(user_ids)],
+    )
+
+
+async def keyset_batches(
+    db: Database, sql: str, company_id: str, batch: int = 500
+) -> AsyncIterator[list[Row]]:
+    """The rows of `sql`, which filters `company_id = ? AND id > ?` and orders by id, a batch
+    at a time. Keyset, not OFFSET: every batch costs the same however deep it is."""
+    after = ""
+    while True:
+        rows = await db.fetchall(sql + " LIMIT ?", company_id, after, batch)
+        if not rows:
+            return
+        yield rows
+        if len(rows) < batch:
+            return
+        after = rows[-1][0]

@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator, Sequence
 
 from ..domain import Person, StoredSession
 from .database import Database, Row
+from .repository import keyset_batches, set_instructors
 
 _COLUMNS = (
     "s.id, s.path_id, s.name, s.start_date, s.end_date, s.owner_group_id,"
@@ -60,24 +61,15 @@ async def get_session(
 async def iter_sessions(
     db: Database, company_id: str, batch: int = 500
 ) -> AsyncIterator[list[StoredSession]]:
-    """Every session of the company in id order, a batch at a time (keyset, not OFFSET:
-    each batch costs the same however deep it is, and memory stays flat)."""
-    after = ""
-    while True:
-        rows = await db.fetchall(
-            f"SELECT {_COLUMNS} FROM path_sessions s WHERE s.company_id = ? AND s.id > ?"
-            " ORDER BY s.id LIMIT ?",
-            company_id,
-            after,
-            batch,
-        )
-        if not rows:
-            return
+    """Every session of the company in id order, a batch at a time: memory stays flat."""
+    async for rows in keyset_batches(
+        db,
+        f"SELECT {_COLUMNS} FROM path_sessions s WHERE s.company_id = ? AND s.id > ? ORDER BY s.id",
+        company_id,
+        batch,
+    ):
         mails = await _instructor_mails(db, [row[0] for row in rows])
         yield [_session(row, mails) for row in rows]
-        if len(rows) < batch:
-            return
-        after = rows[-1][0]
 
 
 async def enrolled_users(db: Database, session_id: str) -> list[Person]:
@@ -134,11 +126,7 @@ async def update_session(
             company_id,
         )
         if instructor_ids is not None:
-            await tx.execute("DELETE FROM session_instructors WHERE session_id = ?", session.id)
-            await tx.executemany(
-                "INSERT INTO session_instructors (session_id, position, user_id) VALUES (?, ?, ?)",
-                [(session.id, i, user_id) for i, user_id in enumerate(instructor_ids)],
-            )
+            await set_instructors(tx, session.id, instructor_ids, replace=True)
 
 
 async def delete_session(db: Database, company_id: str, session_id: str) -> bool:

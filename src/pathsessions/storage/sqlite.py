@@ -48,10 +48,6 @@ class SQLiteDatabase:
     def open(cls, url: str, synchronous: str = "NORMAL") -> SQLiteDatabase:
         return cls(connect(url, synchronous))
 
-    @property
-    def connection(self) -> sqlite3.Connection:
-        return self._conn
-
     async def fetchone(self, sql: str, *args: Any) -> Row | None:
         row: Row | None = self._conn.execute(sql, args).fetchone()
         return row
