@@ -23,7 +23,6 @@ DATE = {
     "2022-05-16T23:00:00+01:00; answered in UTC as 2022-05-16T22:00:00.000Z.",
 }
 
-# Every route can answer 413: the body limit is checked before routing.
 _AUTH_ERRORS = ["unauthorized"]
 
 
@@ -412,6 +411,7 @@ def _operation(route: Route) -> dict[str, Any]:
         str(success["status"]): {"description": success["description"], "content": content}
     }
     by_status: dict[int, list[str]] = {}
+    # Every route can answer 413: the body limit is checked before routing.
     for code in dict.fromkeys(["payload_too_large", *meta["errors"]]):
         by_status.setdefault(STATUS[code], []).append(code)
     for status, codes in sorted(by_status.items()):
@@ -501,7 +501,8 @@ def html_page(doc: dict[str, Any]) -> bytes:
             if op.get("security"):
                 out.append(
                     "<p>Authentication: query <code>company</code> + <code>apiKey</code>"
-                    ", or headers <code>X-company-id</code> + <code>X-apiKey</code>.</p>"
+                    ", headers <code>X-company-id</code> + <code>X-apiKey</code>, or "
+                    "<code>Authorization: Bearer &lt;token&gt;</code>.</p>"
                 )
             body = op.get("requestBody", {}).get("content", {}).get("application/json")
             if body:
