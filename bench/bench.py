@@ -492,13 +492,12 @@ def probe_get_session(port: int, data: Dataset) -> Probe:
         return replace(probe, problem=f"status {status}: {body[:300]!r}")
     try:
         answer = json.loads(body)
-        path_sessions = len(answer["path"]["sessionIds"])
+        path_id = answer["path"]["_id"]
     except (ValueError, KeyError, TypeError) as error:
         return replace(probe, problem=f"not a session with its path ({error!r}): {body[:300]!r}")
-    if answer.get("sessionId") != session_id:
-        return replace(probe, problem=f"sessionId {answer.get('sessionId')!r}, not {session_id}")
-    # The path object inside carries every session id of the path: it sets the answer's size.
-    return replace(probe, detail=f"its path.sessionIds holds {path_sessions:,} ids")
+    if answer.get("sessionId") != session_id or answer.get("pathId") != path_id:
+        return replace(probe, problem=f"not session {session_id} with its path: {body[:300]!r}")
+    return replace(probe, detail=f"{len(answer['instructorsMails'])} instructor(s)")
 
 
 def probe_list_sessions(port: int, data: Dataset) -> Probe:

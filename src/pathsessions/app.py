@@ -152,8 +152,9 @@ class App:
 
     async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
         started = time.perf_counter()
+        path = _raw_path(scope)
         try:
-            response = await self._respond(scope, receive)
+            response = await self._respond(scope, receive, path)
         except ClientDisconnected:
             return  # nobody to answer, and nothing was done
         try:
@@ -169,12 +170,12 @@ class App:
             # received, so a decoded %0A cannot forge a log line.
             self.access_log.record(
                 scope["method"],
-                _raw_path(scope),
+                path,
                 response.status,
                 (time.perf_counter() - started) * 1000,
             )
 
-    async def _respond(self, scope: Scope, receive: Receive) -> Response:
+    async def _respond(self, scope: Scope, receive: Receive, path: str) -> Response:
         limit = self.settings.max_body_bytes
         headers: dict[bytes, bytes] = {}
         for name, value in scope["headers"]:
@@ -185,7 +186,7 @@ class App:
         body = await read_body(receive, limit)
         if body is None:
             return Response(*render(ApiError("payload_too_large")))
-        matched = self.router.match(scope["method"], _raw_path(scope))
+        matched = self.router.match(scope["method"], path)
         if matched is None:
             return Response(404, not_found_body(self.settings.docs_url))
         route, params = matched
