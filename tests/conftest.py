@@ -8,6 +8,7 @@ PATHSESSIONS_TEST_POSTGRES_URL names the server (default: the local one, user po
 from __future__ import annotations
 
 import os
+import re
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -247,3 +248,27 @@ UNKNOWN_ID = "6f00000000000000000000ff"
 def error(code: str) -> bytes:
     """The exact bytes of an `{"error": code}` answer."""
     return b'{"error":"' + code.encode().replace(b'"', b'\\"') + b'"}'
+
+
+async def assert_nothing_written(db: Database) -> None:
+    assert await count_rows(db, "path_sessions") == 0
+    assert await count_rows(db, "session_instructors") == 0
+
+
+async def assert_error(r: httpx.Response, db: Database, status: int, code: str) -> None:
+    """The exact error answer, and no session written."""
+    assert r.status_code == status, r.text
+    assert r.content == error(code)
+    assert r.headers["content-type"] == JSON_TYPE
+    await assert_nothing_written(db)
+
+
+def created_id(r: httpx.Response) -> str:
+    """The id of a successful create: exactly `{"_id": "<24 lower-case hex>"}`."""
+    assert r.status_code == 200, r.text
+    assert r.headers["content-type"] == JSON_TYPE
+    session_id = r.json()["_id"]
+    assert isinstance(session_id, str)
+    assert re.fullmatch(r"[0-9a-f]{24}", session_id), session_id
+    assert r.content == b'{"_id":"' + session_id.encode() + b'"}'
+    return session_id

@@ -19,7 +19,17 @@ import pytest
 
 import pathsessions.service
 import pathsessions.storage.repository
-from conftest import JSON_TYPE, UNKNOWN_ID, World, count_rows, error, valid_body
+from conftest import (
+    JSON_TYPE,
+    UNKNOWN_ID,
+    World,
+    assert_error,
+    assert_nothing_written,
+    count_rows,
+    created_id,
+    error,
+    valid_body,
+)
 from pathsessions import admin
 from pathsessions.app import App, create_app
 from pathsessions.domain import NewSession
@@ -28,29 +38,6 @@ from pathsessions.storage import Database
 
 MIB = 1024 * 1024
 INTERNAL_ERROR = re.compile(rb'\{"error":"an error occurred: ([0-9a-f]{32})"\}')
-
-
-async def assert_nothing_written(db: Database) -> None:
-    assert await count_rows(db, "path_sessions") == 0
-    assert await count_rows(db, "session_instructors") == 0
-
-
-async def assert_error(r: httpx.Response, db: Database, status: int, code: str) -> None:
-    assert r.status_code == status, r.text
-    assert r.content == error(code)
-    assert r.headers["content-type"] == JSON_TYPE
-    await assert_nothing_written(db)
-
-
-def created_id(r: httpx.Response) -> str:
-    assert r.status_code == 200, r.text
-    assert r.headers["content-type"] == JSON_TYPE
-    body = r.json()
-    assert list(body) == ["_id"]
-    assert "error" not in body
-    assert "message" not in body
-    assert re.fullmatch(r"[0-9a-f]{24}", body["_id"])
-    return str(body["_id"])
 
 
 def not_found_body(app: App) -> bytes:

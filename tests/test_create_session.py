@@ -12,7 +12,15 @@ from typing import Any
 import httpx
 import pytest
 
-from conftest import ABSENT, JSON_TYPE, UNKNOWN_ID, World, count_rows, error, valid_body
+from conftest import (
+    ABSENT,
+    UNKNOWN_ID,
+    World,
+    assert_error,
+    count_rows,
+    created_id,
+    valid_body,
+)
 from pathsessions.fixtures import load_document
 from pathsessions.storage import Database
 
@@ -30,30 +38,6 @@ async def create(
     client: httpx.AsyncClient, world: World, body: Any, path_id: str | None = None
 ) -> httpx.Response:
     return await client.post(world.sessions_url(path_id), json=body, headers=world.headers)
-
-
-async def assert_nothing_written(db: Database) -> None:
-    assert await count_rows(db, "path_sessions") == 0
-    assert await count_rows(db, "session_instructors") == 0
-
-
-async def assert_error(r: httpx.Response, db: Database, status: int, code: str) -> None:
-    assert r.status_code == status, r.text
-    assert r.content == error(code)
-    assert r.headers["content-type"] == JSON_TYPE
-    await assert_nothing_written(db)
-
-
-def created_id(r: httpx.Response) -> str:
-    assert r.status_code == 200, r.text
-    assert r.headers["content-type"] == JSON_TYPE
-    body = r.json()
-    assert list(body) == ["_id"]
-    session_id = body["_id"]
-    assert isinstance(session_id, str)
-    assert OBJECT_ID.fullmatch(session_id), session_id
-    assert r.content == b'{"_id":"' + session_id.encode() + b'"}'
-    return session_id
 
 
 async def session_row(db: Database, session_id: str) -> dict[str, Any]:
