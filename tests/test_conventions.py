@@ -892,3 +892,25 @@ async def test_a_repeated_credential_header_counts_by_its_first_value(
     ]
     r = await client.post(world.sessions_url(), json=valid_body(), headers=headers)
     assert (r.status_code, r.content) == (401, error("unauthorized"))
+
+
+async def test_an_absurd_declared_length_is_too_large(app: App) -> None:
+    sent: list[Any] = []
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message: Any) -> None:
+        sent.append(message)
+
+    scope = {
+        "type": "http",
+        "method": "POST",
+        "path": "/api/v2/oauth2/token",
+        "raw_path": b"/api/v2/oauth2/token",
+        "query_string": b"",
+        "headers": [(b"content-length", b"9" * 5000)],
+    }
+    await app(scope, receive, send)
+    assert sent[0]["status"] == 413
+    assert sent[1]["body"] == error("payload_too_large")

@@ -181,7 +181,8 @@ class App:
         for name, value in scope["headers"]:
             headers.setdefault(name, value)  # a repeated header counts by its first value
         declared = headers.get(b"content-length", b"")
-        if declared.isdigit() and int(declared) > limit:
+        # The length check first: int() refuses strings of thousands of digits.
+        if declared.isdigit() and (len(declared) > 15 or int(declared) > limit):
             return Response(*render(ApiError("payload_too_large")))
         body = await read_body(receive, limit)
         if body is None:
