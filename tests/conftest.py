@@ -140,6 +140,10 @@ class World:
         return {"X-company-id": self.company, "X-apiKey": self.key}
 
     @property
+    def other_headers(self) -> dict[str, str]:
+        return {"X-company-id": self.other_company, "X-apiKey": self.other_key}
+
+    @property
     def query(self) -> dict[str, str]:
         return {"company": self.company, "apiKey": self.key}
 
@@ -272,3 +276,28 @@ def created_id(r: httpx.Response) -> str:
     assert re.fullmatch(r"[0-9a-f]{24}", session_id), session_id
     assert r.content == b'{"_id":"' + session_id.encode() + b'"}'
     return session_id
+
+
+# The keys of a session as the list shows it, in order: the documented ones first.
+ITEM_KEYS = [
+    "sessionName",
+    "sessionId",
+    "sessionOwnerGroup",
+    "pathId",
+    "startDate",
+    "endDate",
+    "instructorsMails",
+    "sessionAdditionalInformation",
+    "createdAt",
+    "modifiedAt",
+]
+
+
+async def create_other(client: httpx.AsyncClient, world: World) -> str:
+    """A session of the other company (its owner as instructor); answers its id."""
+    r = await client.post(
+        world.sessions_url(world.other_path),
+        json=valid_body(sessionOwnerGroup=world.other_group, instructorsMails=[]),
+        headers=world.other_headers,
+    )
+    return created_id(r)

@@ -18,10 +18,6 @@ def compact(value: Any) -> bytes:
     return json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode()
 
 
-def other_headers(world: World) -> dict[str, str]:
-    return {"X-company-id": world.other_company, "X-apiKey": world.other_key}
-
-
 async def get_ok(client: httpx.AsyncClient, url: str, headers: dict[str, str]) -> httpx.Response:
     r = await client.get(url, headers=headers)
     assert r.status_code == 200, r.text
@@ -89,7 +85,7 @@ def acme_users(world: World) -> list[dict[str, Any]]:
 async def test_list_groups(client: httpx.AsyncClient, world: World) -> None:
     r = await get_ok(client, "/api/v1/groups", world.headers)
     assert r.content == compact(acme_groups(world))
-    r = await get_ok(client, "/api/v1/groups/", other_headers(world))
+    r = await get_ok(client, "/api/v1/groups/", world.other_headers)
     assert r.content == compact([{"_id": world.other_group, "name": "Other", "public": False}])
 
 
@@ -116,7 +112,7 @@ async def test_list_groups_streams_many(
     ]
     assert groups == expected
     assert [g["_id"] for g in groups] == sorted(g["_id"] for g in groups)
-    r = await get_ok(client, "/api/v1/groups", other_headers(world))
+    r = await get_ok(client, "/api/v1/groups", world.other_headers)
     assert len(r.json()) == 1
 
 
@@ -128,7 +124,7 @@ async def test_get_group(client: httpx.AsyncClient, world: World) -> None:
     assert r.content == compact(sales)
     r = await get_ok(client, f"/api/v1/groups/{world.sales_group.upper()}", world.headers)
     assert r.content == compact(sales)
-    r = await get_ok(client, f"/api/v1/groups/{world.other_group}", other_headers(world))
+    r = await get_ok(client, f"/api/v1/groups/{world.other_group}", world.other_headers)
     assert r.json() == {"_id": world.other_group, "name": "Other", "public": False}
 
 
@@ -157,7 +153,7 @@ async def test_list_users(client: httpx.AsyncClient, world: World, db: Database)
     r = await get_ok(client, "/api/v1/users", world.headers)
     assert r.content == compact(acme_users(world))
     assert world.deleted_mail not in r.text
-    r = await get_ok(client, "/api/v1/users/", other_headers(world))
+    r = await get_ok(client, "/api/v1/users/", world.other_headers)
     olga = await user_id(db, world.other_company, world.other_user_mail)
     owner = await user_id(db, world.other_company, "owner@other.test")
     expected = sorted(
@@ -258,9 +254,9 @@ async def test_other_company_reads_its_own_user(
     client: httpx.AsyncClient, world: World, db: Database
 ) -> None:
     olga = await user_id(db, world.other_company, world.other_user_mail)
-    r = await get_ok(client, f"/api/v1/users/{olga}", other_headers(world))
+    r = await get_ok(client, f"/api/v1/users/{olga}", world.other_headers)
     assert r.json() == {"_id": olga, "mail": "olga@other.test", "firstName": "Olga", "lastName": ""}
-    r = await client.get(f"/api/v1/users/{world.owner}", headers=other_headers(world))
+    r = await client.get(f"/api/v1/users/{world.owner}", headers=world.other_headers)
     assert r.status_code == 400
     assert r.content == error("user_not_found")
 
@@ -293,7 +289,7 @@ async def test_list_paths(client: httpx.AsyncClient, world: World, db: Database)
     assert r.content == compact([onboarding, old])
     sessions = sorted([await create_session(client, world, world.path) for _ in range(3)])
     archived_session = await create_session(client, world, world.archived_path)
-    await create_session(client, world, world.other_path, other_headers(world))
+    await create_session(client, world, world.other_path, world.other_headers)
     r = await get_ok(client, "/api/v1/paths/", world.headers)
     assert r.json() == [
         onboarding | {"sessionIds": sessions},
@@ -304,10 +300,10 @@ async def test_list_paths(client: httpx.AsyncClient, world: World, db: Database)
 async def test_list_paths_other_company(
     client: httpx.AsyncClient, world: World, db: Database
 ) -> None:
-    session_id = await create_session(client, world, world.other_path, other_headers(world))
+    session_id = await create_session(client, world, world.other_path, world.other_headers)
     await create_session(client, world, world.path)
     created, modified = await path_stamps(db, world.other_path)
-    r = await get_ok(client, "/api/v1/paths", other_headers(world))
+    r = await get_ok(client, "/api/v1/paths", world.other_headers)
     assert r.json() == [
         {
             "_id": world.other_path,

@@ -14,7 +14,7 @@ import httpx
 import pytest
 
 import pathsessions.service
-from conftest import JSON_TYPE, UNKNOWN_ID, World, error, valid_body
+from conftest import JSON_TYPE, UNKNOWN_ID, World, create_other, error, valid_body
 from pathsessions.storage import Database
 
 ENROLLED = b'{"status":"users_enrolled"}'
@@ -27,24 +27,8 @@ def url(session_id: str, kind: str = "users") -> str:
     return f"/api/v1/paths/sessions/{session_id}/{kind}"
 
 
-def other_headers(world: World) -> dict[str, str]:
-    return {"X-company-id": world.other_company, "X-apiKey": world.other_key}
-
-
 async def create(client: httpx.AsyncClient, world: World) -> str:
     r = await client.post(world.sessions_url(), json=valid_body(), headers=world.headers)
-    assert r.status_code == 200, r.text
-    session_id = r.json()["_id"]
-    assert isinstance(session_id, str)
-    return session_id
-
-
-async def create_other(client: httpx.AsyncClient, world: World) -> str:
-    r = await client.post(
-        world.sessions_url(world.other_path),
-        json=valid_body(sessionOwnerGroup=world.other_group, instructorsMails=[]),
-        headers=other_headers(world),
-    )
     assert r.status_code == 200, r.text
     session_id = r.json()["_id"]
     assert isinstance(session_id, str)
@@ -546,7 +530,7 @@ async def test_other_company_session(
     assert await all_enrolments(db) == []
     # And the other way round.
     acme = await create(client, world)
-    r = await client.request(method, url(acme, kind), json=body, headers=other_headers(world))
+    r = await client.request(method, url(acme, kind), json=body, headers=world.other_headers)
     assert r.status_code == 404
     assert r.content == error("path_session_not_found")
     assert await all_enrolments(db) == []

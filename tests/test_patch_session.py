@@ -71,10 +71,6 @@ def patch_body(**overrides: Any) -> dict[str, Any]:
     return {k: v for k, v in body.items() if v is not ABSENT}
 
 
-def other_headers(world: World) -> dict[str, str]:
-    return {"X-company-id": world.other_company, "X-apiKey": world.other_key}
-
-
 async def create(client: httpx.AsyncClient, world: World, **overrides: Any) -> str:
     r = await client.post(world.sessions_url(), json=valid_body(**overrides), headers=world.headers)
     assert r.status_code == 200, r.text
@@ -971,7 +967,7 @@ async def test_other_company_session_not_found(
 ) -> None:
     session_id = await create(client, world)
     before = await snapshot(client, world, db, session_id)
-    r = await client.patch(url(session_id), json=patch_body(), headers=other_headers(world))
+    r = await client.patch(url(session_id), json=patch_body(), headers=world.other_headers)
     assert r.status_code == 404
     assert r.content == error("path_session_not_found")
     assert await snapshot(client, world, db, session_id) == before

@@ -16,25 +16,22 @@ import httpx
 import pytest
 
 import pathsessions.storage.sessions
-from conftest import JSON_TYPE, UNKNOWN_ID, World, count_rows, error, valid_body
+from conftest import (
+    ITEM_KEYS,
+    JSON_TYPE,
+    UNKNOWN_ID,
+    World,
+    count_rows,
+    create_other,
+    error,
+    valid_body,
+)
 from pathsessions.app import App
 from pathsessions.domain import format_date
 from pathsessions.http import StreamAborted
 from pathsessions.storage import Database
 
 LIST_URL = "/api/v1/paths/sessions"
-ITEM_KEYS = [
-    "sessionName",
-    "sessionId",
-    "sessionOwnerGroup",
-    "pathId",
-    "startDate",
-    "endDate",
-    "instructorsMails",
-    "sessionAdditionalInformation",
-    "createdAt",
-    "modifiedAt",
-]
 DETAIL_KEYS = [*ITEM_KEYS, "path", "users", "groups"]
 # The path as a session's detail embeds it: its own fields, not its sessionIds.
 PATH_KEYS = ["_id", "name", "groupId", "status", "createdAt", "modifiedAt"]
@@ -44,24 +41,8 @@ def session_url(session_id: str) -> str:
     return f"{LIST_URL}/{session_id}"
 
 
-def other_headers(world: World) -> dict[str, str]:
-    return {"X-company-id": world.other_company, "X-apiKey": world.other_key}
-
-
 async def create(client: httpx.AsyncClient, world: World, **overrides: Any) -> str:
     r = await client.post(world.sessions_url(), json=valid_body(**overrides), headers=world.headers)
-    assert r.status_code == 200, r.text
-    session_id = r.json()["_id"]
-    assert isinstance(session_id, str)
-    return session_id
-
-
-async def create_other(client: httpx.AsyncClient, world: World) -> str:
-    r = await client.post(
-        world.sessions_url(world.other_path),
-        json=valid_body(sessionOwnerGroup=world.other_group, instructorsMails=[]),
-        headers=other_headers(world),
-    )
     assert r.status_code == 200, r.text
     session_id = r.json()["_id"]
     assert isinstance(session_id, str)
@@ -199,7 +180,7 @@ async def test_list_other_company_sees_only_its_own(
 ) -> None:
     acme = await create(client, world)
     other = await create_other(client, world)
-    r = await client.get(LIST_URL, headers=other_headers(world))
+    r = await client.get(LIST_URL, headers=world.other_headers)
     assert r.status_code == 200
     assert [item["sessionId"] for item in r.json()] == [other]
     assert r.json()[0]["pathId"] == world.other_path
@@ -290,7 +271,7 @@ async def test_list_streams_every_session_exactly_once(
             "createdAt": format_date(1_700_000_000_000 + i),
             "modifiedAt": format_date(1_700_000_000_500 + i),
         }
-    r = await client.get(LIST_URL, headers=other_headers(world))
+    r = await client.get(LIST_URL, headers=world.other_headers)
     assert [item["sessionId"] for item in r.json()] == sorted(other_ids)
 
 
@@ -425,10 +406,10 @@ async def test_get_other_company_session_not_found(client: httpx.AsyncClient, wo
     r = await client.get(session_url(other), headers=world.headers)
     assert r.status_code == 404
     assert r.content == error("path_session_not_found")
-    r = await client.get(session_url(acme), headers=other_headers(world))
+    r = await client.get(session_url(acme), headers=world.other_headers)
     assert r.status_code == 404
     assert r.content == error("path_session_not_found")
-    r = await client.get(session_url(other), headers=other_headers(world))
+    r = await client.get(session_url(other), headers=world.other_headers)
     assert r.status_code == 200
 
 
@@ -512,7 +493,7 @@ async def test_delete_other_company_session(
     r = await client.delete(session_url(other), headers=world.headers)
     assert r.status_code == 404
     assert r.content == error("path_session_not_found")
-    r = await client.get(session_url(other), headers=other_headers(world))
+    r = await client.get(session_url(other), headers=world.other_headers)
     assert r.status_code == 200
     assert await count_rows(db, "path_sessions") == 1
 
@@ -524,7 +505,7 @@ async def test_delete_needs_credentials(
     r = await client.delete(session_url(session_id))
     assert r.status_code == 401
     assert r.content == error("unauthorized")
-    r = await client.delete(session_url(session_id), headers=other_headers(world))
+    r = await client.delete(session_url(session_id), headers=world.other_headers)
     assert r.status_code == 404
     assert await count_rows(db, "path_sessions") == 1
 

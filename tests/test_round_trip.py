@@ -11,21 +11,8 @@ from typing import Any
 import httpx
 import pytest
 
-from conftest import JSON_TYPE, World, count_rows
+from conftest import ITEM_KEYS, JSON_TYPE, World, count_rows
 from pathsessions.storage import Database
-
-ITEM_KEYS = [
-    "sessionName",
-    "sessionId",
-    "sessionOwnerGroup",
-    "pathId",
-    "startDate",
-    "endDate",
-    "instructorsMails",
-    "sessionAdditionalInformation",
-    "createdAt",
-    "modifiedAt",
-]
 
 
 class Caller:

@@ -62,10 +62,6 @@ async def create_session(client: httpx.AsyncClient, headers: dict[str, str], pat
     return session_id
 
 
-def other_headers(world: World) -> dict[str, str]:
-    return {"X-company-id": world.other_company, "X-apiKey": world.other_key}
-
-
 def other_body(world: World) -> dict[str, Any]:
     return valid_body(sessionOwnerGroup=world.other_group, instructorsMails=[])
 
@@ -567,7 +563,7 @@ async def test_token_of_other_company_sees_only_its_data(
     r = await client.post(
         f"/api/v1/paths/{world.other_path}/sessions",
         json=other_body(world),
-        headers=other_headers(world),
+        headers=world.other_headers,
     )
     assert r.status_code == 200, r.text
     other_session = r.json()["_id"]
