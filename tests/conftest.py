@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import os
 import re
+import signal
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import asyncpg
 import httpx
@@ -23,6 +24,9 @@ from pathsessions.app import App, create_app
 from pathsessions.fixtures import load_document
 from pathsessions.settings import Settings
 from pathsessions.storage import Database
+
+if TYPE_CHECKING:
+    from realserver import Servers
 
 BACKENDS = [
     b.strip()
@@ -81,9 +85,18 @@ async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncI
         await admin.close()
 
 
+TOKEN_SECRET = "a-token-secret-for-tests-0123456789abcdef"
+
+
 @pytest.fixture
 def settings(database_url: str) -> Settings:
-    return Settings(database_url=database_url, access_log=False, pg_pool_size=4)
+    return Settings(
+        database_url=database_url,
+        access_log=False,
+        pg_pool_size=4,
+        token_secret=TOKEN_SECRET,
+        rate_limits=False,
+    )
 
 
 @pytest.fixture
@@ -301,3 +314,16 @@ async def create_other(client: httpx.AsyncClient, world: World) -> str:
         headers=world.other_headers,
     )
     return created_id(r)
+
+
+@pytest.fixture
+def servers(database_url: str, tmp_path: Path) -> Iterator[Servers]:
+    """Real server processes (tests/realserver.py), all killed at the end."""
+    from realserver import Servers  # realserver imports this module
+
+    started = Servers(database_url, tmp_path)
+    try:
+        yield started
+    finally:
+        for server in started.started:
+            server.stop(signal.SIGKILL)

@@ -20,6 +20,7 @@ from typing import Any
 import httpx
 import pytest
 
+from conftest import TOKEN_SECRET
 from pathsessions.app import create_app
 from pathsessions.cli import main
 from pathsessions.settings import Settings
@@ -91,7 +92,14 @@ class LiveApp:
 
     def __init__(self, database_url: str) -> None:
         self.loop = asyncio.new_event_loop()
-        self.app = create_app(Settings(database_url=database_url, access_log=False, pg_pool_size=2))
+        self.app = create_app(
+            Settings(
+                database_url=database_url,
+                access_log=False,
+                pg_pool_size=2,
+                token_secret=TOKEN_SECRET,
+            )
+        )
         self.loop.run_until_complete(self.app.startup())
 
     def request(self, method: str, url: str, **kwargs: Any) -> httpx.Response:

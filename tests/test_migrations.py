@@ -19,6 +19,7 @@ from pathlib import Path
 import asyncpg
 import pytest
 
+from conftest import TOKEN_SECRET
 from pathsessions.app import create_app
 from pathsessions.cli import main
 from pathsessions.settings import Settings
@@ -134,7 +135,14 @@ async def test_schema_newer_than_known_is_refused(database_url: str) -> None:
     finally:
         await db.close()
     # The server refuses to start on it as well.
-    app = create_app(Settings(database_url=database_url, access_log=False, pg_pool_size=2))
+    app = create_app(
+        Settings(
+            database_url=database_url,
+            access_log=False,
+            pg_pool_size=2,
+            token_secret=TOKEN_SECRET,
+        )
+    )
     with pytest.raises(SchemaTooNewError):
         await app.startup()
     await app.shutdown()

@@ -617,7 +617,7 @@ async def test_token_from_another_secret_unauthorized(
     client: httpx.AsyncClient, world: World, settings: Settings
 ) -> None:
     token = await issue(client, world.company, world.key)
-    other = create_app(Settings(**{**settings_dict(settings), "token_secret": "another-secret"}))
+    other = create_app(Settings(**{**settings_dict(settings), "token_secret": "b" * 40}))
     await other.startup()
     try:
         transport = httpx.ASGITransport(app=other)

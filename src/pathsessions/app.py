@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import secrets
 import time
 import traceback
 import uuid
@@ -25,9 +24,8 @@ from .http import (
     read_body,
     send_response,
 )
-from .settings import Settings, load_settings
+from .settings import Settings, SettingsError, load_settings, require_token_secret
 from .storage import Database, migrate, open_database
-from .storage.admin import server_secret
 
 log = logging.getLogger("pathsessions")
 
@@ -105,6 +103,7 @@ class App:
         return self._db
 
     async def startup(self) -> None:
+        require_token_secret(self.settings)
         db = await open_database(
             self.settings.database_url,
             sqlite_synchronous=self.settings.sqlite_synchronous,
@@ -112,13 +111,10 @@ class App:
         )
         try:
             await migrate(db)
-            secret = self.settings.token_secret or await server_secret(
-                db, "token", secrets.token_hex(32)
-            )
         except BaseException:
             await db.close()
             raise
-        self.token_secret = secret.encode()
+        self.token_secret = self.settings.token_secret.encode()
         self._db = db
 
     async def shutdown(self) -> None:
@@ -140,6 +136,10 @@ class App:
             if message["type"] == "lifespan.startup":
                 try:
                     await self.startup()
+                except SettingsError as exc:
+                    log.error("startup failed: %s", exc)
+                    await send({"type": "lifespan.startup.failed", "message": str(exc)})
+                    return
                 except Exception as exc:
                     log.error("startup failed: %s", type(exc).__name__)
                     await send({"type": "lifespan.startup.failed", "message": type(exc).__name__})

@@ -40,6 +40,8 @@ STATUS: dict[str, int] = {
     "payload_too_large": 413,
     "unauthorized": 401,
     "database_unavailable": 503,
+    # Per-company rate limits (docs/api.md); the answer also carries Retry-After.
+    "tooManyRequests": 429,
     # Create a path session (spec section 4), in the order the checks run.
     "path_not_found": 404,
     "invalid_session_name": 400,

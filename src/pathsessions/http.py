@@ -32,7 +32,7 @@ class StreamAborted(Exception):
 class Response:
     """A whole body, or a `stream` of chunks sent as they come (chunked encoding)."""
 
-    __slots__ = ("body", "content_type", "status", "stream")
+    __slots__ = ("body", "content_type", "headers", "status", "stream")
 
     def __init__(
         self,
@@ -40,11 +40,13 @@ class Response:
         body: bytes,
         content_type: bytes = JSON,
         stream: AsyncIterator[bytes] | None = None,
+        headers: list[tuple[bytes, bytes]] | None = None,
     ) -> None:
         self.status = status
         self.body = body
         self.content_type = content_type
         self.stream = stream
+        self.headers = headers
 
     @classmethod
     def json(cls, value: Any, status: int = 200) -> Response:
@@ -176,6 +178,8 @@ async def send_response(
     headers = [(b"content-type", r.content_type)]
     if r.stream is None:
         headers.append((b"content-length", str(len(r.body)).encode()))
+    if r.headers:
+        headers += r.headers
     await send({"type": "http.response.start", "status": r.status, "headers": headers})
     if r.stream is not None:
         await _send_stream(send, r.stream, receive)

@@ -414,8 +414,18 @@ def _operation(route: Route) -> dict[str, Any]:
     # Every route can answer 413: the body limit is checked before routing.
     for code in dict.fromkeys(["payload_too_large", *meta["errors"]]):
         by_status.setdefault(STATUS[code], []).append(code)
+    if route.authenticated:
+        by_status[STATUS["tooManyRequests"]] = ["tooManyRequests"]
     for status, codes in sorted(by_status.items()):
         responses[str(status)] = _error_response(codes)
+    if route.authenticated:
+        responses["429"]["headers"] = {
+            "Retry-After": {
+                "description": "Whole seconds until the company may call again.",
+                "required": True,
+                "schema": {"type": "integer", "minimum": 1},
+            }
+        }
     responses["404"] = responses.get("404") or {
         "description": "Unknown route or method",
         "content": {"application/json": {"schema": {"$ref": "#/components/schemas/NotFound"}}},

@@ -30,9 +30,16 @@ class Settings:
     documentation_url: str = ""
     log_level: str = "INFO"
     access_log: bool = True
-    # Signs bearer tokens. Empty: one is generated and kept in the database, shared by every
-    # worker and host that uses it.
+    # Signs bearer tokens; every worker and host must share it. `serve` refuses to start
+    # without one; only `demo` makes its own.
     token_secret: str = ""
+    # Per-company limits, in requests per second (360Learning's documented API limits).
+    rate_limits: bool = True
+    write_rate_limit: int = 10
+    read_rate_limit: int = 50
+    # Empty: limits are shared by the worker processes of one host; a Redis URL shares them
+    # across hosts.
+    redis_url: str = ""
 
     @property
     def docs_url(self) -> str:
@@ -72,15 +79,32 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     return settings
 
 
+MIN_TOKEN_SECRET = 32
+
+
+def require_token_secret(s: Settings) -> None:
+    """A server signs bearer tokens: it must be given the key to sign them with."""
+    if not s.token_secret:
+        raise SettingsError(
+            f"{PREFIX}TOKEN_SECRET is not set: a server needs it to sign bearer tokens "
+            f"(at least {MIN_TOKEN_SECRET} characters, shared by every worker and host; "
+            "`pathsessions demo` makes one for a local sandbox)"
+        )
+
+
 def _check(s: Settings) -> None:
     if not s.database_url.startswith(("sqlite:///", "postgresql://", "postgres://")):
         raise SettingsError(f"{PREFIX}DATABASE_URL must start with sqlite:/// or postgresql://")
     if s.sqlite_synchronous.upper() not in {"NORMAL", "FULL"}:
         raise SettingsError(f"{PREFIX}SQLITE_SYNCHRONOUS must be NORMAL or FULL")
-    if s.workers < 1 or s.pg_pool_size < 1 or s.max_body_bytes < 1:
-        raise SettingsError(
-            f"{PREFIX}WORKERS, {PREFIX}PG_POOL_SIZE and {PREFIX}MAX_BODY_BYTES must be positive"
-        )
+    positive = ("workers", "pg_pool_size", "max_body_bytes", "write_rate_limit", "read_rate_limit")
+    for name in positive:
+        if getattr(s, name) < 1:
+            raise SettingsError(f"{PREFIX}{name.upper()} must be positive")
+    if s.token_secret and len(s.token_secret) < MIN_TOKEN_SECRET:
+        raise SettingsError(f"{PREFIX}TOKEN_SECRET must be at least {MIN_TOKEN_SECRET} characters")
+    if s.redis_url and not s.redis_url.startswith(("redis://", "rediss://", "unix://")):
+        raise SettingsError(f"{PREFIX}REDIS_URL must start with redis://, rediss:// or unix://")
     if not 0 < s.port < 65536:
         raise SettingsError(f"{PREFIX}PORT must be between 1 and 65535")
     if s.log_level.upper() not in {"DEBUG", "INFO", "WARNING", "ERROR"}:

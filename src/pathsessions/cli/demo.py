@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import secrets
+from dataclasses import replace
 from importlib import resources
 from typing import Any
 
@@ -38,13 +40,18 @@ def main(args: argparse.Namespace, settings: Settings) -> int:
     document = demo_document()
     company = document["companies"][0]
 
-    async def work(db: Database) -> admin.NewKey:
+    async def work(db: Database) -> tuple[admin.NewKey, str]:
         await load_document(db, document, generate_keys=False)
         # A fresh key each run; the previous demo keys are revoked so the limit never bites.
         await q.revoke_keys_labelled(db, company["id"], DEMO_LABEL, now_ms())
-        return await admin.create_key(db, company["id"], DEMO_LABEL)
+        key = await admin.create_key(db, company["id"], DEMO_LABEL)
+        # A sandbox needs no secret store: the demo keeps its token secret in its database,
+        # so that tokens outlive a restart of the demo.
+        secret = settings.token_secret or await q.server_secret(db, "token", secrets.token_hex(32))
+        return key, secret
 
-    key = run(settings, work)
+    key, secret = run(settings, work)
+    settings = replace(settings, token_secret=secret)
     path_id = company["paths"][0]["id"]
     group_id = company["groups"][0]["id"]
     base = f"http://{settings.host}:{settings.port}"

@@ -10,7 +10,7 @@ from typing import Any
 import uvicorn
 
 from ..app import configure_logging
-from ..settings import PREFIX, Settings
+from ..settings import PREFIX, Settings, require_token_secret
 from ..storage import Database
 from ..storage.migrate import current_version
 from .common import run
@@ -41,6 +41,7 @@ def server_settings(args: argparse.Namespace, settings: Settings) -> Settings:
 
 def main(args: argparse.Namespace, settings: Settings) -> int:
     settings = server_settings(args, settings)
+    require_token_secret(settings)
     configure_logging(settings)
 
     async def work(db: Database) -> int:
@@ -51,6 +52,7 @@ def main(args: argparse.Namespace, settings: Settings) -> int:
     # Worker processes build their own settings from the environment: hand them ours.
     os.environ[PREFIX + "HOST"] = settings.host
     os.environ[PREFIX + "PORT"] = str(settings.port)
+    os.environ[PREFIX + "TOKEN_SECRET"] = settings.token_secret
     uvicorn.run(
         "pathsessions.app:app_from_environment",
         factory=True,
