@@ -98,6 +98,7 @@ class LiveApp:
                 access_log=False,
                 pg_pool_size=2,
                 token_secret=TOKEN_SECRET,
+                rate_limits=False,
             )
         )
         self.loop.run_until_complete(self.app.startup())

@@ -6,6 +6,7 @@ and authentication by query parameters or headers.
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 from collections.abc import AsyncIterator, Iterator
@@ -672,8 +673,11 @@ async def test_unexpected_fault_answers_500_with_logged_id(
     # The log carries the id with the traceback (frames), never the exception's message.
     logged = "\n".join(record.getMessage() for record in caplog.records)
     assert error_id in logged
-    assert "in explode" in logged
     assert "RuntimeError" in logged
+    (fault,) = [record for record in caplog.records if record.levelname == "ERROR"]
+    assert getattr(fault, "request_id", None) == error_id
+    assert r.headers["x-request-id"] == error_id
+    assert any(frame.endswith(" in explode") for frame in getattr(fault, "frames", []))
     assert "secret" not in caplog.text
     assert "SELECT" not in caplog.text
     assert "vault" not in logged
@@ -793,7 +797,7 @@ async def test_every_answer_is_json_utf8(
             assert isinstance(value["error"], str)
 
 
-async def test_access_log_has_neither_query_string_nor_forged_lines(
+async def test_access_log_has_one_json_line_per_request_without_credentials(
     settings: Settings, world: World, capsys: pytest.CaptureFixture[str]
 ) -> None:
     app = create_app(replace(settings, access_log=True))
@@ -801,21 +805,37 @@ async def test_access_log_has_neither_query_string_nor_forged_lines(
     try:
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as c:
-            r = await c.post(world.sessions_url(), params=world.query, json=valid_body())
-            assert r.status_code == 200
-            await c.get("/nowhere%0Aforged 200", params=world.query)
+            created = await c.post(world.sessions_url(), params=world.query, json=valid_body())
+            assert created.status_code == 200
+            unknown = await c.get("/nowhere%0Aforged 200", params=world.query)
+            refused = await c.get("/api/v1/groups", headers={"X-apiKey": world.key})
     finally:
         await app.shutdown()  # writes out the lines still buffered
-    lines = capsys.readouterr().err.splitlines()
-    assert len(lines) == 2
-    assert re.fullmatch(
-        r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} INFO pathsessions\.access "
-        + re.escape(f"POST {world.sessions_url()} 200 ")
-        + r"\d+\.\dms",
-        lines[0],
-    ), lines[0]
-    assert " GET /nowhere%0Aforged%20200 404 " in lines[1]
-    assert all(world.key not in line and "apiKey" not in line for line in lines)
+    lines = [json.loads(line) for line in capsys.readouterr().err.splitlines()]
+    assert [line["request_id"] for line in lines] == [
+        r.headers["x-request-id"] for r in (created, unknown, refused)
+    ]
+    first = lines[0]
+    assert first["query"] == f"company={world.company}&apiKey=REDACTED"
+    assert (first["method"], first["route"], first["path"], first["status"]) == (
+        "POST",
+        "/api/v1/paths/{pathId}/sessions",
+        world.sessions_url(),
+        200,
+    )
+    assert first["company_id"] == world.company
+    assert isinstance(first["duration_ms"], float)
+    assert (lines[1]["route"], lines[1]["path"], lines[1]["status"]) == (
+        None,
+        "/nowhere%0Aforged%20200",
+        404,
+    )
+    assert (lines[2]["route"], lines[2]["status"], lines[2]["company_id"]) == (
+        "/api/v1/groups",
+        401,
+        None,
+    )
+    assert all(world.key not in json.dumps(line) for line in lines)
 
 
 async def test_access_log_is_off_when_the_log_level_is_warning(

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import logging
 import time
-import traceback
-import uuid
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 from urllib.parse import quote
@@ -13,6 +11,7 @@ from urllib.parse import quote
 from . import routes as r
 from .accesslog import AccessLog
 from .auth import authenticate
+from .domain import Company
 from .errors import ApiError, internal_error_body, not_found_body, render
 from .http import (
     ClientDisconnected,
@@ -24,6 +23,8 @@ from .http import (
     read_body,
     send_response,
 )
+from .logs import RequestIds, configure_logging, frames
+from .ratelimit import READ, WRITE, Limiter, open_limiter, retry_after
 from .settings import Settings, SettingsError, load_settings, require_token_secret
 from .storage import Database, migrate, open_database
 
@@ -90,9 +91,11 @@ class App:
         self.settings = settings
         self.router = Router(route_list)
         self._db: Database | None = None
+        self.limiter: Limiter | None = None
         self.token_secret = b""
         quiet = settings.log_level.upper() in {"WARNING", "ERROR"}
         self.access_log = AccessLog() if settings.access_log and not quiet else None
+        self.request_ids = RequestIds()
         # Derived documents (OpenAPI, docs page), built on first request.
         self.cache: dict[str, bytes] = {}
 
@@ -115,11 +118,18 @@ class App:
             await db.close()
             raise
         self.token_secret = self.settings.token_secret.encode()
+        s = self.settings
+        self.limiter = open_limiter(
+            s.rate_limits, (s.write_rate_limit, s.read_rate_limit), s.redis_url, s.rate_limit_file
+        )
         self._db = db
 
     async def shutdown(self) -> None:
         if self.access_log is not None:
             self.access_log.flush()
+        if self.limiter is not None:
+            await self.limiter.close()
+            self.limiter = None
         if self._db is not None:
             await self._db.close()
             self._db = None
@@ -153,10 +163,12 @@ class App:
     async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
         started = time.perf_counter()
         path = _raw_path(scope)
+        trace = Trace(self.request_ids.next())
         try:
-            response = await self._respond(scope, receive, path)
+            response = await self._respond(scope, receive, path, trace)
         except ClientDisconnected:
             return  # nobody to answer, and nothing was done
+        response.headers = [*(response.headers or ()), (b"x-request-id", trace.id.encode())]
         try:
             await send_response(send, response, receive)
         except Exception as exc:
@@ -164,18 +176,23 @@ class App:
                 raise
             # The status line is out: all the client can still be told is a broken connection.
             # The server logs what it is handed, so hand it nothing but our error id.
-            raise StreamAborted(self._log_fault(exc)) from None
+            self._log_fault(exc, trace.id)
+            raise StreamAborted(trace.id) from None
         if self.access_log is not None:
-            # The path only: the query string may hold an API key. Still percent-encoded as
-            # received, so a decoded %0A cannot forge a log line.
+            # The path still percent-encoded as received, so a decoded %0A cannot forge a
+            # line; credentials in the query string are redacted.
             self.access_log.record(
+                trace.id,
                 scope["method"],
+                trace.route,
                 path,
+                scope["query_string"],
                 response.status,
                 (time.perf_counter() - started) * 1000,
+                trace.company_id,
             )
 
-    async def _respond(self, scope: Scope, receive: Receive, path: str) -> Response:
+    async def _respond(self, scope: Scope, receive: Receive, path: str, trace: Trace) -> Response:
         limit = self.settings.max_body_bytes
         headers: dict[bytes, bytes] = {}
         for name, value in scope["headers"]:
@@ -191,37 +208,53 @@ class App:
         if matched is None:
             return Response(404, not_found_body(self.settings.docs_url))
         route, params = matched
+        trace.route = route.path
         request = Request(
             scope["method"], scope["path"], scope["query_string"], headers, body, params
         )
         try:
-            company = (
-                await authenticate(self.db, request, self.token_secret)
-                if route.authenticated
-                else None
-            )
+            company = None
+            if route.authenticated:
+                company = await authenticate(self.db, request, self.token_secret)
+                trace.company_id = company.id
+                wait = await self._rate_limit(company, request.method)
+                if wait:
+                    status, body = render(ApiError("tooManyRequests"))
+                    return Response(status, body, headers=[(b"retry-after", retry_after(wait))])
             response = await route.handler(request, company, self)
             await response.prime()
             return response
         except ApiError as error:
             return Response(*render(error))
         except Exception as exc:
-            return self._fault(exc)
+            self._log_fault(exc, trace.id)
+            return Response(500, internal_error_body(trace.id))
 
-    def _fault(self, exc: Exception) -> Response:
-        return Response(500, internal_error_body(self._log_fault(exc)))
+    async def _rate_limit(self, company: Company, method: str) -> float:
+        if self.limiter is None:
+            return 0.0
+        return await self.limiter.wait(company.id, READ if method == "GET" else WRITE)
 
     @staticmethod
-    def _log_fault(exc: Exception) -> str:
-        error_id = uuid.uuid4().hex
-        # The exception's type and where it was raised, file:line, and nothing else: its
-        # message can quote SQL or a row's values, and so can a frame's source line.
-        frames = "\n".join(
-            f"  {frame.filename}:{frame.lineno} in {frame.name}"
-            for frame in traceback.extract_tb(exc.__traceback__)
+    def _log_fault(exc: Exception, request_id: str) -> None:
+        # The exception's type and where it was raised, and nothing else (logs.py).
+        log.error(
+            "error_id=%s unhandled %s",
+            request_id,
+            type(exc).__name__,
+            extra={"request_id": request_id, "frames": frames(exc.__traceback__)},
         )
-        log.error("error_id=%s unhandled %s\n%s", error_id, type(exc).__name__, frames)
-        return error_id
+
+
+class Trace:
+    """What the access log says of one request, filled in as the request is understood."""
+
+    __slots__ = ("company_id", "id", "route")
+
+    def __init__(self, request_id: str) -> None:
+        self.id = request_id
+        self.route: str | None = None
+        self.company_id: str | None = None
 
 
 def _raw_path(scope: Scope) -> str:
@@ -235,16 +268,8 @@ def create_app(settings: Settings) -> App:
     return App(settings, ROUTES)
 
 
-def configure_logging(settings: Settings) -> None:
-    logging.basicConfig(
-        level=settings.log_level.upper(),
-        format="%(asctime)s %(levelname)s %(name)s %(message)s",
-        force=True,
-    )
-
-
 def app_from_environment() -> App:
     """The factory each server worker process calls (`uvicorn --factory`)."""
     settings = load_settings()
-    configure_logging(settings)
+    configure_logging(settings.log_level)
     return create_app(settings)

@@ -40,6 +40,9 @@ class Settings:
     # Empty: limits are shared by the worker processes of one host; a Redis URL shares them
     # across hosts.
     redis_url: str = ""
+    # The file that holds the limits of one host's worker processes. Empty: `serve` makes one
+    # for its workers. Set it to share limits between several servers on one host.
+    rate_limit_file: str = ""
 
     @property
     def docs_url(self) -> str:

@@ -1,0 +1,183 @@
+"""Per-company rate limits: a token bucket per company and kind (write or read).
+
+Each bucket holds `rate` requests and refills at `rate` per second, kept as one number, the
+"theoretical arrival time" of the generic cell rate algorithm (GCRA): a request is allowed when
+that time is at most `rate - 1` intervals ahead of now, and moves it one interval on. So a
+client that keeps to the limit is never refused, and a burst from idle gets `rate` at once.
+
+Where the numbers live:
+- `SharedTable`: a memory map, anonymous for one process or a file shared by the worker
+  processes of one host, guarded by `flock`. A few microseconds a request.
+- `RedisLimiter`: one Lua script in Redis, timed by Redis's own clock, so every host agrees.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import logging
+import math
+import mmap
+import os
+import struct
+import time
+import zlib
+from collections.abc import Callable
+from typing import Protocol
+
+log = logging.getLogger("pathsessions.ratelimit")
+
+WRITE, READ = 0, 1
+
+
+class Limiter(Protocol):
+    async def wait(self, company_id: str, kind: int) -> float:
+        """Take one request from the company's bucket: 0 when allowed, else the seconds
+        until the bucket holds one again."""
+
+    async def close(self) -> None: ...
+
+
+def retry_after(wait: float) -> bytes:
+    """`Retry-After` in whole seconds, at least 1: a client that waits that long is served."""
+    return str(max(1, math.ceil(wait))).encode()
+
+
+# A slot: company id (12 bytes), a used flag, 3 bytes of padding, then one arrival time per kind.
+_SLOT = struct.Struct("<12s?3xdd")
+SLOTS = 65_536
+
+
+class SharedTable:
+    """Buckets in open addressing over a fixed table of `slots` slots.
+
+    A bucket whose arrival times have all passed is the same as no bucket, so its slot is
+    reused: the table fills only if more than `slots` companies call within about a second.
+    Then a company without a slot is let through (and logged), never refused.
+    """
+
+    def __init__(
+        self,
+        rates: tuple[int, int],
+        path: str = "",
+        clock: Callable[[], float] = time.monotonic,
+        slots: int = SLOTS,
+    ) -> None:
+        # monotonic: one clock for every process of the host, and immune to clock changes.
+        self.intervals = (1.0 / rates[WRITE], 1.0 / rates[READ])
+        self.tolerances = ((rates[WRITE] - 1) / rates[WRITE], (rates[READ] - 1) / rates[READ])
+        self.clock = clock
+        self.slots = slots
+        size = slots * _SLOT.size
+        self._fd = -1
+        if path:
+            self._fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+            if os.fstat(self._fd).st_size < size:
+                os.ftruncate(self._fd, size)  # sparse: only slots in use take memory
+            self._map = mmap.mmap(self._fd, size)
+        else:
+            self._map = mmap.mmap(-1, size)
+        self._full_logged = 0.0
+
+    async def wait(self, company_id: str, kind: int) -> float:
+        key = bytes.fromhex(company_id)
+        if self._fd >= 0:
+            fcntl.flock(self._fd, fcntl.LOCK_EX)
+        try:
+            return self._take(key, kind, self.clock())
+        finally:
+            if self._fd >= 0:
+                fcntl.flock(self._fd, fcntl.LOCK_UN)
+
+    def _take(self, key: bytes, kind: int, now: float) -> float:
+        slot = self._find(key, now)
+        if slot < 0:
+            if now - self._full_logged > 60:
+                self._full_logged = now
+                log.warning("rate-limit table full: a company is let through unlimited")
+            return 0.0
+        # A free slot holds zeros or times already past: the same as a full bucket.
+        times: list[float] = list(_SLOT.unpack_from(self._map, slot)[2:])
+        arrival = max(times[kind], now)
+        late = arrival - now - self.tolerances[kind]
+        if late > 1e-9:  # not a rounding error of adding up intervals
+            return late
+        times[kind] = arrival + self.intervals[kind]
+        _SLOT.pack_into(self._map, slot, key, True, *times)
+        return 0.0
+
+    def _find(self, key: bytes, now: float) -> int:
+        """The offset of the company's slot, or of a free one for it; -1 when full."""
+        start = zlib.crc32(key) % self.slots
+        free = -1
+        for i in range(self.slots):
+            offset = (start + i) % self.slots * _SLOT.size
+            owner, used, write_at, read_at = _SLOT.unpack_from(self._map, offset)
+            if owner == key and used:
+                return offset
+            if not used:
+                # The end of this key's chain: it has no slot yet.
+                return offset if free < 0 else free
+            if free < 0 and write_at <= now and read_at <= now:
+                free = offset
+        return free
+
+    async def close(self) -> None:
+        self._map.close()
+        if self._fd >= 0:
+            os.close(self._fd)
+
+
+# KEYS[1]: the bucket. ARGV: interval and tolerance in microseconds. Returns the wait in
+# microseconds, 0 when allowed. Redis's TIME, not the caller's clock: hosts may disagree.
+_GCRA = """
+local now_parts = redis.call('TIME')
+local now = tonumber(now_parts[1]) * 1000000 + tonumber(now_parts[2])
+local interval = tonumber(ARGV[1])
+local arrival = tonumber(redis.call('GET', KEYS[1]) or '0')
+if arrival < now then arrival = now end
+local late = arrival - now - tonumber(ARGV[2])
+if late > 0 then return late end
+arrival = arrival + interval
+local ttl_ms = math.ceil((arrival - now) / 1000) + 1
+redis.call('SET', KEYS[1], string.format('%d', arrival), 'PX', ttl_ms)
+return 0
+"""
+
+
+class RedisLimiter:
+    """Buckets in Redis, shared by every host. If Redis does not answer, requests are let
+    through (and the outage logged): losing the limits for a while is better than refusing
+    every call because a helper service is down."""
+
+    def __init__(self, rates: tuple[int, int], url: str) -> None:
+        import redis.asyncio as redis  # only servers configured for Redis need the module
+
+        self._client = redis.Redis.from_url(url, socket_timeout=0.5, socket_connect_timeout=0.5)
+        self._script = self._client.register_script(_GCRA)
+        self._args = [(round(1e6 / rate), round(1e6 * (rate - 1) / rate)) for rate in rates]
+        self._error_logged = 0.0
+
+    async def wait(self, company_id: str, kind: int) -> float:
+        key = f"pathsessions:rate:{company_id}:{'wr'[kind]}"
+        try:
+            late = await self._script(keys=[key], args=list(self._args[kind]))
+        except Exception as exc:  # any Redis or network failure
+            now = time.monotonic()
+            if now - self._error_logged > 10:
+                self._error_logged = now
+                log.warning("rate limits not applied: Redis unavailable (%s)", type(exc).__name__)
+            return 0.0
+        return int(late) / 1e6
+
+    async def close(self) -> None:
+        await self._client.aclose()
+
+
+def open_limiter(
+    enabled: bool, rates: tuple[int, int], redis_url: str, shared_file: str
+) -> Limiter | None:
+    if not enabled:
+        return None
+    if redis_url:
+        return RedisLimiter(rates, redis_url)
+    return SharedTable(rates, shared_file)
