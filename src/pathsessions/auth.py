@@ -11,7 +11,7 @@ from . import tokens
 from .domain import Company, is_object_id, now_ms
 from .errors import ApiError
 from .http import Request
-from .keys import hash_key
+from .keys import matching_key
 from .storage import Database, repository
 
 
@@ -29,8 +29,8 @@ async def authenticate(db: Database, request: Request, token_secret: bytes) -> C
         key = key if key is not None else query.get("apiKey")
     if not key or company_id is None or not is_object_id(company_id):
         raise ApiError("unauthorized")
-    company = await repository.company_for_key(db, company_id.lower(), hash_key(key))
-    if company is None:
+    company, active = await repository.active_keys(db, company_id.lower())
+    if company is None or matching_key(key, active) is None:
         raise ApiError("unauthorized")
     return company
 

@@ -7,9 +7,8 @@ from typing import Any
 from . import tokens
 from .domain import is_object_id, now_ms
 from .errors import ApiError
-from .keys import hash_key
-from .storage import Database
-from .storage import admin as keys_store
+from .keys import matching_key
+from .storage import Database, repository
 
 
 async def issue_token(db: Database, secret: bytes, fields: dict[str, Any] | None) -> dict[str, str]:
@@ -25,7 +24,8 @@ async def issue_token(db: Database, secret: bytes, fields: dict[str, Any] | None
     if not is_object_id(client_id):
         raise ApiError("invalid_client")
     company_id = client_id.lower()
-    key_id = await keys_store.key_id_by_hash(db, company_id, hash_key(client_secret))
+    _, active = await repository.active_keys(db, company_id)
+    key_id = matching_key(client_secret, active)
     if key_id is None:
         raise ApiError("invalid_client")
     return {

@@ -11,15 +11,19 @@ from ..domain import Company, NewSession
 from .database import Database, Row
 
 
-async def company_for_key(db: Database, company_id: str, key_hash: str) -> Company | None:
-    row = await db.fetchone(
-        "SELECT c.id, c.name, c.owner_user_id FROM api_keys k"
+async def active_keys(
+    db: Database, company_id: str
+) -> tuple[Company | None, list[tuple[str, str]]]:
+    """The company and the (id, hash) of each of its active keys; (None, []) when it has none."""
+    rows = await db.fetchall(
+        "SELECT c.id, c.name, c.owner_user_id, k.id, k.key_hash FROM api_keys k"
         " JOIN companies c ON c.id = k.company_id"
-        " WHERE k.key_hash = ? AND k.company_id = ? AND k.revoked_at IS NULL",
-        key_hash,
+        " WHERE k.company_id = ? AND k.revoked_at IS NULL",
         company_id,
     )
-    return None if row is None else Company(row[0], row[1], row[2])
+    if not rows:
+        return None, []
+    return Company(rows[0][0], rows[0][1], rows[0][2]), [(r[3], r[4]) for r in rows]
 
 
 async def company_for_key_id(db: Database, company_id: str, key_id: str) -> Company | None:
