@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import json
 import os
 import re
 import signal
@@ -156,10 +157,14 @@ def test_the_server_answers_the_api_and_keeps_data_across_a_restart(
 
     # A clean stop, then a restart on the same database: the data and the key are there.
     stop_cleanly(server)
-    access = re.findall(r"POST (/api/v1/paths/\S*) (\d{3}) [\d.]+ms", server.stderr)
-    assert (SESSIONS, "200") in access
-    assert (SESSIONS, "401") in access
-    assert (SESSIONS, "413") in access
+    access = [
+        (line["path"], line["status"])
+        for line in map(json.loads, server.stderr.splitlines())
+        if line["logger"] == "pathsessions.access" and line["method"] == "POST"
+    ]
+    assert (SESSIONS, 200) in access
+    assert (SESSIONS, 401) in access
+    assert (SESSIONS, 413) in access
     assert_logs_hold_no_secret(server)
     assert "Traceback" not in server.stderr
 
@@ -251,7 +256,8 @@ def test_serve_refuses_a_database_newer_than_itself(database_url: str, servers: 
 
 
 def test_demo_prints_a_working_key(database_url: str, servers: Servers) -> None:
-    server = servers.start("demo")
+    # A sandbox needs no secret store: the demo signs tokens without being given a secret.
+    server = servers.start("demo", env={"PATHSESSIONS_TOKEN_SECRET": ""})
     deadline = time.monotonic() + READY_TIMEOUT
     while "API key" not in server.stdout and time.monotonic() < deadline:
         time.sleep(0.05)
@@ -271,8 +277,19 @@ def test_demo_prints_a_working_key(database_url: str, servers: Servers) -> None:
                 },
             )
         )
+        token = http.post(
+            "/api/v2/oauth2/token",
+            json={
+                "grant_type": "client_credentials",
+                "client_id": printed["company id"],
+                "client_secret": printed["API key"],
+            },
+        ).json()["access_token"]
+        groups = http.get("/api/v1/groups", headers={"Authorization": f"Bearer {token}"})
+        assert groups.status_code == 200
     stop_cleanly(server)
     assert printed["API key"] not in server.stderr
+    assert token not in server.stderr
 
 
 def test_the_client_drives_every_endpoint_of_a_real_server(
