@@ -28,6 +28,7 @@ import os
 import platform
 import random
 import re
+import secrets
 import shutil
 import signal
 import socket
@@ -855,7 +856,14 @@ def servers(args: argparse.Namespace, database_url: str) -> list[Server]:
         raise BenchError(f"{cli} not found: run this with the project's .venv/bin/python")
     # Settings come from the benchmark alone, not from whatever the caller's shell exports.
     env = {k: v for k, v in os.environ.items() if not k.startswith("PATHSESSIONS_")}
-    ours = dict(env, PATHSESSIONS_DATABASE_URL=database_url)
+    ours = dict(
+        env,
+        PATHSESSIONS_DATABASE_URL=database_url,
+        PATHSESSIONS_TOKEN_SECRET=secrets.token_hex(32),
+        # Limits stay on, so that their cost is measured, but far above what is sent.
+        PATHSESSIONS_WRITE_RATE_LIMIT="1000000",
+        PATHSESSIONS_READ_RATE_LIMIT="1000000",
+    )
     if args.no_access_log:
         ours["PATHSESSIONS_ACCESS_LOG"] = "false"
     workers = ["--workers", str(args.workers)]
