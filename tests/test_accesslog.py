@@ -103,3 +103,13 @@ async def test_a_logged_line_cannot_be_forged() -> None:
     line = json.loads(lines[0])
     assert line["path"] == '/x\n{"forged": 1}'
     assert line["query"] == 'apiKey=REDACTED&x="\n'
+
+
+async def test_a_long_path_or_query_is_cut() -> None:
+    out = io.StringIO()
+    log = AccessLog(stream=out)
+    record(log, "/" + "p" * 100_000, query=b"apiKey=k&x=" + b"q" * 100_000)
+    log.flush()
+    line = json.loads(out.getvalue())
+    assert line["path"] == "/" + "p" * 2047 + "...(cut)"
+    assert line["query"] == "apiKey=REDACTED&x=" + "q" * 2030 + "...(cut)"

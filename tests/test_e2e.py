@@ -13,6 +13,7 @@ import json
 import os
 import re
 import signal
+import socket
 import time
 from urllib.parse import urlencode
 
@@ -32,6 +33,7 @@ from realserver import (
     ROOT_GROUP,
     SALES_GROUP,
     SESSIONS,
+    Server,
     Servers,
     assert_json,
     assert_logs_hold_no_secret,
@@ -357,3 +359,39 @@ def test_the_client_drives_every_endpoint_of_a_real_server(
             intruder.fetch_token()
         assert (no_token.value.status, no_token.value.code) == (401, "invalid_client")
     assert_logs_hold_no_secret(server)
+
+
+def raw_request(server: Server, request: bytes) -> bytes:
+    """Send bytes as they are (no client library would send these) and read the answer."""
+    with socket.create_connection(("127.0.0.1", server.port), timeout=10) as s:
+        s.sendall(request)
+        answer = b""
+        while b"\r\n\r\n" not in answer:
+            chunk = s.recv(65536)
+            if not chunk:
+                break
+            answer += chunk
+        return answer
+
+
+def test_huge_headers_and_request_lines_are_answered_not_crashed_on(
+    database_url: str, servers: Servers
+) -> None:
+    load_example(database_url)
+    server = servers.start()
+    big_header = b"X-Big: " + b"a" * 4_000_000 + b"\r\n"
+    many_headers = b"".join(b"X-H%d: v\r\n" % i for i in range(50_000))
+    for extra in (big_header, many_headers):
+        head = b"GET /api/v1/groups HTTP/1.1\r\nHost: x\r\n"
+        answer = raw_request(server, head + extra + b"\r\n")
+        assert answer.startswith(b"HTTP/1.1 401 "), answer[:100]
+    long_query = f"/api/v1/groups?company={COMPANY}&x=".encode() + b"q" * 60_000
+    answer = raw_request(server, b"GET " + long_query + b" HTTP/1.1\r\nHost: x\r\n\r\n")
+    assert answer.startswith(b"HTTP/1.1 401 "), answer[:100]
+    # A request line the HTTP parser refuses is answered by it, and the connection closed.
+    huge = b"GET /api/v1/groups?x=" + b"q" * 2_000_000 + b" HTTP/1.1\r\nHost: x\r\n\r\n"
+    assert raw_request(server, huge).startswith(b"HTTP/1.1 400 ")
+    # The server goes on serving.
+    assert httpx.get(f"{server.base_url}/api/v1/groups", headers=HEADERS).status_code == 200
+    stop_cleanly(server)
+    assert max(map(len, server.stderr.splitlines())) < 10_000  # nothing echoed whole

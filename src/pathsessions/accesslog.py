@@ -25,6 +25,13 @@ _encode = msgspec.json.Encoder().encode
 # spell `apiKey` as `api%4Bey`): their values never reach the log.
 SECRET_PARAMETERS = frozenset({"apikey", "client_secret", "access_token", "token"})
 REDACTED = "REDACTED"
+# A path or query string longer than this is cut (and marked): a client must not be able to
+# write megabytes into the log with one request.
+MAX_LOGGED = 2048
+
+
+def _cut(text: str) -> str:
+    return text if len(text) <= MAX_LOGGED else text[:MAX_LOGGED] + "...(cut)"
 
 
 def redact_query(query_string: bytes) -> str:
@@ -68,8 +75,8 @@ class AccessLog:
                 "request_id": request_id,
                 "method": method,
                 "route": route,
-                "path": path,
-                "query": redact_query(query_string) if query_string else "",
+                "path": _cut(path),
+                "query": _cut(redact_query(query_string)) if query_string else "",
                 "status": status,
                 "duration_ms": round(duration_ms, 2),
                 "company_id": company_id,
