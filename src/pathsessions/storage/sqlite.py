@@ -3,20 +3,55 @@
 Short indexed statements on a local WAL database finish in microseconds, which is cheaper
 than handing each one to a thread (measured: about half the throughput is lost to the hop).
 Nothing awaits real I/O between the statements of a transaction, so no other request can
-interleave with one; the lock only guards that invariant.
+interleave with one; the lock guards that invariant, and queues the transactions of the
+process while one of them waits for another process (below).
+
+Several processes may share the file (`serve --workers N`, a CLI command next to a server),
+and only one at a time can write. SQLite's own busy handler waits for another process's write
+lock by sleeping inside the call, which here would put the whole event loop to sleep: every
+request of the process, reads included, would stall behind the one write that waits (measured:
+while another process held the lock for 1 s, a single-worker server answered nothing for that
+second). So the connection never waits inside SQLite (busy_timeout 0): a statement that meets
+another process's lock fails at once, and we try it again after pauses spent serving other
+requests, for up to `BUSY_DEADLINE` seconds. Only what has changed nothing when it fails is
+tried again: `BEGIN IMMEDIATE`, and statements outside a transaction. Without contention
+nothing is added: one attempt, the same statements.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import random
 import sqlite3
-from collections.abc import AsyncIterator, Sequence
+import time
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from .database import Database, Row
+
+T = TypeVar("T")
+
+# How long a statement waits for another process's lock before its error is raised: the
+# patience the 5 s busy_timeout used to give, without blocking the loop meanwhile.
+BUSY_DEADLINE = 5.0
+# How a waiting statement tries again. First on every turn of the event loop, for
+# `SPIN_WAIT` seconds: another worker holds the lock for one short transaction (about 0.1 ms),
+# so its release is usually seen on the next turns, and a failed attempt costs a few
+# microseconds; an idle loop spins for that long only. Then after pauses doubling from
+# `FIRST_PAUSE` to `LAST_PAUSE` (uvloop sleeps whole milliseconds), so that a long wait (a bulk
+# load in another process) does not poll the file lock all along.
+SPIN_WAIT = 0.001
+FIRST_PAUSE = 0.001
+LAST_PAUSE = 0.004
+
+
+def is_busy(exc: sqlite3.Error) -> bool:
+    """SQLITE_BUSY, with any extended code (recovery, snapshot...): another process holds a
+    lock we need."""
+    return exc.sqlite_errorcode & 0xFF == sqlite3.SQLITE_BUSY
 
 
 def sqlite_path(url: str) -> str:
@@ -28,11 +63,16 @@ def connect(url: str, synchronous: str = "NORMAL") -> sqlite3.Connection:
     path = sqlite_path(url)
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     # isolation_level=None: we issue BEGIN/COMMIT ourselves, the module never does.
-    conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
-    conn.execute("PRAGMA busy_timeout = 5000")
+    # While it is being opened, the connection may wait inside SQLite (switching the file to
+    # WAL, or recovering the WAL after a crash, locks out other processes): nothing is being
+    # served yet. From then on, waits are ours and asynchronous (module docstring).
+    conn = sqlite3.connect(
+        path, timeout=BUSY_DEADLINE, isolation_level=None, check_same_thread=False
+    )
     conn.execute("PRAGMA journal_mode = WAL")
     conn.execute(f"PRAGMA synchronous = {synchronous.upper()}")
     conn.execute("PRAGMA foreign_keys = ON")
+    conn.execute("PRAGMA busy_timeout = 0")
     return conn
 
 
@@ -49,17 +89,59 @@ class SQLiteDatabase:
         return cls(connect(url, synchronous))
 
     async def fetchone(self, sql: str, *args: Any) -> Row | None:
-        row: Row | None = self._conn.execute(sql, args).fetchone()
+        try:
+            row: Row | None = self._conn.execute(sql, args).fetchone()
+        except sqlite3.OperationalError as exc:
+            row = await self._when_free(exc, lambda: self._conn.execute(sql, args).fetchone())
         return row
 
     async def fetchall(self, sql: str, *args: Any) -> list[Row]:
-        return self._conn.execute(sql, args).fetchall()
+        try:
+            return self._conn.execute(sql, args).fetchall()
+        except sqlite3.OperationalError as exc:
+            return await self._when_free(exc, lambda: self._conn.execute(sql, args).fetchall())
 
     async def execute(self, sql: str, *args: Any) -> int:
-        return self._conn.execute(sql, args).rowcount
+        try:
+            return self._conn.execute(sql, args).rowcount
+        except sqlite3.OperationalError as exc:
+            return await self._when_free(exc, lambda: self._conn.execute(sql, args).rowcount)
 
     async def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
-        self._conn.executemany(sql, rows)
+        if self._conn.in_transaction:
+            self._conn.executemany(sql, rows)
+            return
+        # Outside a transaction each row would commit alone, and a retry after a busy row
+        # would repeat the rows before it: all of them or none, as one transaction.
+        async with self.transaction():
+            self._conn.executemany(sql, rows)
+
+    async def _when_free(self, busy: sqlite3.OperationalError, attempt: Callable[[], T]) -> T:
+        """`attempt` again, pausing without blocking the loop, until it no longer meets
+        another process's lock; `busy` is the error of the first attempt."""
+        if not is_busy(busy) or self._conn.in_transaction:
+            # Inside a transaction a statement cannot be tried again after a pause: the pause
+            # would let other requests in. BEGIN IMMEDIATE holds the write lock, so on a WAL
+            # database this does not happen.
+            raise busy
+        started = time.monotonic()
+        pause = FIRST_PAUSE
+        while True:
+            waited = time.monotonic() - started
+            if waited >= BUSY_DEADLINE:
+                raise busy
+            if waited < SPIN_WAIT:
+                await asyncio.sleep(0)
+            else:
+                # Jitter: the workers of one server, started together, must not poll in step.
+                await asyncio.sleep(pause * random.uniform(0.75, 1.25))
+                pause = min(pause * 2, LAST_PAUSE)
+            try:
+                return attempt()
+            except sqlite3.OperationalError as exc:
+                if not is_busy(exc):
+                    raise
+                busy = exc
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Database]:
@@ -79,15 +161,29 @@ class SQLiteDatabase:
             self._conn.execute(f"RELEASE {name}")
             return
         async with self._lock:
-            # IMMEDIATE takes the write lock now, so a second process waits (busy_timeout)
-            # instead of failing at the first write of a transaction that already read.
-            self._conn.execute("BEGIN IMMEDIATE")
+            # IMMEDIATE takes the write lock now, so a second process waits (`_when_free`)
+            # instead of failing at the first write of a transaction that already read. The
+            # lock above makes this the only request of the process waiting for the file.
+            try:
+                self._conn.execute("BEGIN IMMEDIATE")
+            except sqlite3.OperationalError as exc:
+                await self._when_free(exc, lambda: self._conn.execute("BEGIN IMMEDIATE"))
             try:
                 yield self
             except BaseException:
-                self._conn.execute("ROLLBACK")
+                self._end("ROLLBACK")
                 raise
-            self._conn.execute("COMMIT")
+            try:
+                self._conn.execute("COMMIT")
+            except BaseException:
+                # A transaction left open would pass for the caller's own to the next one.
+                self._end("ROLLBACK")
+                raise
+
+    def _end(self, statement: str) -> None:
+        # SQLite itself rolls back on some errors (a full disk...): nothing is left to end then.
+        if self._conn.in_transaction:
+            self._conn.execute(statement)
 
     def for_update(self) -> str:
         return ""
