@@ -197,8 +197,9 @@ class App:
         headers: dict[bytes, bytes] = {}
         for name, value in scope["headers"]:
             headers.setdefault(name, value)  # a repeated header counts by its first value
-        declared = headers.get(b"content-length", b"")
-        # The length check first: int() refuses strings of thousands of digits.
+        # Leading zeros are dropped so "000…01" is read as the small number it is; the
+        # length check comes first because int() refuses strings of thousands of digits.
+        declared = headers.get(b"content-length", b"").lstrip(b"0") or b"0"
         if declared.isdigit() and (len(declared) > 15 or int(declared) > limit):
             return Response(*render(ApiError("payload_too_large")))
         body = await read_body(receive, limit)
