@@ -95,8 +95,13 @@ async def test_error_responses_list_every_code_with_its_status(
             for response in operation["responses"].values()
             for code in response.get("content", {}).get("application/json", {}).get("examples", {})
         }
-        # The body limit is checked before routing: every route can answer 413.
-        assert listed == {*expected, "payload_too_large"}, route.operation_id
+        # The body limit is checked before routing: every route can answer 413; the rate limit
+        # right after the credentials: every authenticated route can answer 429.
+        limited = ["tooManyRequests"] if route.authenticated else []
+        assert listed == {*expected, "payload_too_large", *limited}, route.operation_id
+        if route.authenticated:
+            retry_after = operation["responses"]["429"]["headers"]["Retry-After"]
+            assert retry_after["required"] is True, route.operation_id
         # Every answer can also be the unexpected-fault one.
         assert "500" in operation["responses"], route.operation_id
 
