@@ -45,12 +45,19 @@ def _param(name: str, schema: dict[str, Any], description: str = "") -> dict[str
     return param
 
 
+# A form key is not empty, and brackets in it are the array and object syntax, never part of
+# a field's name.
+_FORM_KEY = {"pattern": "^[^\\[\\]]+$"}
+
+
 def _body(schema: dict[str, Any]) -> dict[str, Any]:
+    # A form is read into the same object as JSON (docs/api.md, "Request bodies"), so it has
+    # the same fields; only how an array is spelled differs (`instructorsMails[]=a@x.com`).
     return {
         "required": True,
         "content": {
             "application/json": {"schema": schema},
-            "application/x-www-form-urlencoded": {"schema": {"type": "object"}},
+            "application/x-www-form-urlencoded": {"schema": {**schema, "propertyNames": _FORM_KEY}},
         },
     }
 
@@ -71,18 +78,30 @@ _SESSION_FIELDS: dict[str, Any] = {
         "maxLength": MAX_ADDITIONAL_INFORMATION,
     },
 }
-_ID_LIST = {"type": "array", "items": {"type": "string"}, "minItems": 1, "maxItems": 1000}
+
+
+def _id_list(item: dict[str, Any]) -> dict[str, Any]:
+    return {"type": "array", "items": item, "minItems": 1, "maxItems": 1000}
 
 
 def _enrolment(summary: str, status: str, kind: str) -> dict[str, Any]:
+    body: dict[str, Any]
     if kind == "users":
         body = {
             "type": "object",
             "description": "Exactly one of userEmails and userIds.",
-            "properties": {"userEmails": _ID_LIST, "userIds": _ID_LIST},
+            "properties": {
+                "userEmails": _id_list({"type": "string", "format": "email"}),
+                "userIds": _id_list(OBJECT_ID),
+            },
+            "oneOf": [{"required": ["userEmails"]}, {"required": ["userIds"]}],
         }
     else:
-        body = {"type": "object", "required": ["groupIds"], "properties": {"groupIds": _ID_LIST}}
+        body = {
+            "type": "object",
+            "required": ["groupIds"],
+            "properties": {"groupIds": _id_list(OBJECT_ID)},
+        }
     return {
         "tags": ["Path sessions"],
         "summary": f"{summary} (incremental)",
@@ -160,7 +179,7 @@ OPERATIONS: dict[str, dict[str, Any]] = {
                 "properties": {
                     "grant_type": {"const": "client_credentials"},
                     "client_id": OBJECT_ID,
-                    "client_secret": {"type": "string"},
+                    "client_secret": {"type": "string", "minLength": 1},
                 },
             }
         ),
@@ -262,7 +281,9 @@ OPERATIONS: dict[str, dict[str, Any]] = {
     "getUser": {
         "tags": ["Company"],
         "summary": "One user, by id or by e-mail address",
-        "parameters": [_param("user", {"type": "string"}, "A user id or e-mail address.")],
+        "parameters": [
+            _param("user", {"type": "string", "minLength": 1}, "A user id or e-mail address.")
+        ],
         "success": _ok("The user.", _ref("User")),
         "errors": [*_AUTH_ERRORS, "user_not_found"],
     },
