@@ -6,7 +6,8 @@ from typing import Any
 
 import pytest
 
-from pathsessions.body import decode_body
+from pathsessions.body import MAX_FORM_FIELDS, decode_body
+from pathsessions.errors import ApiError
 
 # --- JSON ------------------------------------------------------------------------------------
 
@@ -155,3 +156,35 @@ def test_form_indexes_of_any_length_keep_numeric_order() -> None:
     huge = "9" * 5000
     raw = f"a[{huge}]=last&a[10]=second&a[02]=first".encode()
     assert decode_body(raw) == {"a": ["first", "second", "last"]}
+
+
+def test_a_form_of_more_fields_than_the_cap_is_too_large() -> None:
+    at_cap = b"&".join([b"a[]=x"] * MAX_FORM_FIELDS)
+    assert decode_body(at_cap) == {"a": ["x"] * MAX_FORM_FIELDS}
+    for raw in (at_cap + b"&a[]=x", at_cap + b"&", b"&" * MAX_FORM_FIELDS):
+        with pytest.raises(ApiError) as refused:
+            decode_body(raw)
+        assert refused.value.code == "payload_too_large"
+
+
+def test_json_is_not_capped_by_form_fields() -> None:
+    value = "&" * (MAX_FORM_FIELDS * 2)
+    assert decode_body(b'{"a": "' + value.encode() + b'"}') == {"a": value}
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        (b"a=%41+%2B%20b", {"a": "A + b"}),
+        (b"a=%C3%A9t%C3%A9", {"a": "été"}),
+        (b"a=%zz%4", {"a": "%zz%4"}),  # not an escape: kept as it is
+        (b"%61%5B%5D=x", {"a": ["x"]}),  # brackets may be escaped
+    ],
+)
+def test_form_percent_decoding(raw: bytes, expected: dict[str, Any]) -> None:
+    assert decode_body(raw) == expected
+
+
+def test_form_percent_escapes_that_are_not_utf8_are_not_a_form() -> None:
+    assert decode_body(b"a=%FF") is None
+    assert decode_body(b"%C3=x") is None

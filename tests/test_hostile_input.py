@@ -29,6 +29,7 @@ from hypothesis import strategies as st
 import pathsessions.storage.migrations
 from conftest import ACME, ACME_KEY, JSON_TYPE, OTHER, WORLD, World, created_id, error, valid_body
 from pathsessions.app import ROUTES, App
+from pathsessions.body import MAX_FORM_FIELDS
 from pathsessions.domain import normalize_email
 from pathsessions.errors import STATUS, not_found_body
 from pathsessions.http import Route
@@ -648,6 +649,21 @@ async def test_a_form_of_exactly_one_mib_is_read(
     await tables.succeeded(Answer.of(r), "createPathSession")
     r = await client.post(world.sessions_url(), content=raw + b"x", headers=headers)
     await tables.refused(Answer.of(r), "payload_too_large")
+
+
+async def test_a_form_of_more_fields_than_any_valid_body_is_refused(
+    client: httpx.AsyncClient, tables: Tables, session: str
+) -> None:
+    """Up to MAX_FORM_FIELDS fields a form is read; one more is 413 on every route that reads
+    a body, the token route included."""
+    for endpoint in OPERATION_ENDPOINTS:
+        form = encode_form(endpoint.body)
+        raw = form + b"&padding=" * (MAX_FORM_FIELDS - 1 - form.count(b"&"))
+        assert len(raw.split(b"&")) == MAX_FORM_FIELDS
+        answer = await send(client, endpoint, session, raw, FORM)
+        await tables.succeeded(answer, endpoint.operation, endpoint.operation)
+        answer = await send(client, endpoint, session, raw + b"&", FORM)
+        await tables.refused(answer, "payload_too_large", endpoint.operation)
 
 
 async def post_create(app: App, body: bytes, *extra_headers: tuple[bytes, bytes]) -> Answer:

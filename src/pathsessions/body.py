@@ -11,9 +11,16 @@ from __future__ import annotations
 
 import re
 from typing import Any
-from urllib.parse import unquote_plus
+from urllib.parse import unquote_to_bytes
 
 import msgspec
+
+from .errors import ApiError
+
+# Twice the fields of the largest valid body (an enrolment of 1,000 users). Decoding costs
+# microseconds a field, so without a cap one 1 MiB form of `a=b&a=b&...` (262,144 fields)
+# held a worker for over half a second, on a route open to anyone (the token route).
+MAX_FORM_FIELDS = 2_000
 
 _decode_json = msgspec.json.Decoder().decode
 _BRACKET = re.compile(r"([^\[\]]+)\[([^\[\]]*)\]")
@@ -31,6 +38,10 @@ def decode_body(raw: bytes) -> dict[str, Any] | None:
 
 
 def decode_form(raw: bytes) -> dict[str, Any] | None:
+    """The form's fields, or None when it is no form; ApiError `payload_too_large` when it
+    has more than `MAX_FORM_FIELDS` (counted by `&`, before any decoding)."""
+    if raw.count(b"&") >= MAX_FORM_FIELDS:
+        raise ApiError("payload_too_large")
     try:
         text = raw.decode("ascii")
     except UnicodeDecodeError:
@@ -43,8 +54,8 @@ def decode_form(raw: bytes) -> dict[str, Any] | None:
         if not sep:
             return None
         try:
-            key = unquote_plus(name, errors="strict")
-            value = unquote_plus(raw_value, errors="strict")
+            key = _unquote(name)
+            value = _unquote(raw_value)
         except UnicodeDecodeError:
             return None
         if not key:
@@ -55,6 +66,14 @@ def decode_form(raw: bytes) -> dict[str, Any] | None:
         base, sub = (m.group(1), m.group(2)) if m else (key, None)
         entries.setdefault(base, []).append((sub, value))
     return {base: _combine(items) for base, items in entries.items()} if _valid(entries) else None
+
+
+def _unquote(text: str) -> str:
+    """`unquote_plus(text, errors="strict")` for ASCII text, in half the time; and most parts
+    need no decoding at all. Raises UnicodeDecodeError when the bytes are not UTF-8."""
+    if "%" in text or "+" in text:
+        return unquote_to_bytes(text.replace("+", " ")).decode("utf-8")
+    return text
 
 
 def _is_index(sub: str | None) -> bool:
