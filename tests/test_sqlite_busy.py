@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+import subprocess
+import sys
 import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -145,3 +147,68 @@ async def test_rows_written_outside_a_transaction_are_written_together(
     ticks, _ = await ticks_while(asyncio.create_task(write()), other)
     assert ticks >= HELD * 1000 / 4
     assert await db.fetchall("SELECT v FROM t ORDER BY v") == [(1,), (2,), (3,), (4,)]
+
+
+# --- Opening ------------------------------------------------------------------------------------
+
+
+def busy_error() -> sqlite3.OperationalError:
+    error = sqlite3.OperationalError("database is locked")
+    error.sqlite_errorcode = sqlite3.SQLITE_BUSY
+    return error
+
+
+class Opening:
+    """A connection whose `PRAGMA journal_mode = WAL` gives the answers it is handed, in turn:
+    what SQLite does when another process opens a new file at the same moment."""
+
+    def __init__(self, *answers: str | Exception) -> None:
+        self.answers = list(answers)
+
+    def execute(self, sql: str) -> sqlite3.Cursor:
+        assert sql == "PRAGMA journal_mode = WAL"
+        answer = self.answers.pop(0)
+        if isinstance(answer, Exception):
+            raise answer
+        return sqlite3.connect(":memory:").execute("SELECT ?", (answer,))
+
+
+def test_opening_tries_the_switch_to_wal_again_while_another_process_holds_the_file() -> None:
+    conn = Opening(busy_error(), "delete", busy_error(), "wal")
+    engine._use_wal(conn)  # type: ignore[arg-type]
+    assert conn.answers == []
+
+
+def test_opening_gives_up_at_the_deadline(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(engine, "BUSY_DEADLINE", 0.05)
+    for answer in (busy_error(), "delete"):
+        conn = Opening(*[answer] * 1000)
+        with pytest.raises(sqlite3.OperationalError):
+            engine._use_wal(conn)  # type: ignore[arg-type]
+        assert 0 < len(conn.answers) < 1000
+
+
+def test_opening_raises_other_errors_at_once() -> None:
+    error = sqlite3.OperationalError("disk I/O error")
+    error.sqlite_errorcode = sqlite3.SQLITE_IOERR
+    conn = Opening(error, "wal")
+    with pytest.raises(sqlite3.OperationalError, match="disk I/O"):
+        engine._use_wal(conn)  # type: ignore[arg-type]
+    assert conn.answers == ["wal"]
+
+
+def test_processes_opening_a_new_file_together_all_succeed(tmp_path: Path) -> None:
+    """Eight processes open the same new file at once, a few times over."""
+    script = (
+        "import sys; from pathsessions.storage.sqlite import connect; "
+        "connect('sqlite:///' + sys.argv[1]).execute('SELECT 1')"
+    )
+    for attempt in range(3):
+        path = tmp_path / f"new-{attempt}.db"
+        procs = [
+            subprocess.Popen([sys.executable, "-c", script, str(path)], stderr=subprocess.PIPE)
+            for _ in range(8)
+        ]
+        errors = [proc.communicate(timeout=60)[1] for proc in procs]
+        assert [proc.returncode for proc in procs] == [0] * 8, errors
+        assert sqlite3.connect(path).execute("PRAGMA journal_mode").fetchone() == ("wal",)

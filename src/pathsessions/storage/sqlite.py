@@ -51,7 +51,8 @@ LAST_PAUSE = 0.004
 def is_busy(exc: sqlite3.Error) -> bool:
     """SQLITE_BUSY, with any extended code (recovery, snapshot...): another process holds a
     lock we need."""
-    return exc.sqlite_errorcode & 0xFF == sqlite3.SQLITE_BUSY
+    # getattr: errors the module raises itself carry no SQLite code.
+    return getattr(exc, "sqlite_errorcode", 0) & 0xFF == sqlite3.SQLITE_BUSY
 
 
 def sqlite_path(url: str) -> str:
@@ -69,11 +70,33 @@ def connect(url: str, synchronous: str = "NORMAL") -> sqlite3.Connection:
     conn = sqlite3.connect(
         path, timeout=BUSY_DEADLINE, isolation_level=None, check_same_thread=False
     )
-    conn.execute("PRAGMA journal_mode = WAL")
+    _use_wal(conn)
     conn.execute(f"PRAGMA synchronous = {synchronous.upper()}")
     conn.execute("PRAGMA foreign_keys = ON")
     conn.execute("PRAGMA busy_timeout = 0")
     return conn
+
+
+def _use_wal(conn: sqlite3.Connection) -> None:
+    """Switch the file to WAL, waiting for other processes that open it at the same moment.
+
+    The switch needs the file to itself. When two processes open a new file together, SQLite
+    answers one of them SQLITE_BUSY at once, without calling the busy handler (waiting could
+    deadlock), or leaves the mode as it was; so the switch is tried again here."""
+    deadline = time.monotonic() + BUSY_DEADLINE
+    while True:
+        try:
+            row = conn.execute("PRAGMA journal_mode = WAL").fetchone()
+            if row is not None and str(row[0]).lower() == "wal":
+                return
+            failure = sqlite3.OperationalError(f"journal mode stays {row and row[0]}")
+        except sqlite3.OperationalError as exc:
+            if not is_busy(exc):
+                raise
+            failure = exc
+        if time.monotonic() >= deadline:
+            raise failure
+        time.sleep(random.uniform(FIRST_PAUSE, LAST_PAUSE))  # nothing is served yet
 
 
 class SQLiteDatabase:
