@@ -44,8 +44,8 @@ from pathlib import Path
 from types import FrameType
 from typing import Any, NoReturn
 
-from pathsessions.domain import now_ms
-from pathsessions.keys import hash_key
+from pathsessions.core.clock import SYSTEM_CLOCK
+from pathsessions.core.keys import hash_key
 from pathsessions.storage import Database, migrate, open_database
 
 BENCH_DIR = Path(__file__).resolve().parent
@@ -115,7 +115,7 @@ async def seed_base(db: Database, data: Dataset, rng: random.Random) -> None:
     Straight SQL with executemany rather than the fixture loader: the loader looks every object
     up before writing it, which is right for operators and minutes too slow for 11,000 rows.
     """
-    now = now_ms()
+    now = SYSTEM_CLOCK.now_ms()
     async with db.transaction() as tx:
         await tx.executemany(
             "INSERT INTO companies (id, name, owner_user_id, created_at) VALUES (?, ?, ?, ?)",

@@ -21,7 +21,8 @@ import httpx
 import pytest
 
 from pathsessions.app import App, create_app
-from pathsessions.fixtures import load_document
+from pathsessions.core.clock import SettableClock
+from pathsessions.loader import load_document
 from pathsessions.settings import Settings
 from pathsessions.storage import Database
 
@@ -100,8 +101,14 @@ def settings(database_url: str) -> Settings:
 
 
 @pytest.fixture
-async def app(settings: Settings) -> AsyncIterator[App]:
-    application = create_app(settings)
+def settable_clock() -> SettableClock:
+    """The app's clock: the machine's time until a test sets it."""
+    return SettableClock()
+
+
+@pytest.fixture
+async def app(settings: Settings, settable_clock: SettableClock) -> AsyncIterator[App]:
+    application = create_app(settings, settable_clock)
     await application.startup()
     yield application
     await application.shutdown()

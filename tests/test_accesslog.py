@@ -9,7 +9,7 @@ import re
 
 import pytest
 
-from pathsessions.accesslog import AccessLog, redact_query
+from pathsessions.web.accesslog import AccessLog, redact_query
 
 COMPANY = "5f1b2c3d4e5f60718293a4b5"
 

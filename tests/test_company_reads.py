@@ -1,4 +1,5 @@
-"""Reading the company's groups, users and paths (spec section 6), through the real app."""
+"""Reading the company's groups, users and paths (docs/api.md, "The company's groups, users and
+paths"), through the real app."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import pytest
 
 from conftest import JSON_TYPE, UNKNOWN_ID, World, error, valid_body
 from pathsessions.app import App
-from pathsessions.domain import format_date
+from pathsessions.core.values import format_date
 from pathsessions.storage import Database
 
 

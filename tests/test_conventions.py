@@ -1,4 +1,5 @@
-"""Conventions shared by every v1 endpoint (spec sections 1 and 2), through the real app.
+"""Conventions shared by every v1 endpoint (docs/api.md, "Conventions" and "Authentication"),
+through the real app.
 
 Routing, the 404 and 500 bodies, content types, request bodies (JSON, forms, size limit),
 and authentication by query parameters or headers.
@@ -18,8 +19,8 @@ import httpx
 import msgspec
 import pytest
 
-import pathsessions.service
-import pathsessions.storage.repository
+import pathsessions.core.sessions
+import pathsessions.storage.sessions
 from conftest import (
     JSON_TYPE,
     UNKNOWN_ID,
@@ -31,9 +32,10 @@ from conftest import (
     error,
     valid_body,
 )
-from pathsessions import admin
 from pathsessions.app import App, create_app
-from pathsessions.domain import NewSession
+from pathsessions.core import operators as admin
+from pathsessions.core.clock import SYSTEM_CLOCK
+from pathsessions.core.model import NewSession
 from pathsessions.settings import Settings
 from pathsessions.storage import Database
 
@@ -232,7 +234,7 @@ async def test_revoked_key_stops_working_at_once(
     created_id(await client.post(world.sessions_url(), json=valid_body(), headers=world.headers))
     rows = await db.fetchall("SELECT id FROM api_keys WHERE company_id = ?", world.company)
     assert len(rows) == 1
-    await admin.revoke_key(db, world.company, str(rows[0][0]))
+    await admin.revoke_key(db, SYSTEM_CLOCK, world.company, str(rows[0][0]))
     r = await client.post(world.sessions_url(), json=valid_body(), headers=world.headers)
     assert (r.status_code, r.content) == (401, error("unauthorized"))
     r = await client.post(world.sessions_url(), json=valid_body(), params=world.query)
@@ -666,7 +668,7 @@ async def test_unexpected_fault_answers_500_with_logged_id(
     async def explode(*args: Any, **kwargs: Any) -> str:
         raise RuntimeError(SECRET)
 
-    monkeypatch.setattr(pathsessions.service, "create_path_session", explode)
+    monkeypatch.setattr(pathsessions.core.sessions, "create_session", explode)
     caplog.set_level(logging.DEBUG, logger="pathsessions")
     r = await client.post(world.sessions_url(), json=valid_body(), headers=world.headers)
     error_id = assert_fault(r, caplog)
@@ -697,7 +699,7 @@ async def test_each_fault_has_its_own_id(
     async def explode(*args: Any, **kwargs: Any) -> None:
         raise ValueError(SECRET)
 
-    monkeypatch.setattr(pathsessions.storage.repository, "insert_session", explode)
+    monkeypatch.setattr(pathsessions.storage.sessions, "insert_session", explode)
     caplog.set_level(logging.ERROR, logger="pathsessions")
     first = await client.post(world.sessions_url(), json=valid_body(), headers=world.headers)
     second = await client.post(world.sessions_url(), json=valid_body(), headers=world.headers)
@@ -719,14 +721,14 @@ async def test_fault_inside_the_write_rolls_back(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     """A database error after the session row is written: nothing stays, and no SQL leaks."""
-    real_insert = pathsessions.storage.repository.insert_session
+    real_insert = pathsessions.storage.sessions.insert_session
     bogus_user = "6bffffffffffffffffffffff"
 
     async def insert_with_unknown_instructor(db: Database, s: NewSession) -> None:
         await real_insert(db, replace(s, instructor_ids=(*s.instructor_ids, bogus_user)))
 
     monkeypatch.setattr(
-        pathsessions.storage.repository, "insert_session", insert_with_unknown_instructor
+        pathsessions.storage.sessions, "insert_session", insert_with_unknown_instructor
     )
     caplog.set_level(logging.DEBUG, logger="pathsessions")
     r = await client.post(world.sessions_url(), json=valid_body(), headers=world.headers)
@@ -779,7 +781,7 @@ async def test_every_answer_is_json_utf8(
     async def explode(*args: Any, **kwargs: Any) -> str:
         raise RuntimeError("boom")
 
-    monkeypatch.setattr(pathsessions.service, "create_path_session", explode)
+    monkeypatch.setattr(pathsessions.core.sessions, "create_session", explode)
     answers.append((500, await client.post(url, json=valid_body(), headers=world.headers)))
     assert [r.status_code for _, r in answers] == [status for status, _ in answers]
     for position, (status, r) in enumerate(answers):

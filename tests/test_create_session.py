@@ -1,4 +1,5 @@
-"""`POST /api/v1/paths/{pathId}/sessions/` (spec section 4), through the real app.
+"""`POST /api/v1/paths/{pathId}/sessions/` (docs/api.md, "Create a path session"), through the real
+app.
 
 Every error test checks the exact status and body bytes and that nothing was written.
 """
@@ -21,7 +22,7 @@ from conftest import (
     created_id,
     valid_body,
 )
-from pathsessions.fixtures import load_document
+from pathsessions.loader import load_document
 from pathsessions.storage import Database
 
 OBJECT_ID = re.compile(r"[0-9a-f]{24}")

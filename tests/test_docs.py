@@ -10,14 +10,15 @@ import argparse
 import re
 from dataclasses import MISSING, fields
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from pathsessions.api.v1.errors import STATUS
 from pathsessions.app import ROUTES
 from pathsessions.cli import build_parser
-from pathsessions.errors import STATUS
-from pathsessions.http import Route
 from pathsessions.settings import PREFIX, Settings
+from pathsessions.web.routing import Route
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = ROOT / "docs"
@@ -194,7 +195,7 @@ def test_every_documented_cli_command_exists() -> None:
 
 
 @pytest.mark.parametrize("route", ROUTES, ids=lambda route: f"{route.method} {route.path}")
-def test_every_route_is_in_the_api_doc(route: Route) -> None:
+def test_every_route_is_in_the_api_doc(route: Route[Any, Any]) -> None:
     pattern = rf"`{route.method} {re.escape(route.path)}/?`"
     assert re.search(pattern, read("docs/api.md")), (
         f"docs/api.md should describe `{route.method} {route.path}`"

@@ -1,4 +1,4 @@
-"""Pure unit tests of `pathsessions.domain`: ids, dates, e-mail addresses (no database)."""
+"""Pure unit tests of `pathsessions.core.values` and `.ids`: ids, dates, e-mail addresses."""
 
 from __future__ import annotations
 
@@ -7,7 +7,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from pathsessions.domain import format_date, is_object_id, new_id, normalize_email, parse_date
+from pathsessions.core.ids import new_id
+from pathsessions.core.values import format_date, is_object_id, normalize_email, parse_date
 
 
 def arabic_digits(text: str) -> str:

@@ -29,7 +29,7 @@ from typing import Any
 import httpx
 import pytest
 
-from pathsessions.domain import format_date, parse_date
+from pathsessions.core.values import format_date, parse_date
 from pathsessions.storage import Database, open_database
 from realserver import (
     HEADERS,

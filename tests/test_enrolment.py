@@ -1,4 +1,5 @@
-"""Enrolling users and groups in a path session (spec section 5), through the real app.
+"""Enrolling users and groups in a path session (docs/api.md, "The other path-session endpoints"),
+through the real app.
 
 `PATCH`/`DELETE /api/v1/paths/sessions/{id}/users` with `userEmails` or `userIds`,
 `PATCH`/`DELETE …/groups` with `groupIds`, `GET …/users`. Every error test checks that the
@@ -13,8 +14,8 @@ from typing import Any
 import httpx
 import pytest
 
-import pathsessions.service
 from conftest import JSON_TYPE, UNKNOWN_ID, World, create_other, error, valid_body
+from pathsessions.core.clock import SettableClock
 from pathsessions.storage import Database
 
 ENROLLED = b'{"status":"users_enrolled"}'
@@ -126,11 +127,8 @@ async def other_user_id(db: Database, world: World) -> str:
 
 
 @pytest.fixture
-def clock(monkeypatch: pytest.MonkeyPatch) -> Callable[[int], None]:
-    def set_now(ms: int) -> None:
-        monkeypatch.setattr(pathsessions.service, "now_ms", lambda: ms)
-
-    return set_now
+def clock(settable_clock: SettableClock) -> Callable[[int], None]:
+    return settable_clock.set
 
 
 # --- Users: success ---------------------------------------------------------------------------

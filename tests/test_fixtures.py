@@ -29,9 +29,10 @@ from conftest import (
     valid_body,
     world_document,
 )
-from pathsessions.admin import revoke_key
-from pathsessions.domain import parse_date
-from pathsessions.fixtures import FixtureError, load_document
+from pathsessions.core.clock import SYSTEM_CLOCK
+from pathsessions.core.operators import revoke_key
+from pathsessions.core.values import parse_date
+from pathsessions.loader import FixtureError, load_document
 from pathsessions.storage import Database, open_database
 from test_cli import Cli, LiveApp, clean_environment
 
@@ -265,7 +266,7 @@ async def test_reloading_a_revoked_literal_key_is_not_a_crash(
     """A literal key the operator revoked, then the same document loaded again."""
     await load_document(db, example())
     key_id = (await rows(db, "SELECT id FROM api_keys"))[0][0]
-    await revoke_key(db, ACME, key_id)
+    await revoke_key(db, SYSTEM_CLOCK, ACME, key_id)
     outcome: FixtureError | None = None
     try:
         await load_document(db, example())

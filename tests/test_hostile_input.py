@@ -28,13 +28,13 @@ from hypothesis import strategies as st
 
 import pathsessions.storage.migrations
 from conftest import ACME, ACME_KEY, JSON_TYPE, OTHER, WORLD, World, created_id, error, valid_body
+from pathsessions.api.v1.errors import STATUS, not_found_body
+from pathsessions.api.v1.openapi import OPERATIONS
 from pathsessions.app import ROUTES, App
-from pathsessions.body import MAX_FORM_FIELDS
-from pathsessions.domain import normalize_email
-from pathsessions.errors import STATUS, not_found_body
-from pathsessions.http import Route
-from pathsessions.openapi import OPERATIONS
+from pathsessions.core.values import normalize_email
 from pathsessions.storage import Database
+from pathsessions.web.body import MAX_FORM_FIELDS
+from pathsessions.web.routing import Route
 
 MIB = 1024 * 1024
 FORM = "application/x-www-form-urlencoded"
@@ -540,7 +540,7 @@ path_segments = st.lists(
 @fuzz(PATH_EXAMPLES)
 @given(route=st.sampled_from(PARAM_ROUTES), segment=path_segments, slash=st.booleans())
 async def test_hostile_path_parameter(
-    app: App, tables: Tables, session: str, route: Route, segment: str, slash: bool
+    app: App, tables: Tables, session: str, route: Route[Any, Any], segment: str, slash: bool
 ) -> None:
     raw_path = re.sub(r"\{\w+\}", lambda _: segment.replace("{session}", session), route.path)
     raw_path += "/" if slash else ""
@@ -552,7 +552,7 @@ async def test_hostile_path_parameter(
         body=b"" if body is None else msgspec.json.encode(body),
     )
     # A `/` in the segment may lead to another route, or to none: judged by where it went.
-    matched = app.router.match(route.method, raw_path)
+    matched = app.pipeline.router.match(route.method, raw_path)
     operation = None if matched is None else matched[0].operation_id
     await tables.check(answer, operation)
 

@@ -11,10 +11,9 @@ from typing import Any
 
 import httpx
 
-from pathsessions.app import App
-from pathsessions.errors import STATUS
-from pathsessions.http import Route
-from pathsessions.openapi import OPERATIONS
+from pathsessions.api.v1.errors import STATUS
+from pathsessions.api.v1.openapi import OPERATIONS
+from pathsessions.app import ROUTES, App
 
 SAMPLE_ID = "0123456789abcdef01234567"
 
@@ -60,7 +59,7 @@ async def test_openapi_needs_no_credentials(client: httpx.AsyncClient, app: App)
         r = await client.get(path)
         assert r.status_code == 200, (path, r.text)
     document = await openapi(client)
-    for route in app.router.routes:
+    for route in ROUTES:
         operation = operations(document)[(route.path, route.method)]
         assert ("security" in operation) == route.authenticated, route.operation_id
 
@@ -68,21 +67,21 @@ async def test_openapi_needs_no_credentials(client: httpx.AsyncClient, app: App)
 async def test_every_route_is_described_and_nothing_else(
     client: httpx.AsyncClient, app: App
 ) -> None:
-    served = {(route.path, route.method): route.operation_id for route in app.router.routes}
+    served = {(route.path, route.method): route.operation_id for route in ROUTES}
     described = {key: op["operationId"] for key, op in operations(await openapi(client)).items()}
     assert described == served
     for path, method in described:
-        matched = app.router.match(method, concrete(path))
+        matched = app.pipeline.router.match(method, concrete(path))
         assert matched is not None, f"{method} {path} is described but not served"
         assert matched[0].path == path
-    assert set(OPERATIONS) == {route.operation_id for route in app.router.routes}
+    assert set(OPERATIONS) == {route.operation_id for route in ROUTES}
 
 
 async def test_error_responses_list_every_code_with_its_status(
     client: httpx.AsyncClient, app: App
 ) -> None:
     document = operations(await openapi(client))
-    for route in app.router.routes:
+    for route in ROUTES:
         operation = document[(route.path, route.method)]
         expected = OPERATIONS[route.operation_id]["errors"]
         for code in expected:
@@ -112,7 +111,7 @@ async def test_every_route_documents_the_body_limit_it_answers(
     document = operations(await openapi(client))
     oversized = b"x" * (app.settings.max_body_bytes + 1)
     missing = []
-    for route in app.router.routes:
+    for route in ROUTES:
         r = await client.request(route.method, concrete(route.path), content=oversized)
         assert r.status_code == 413
         assert r.json() == {"error": "payload_too_large"}
@@ -125,7 +124,7 @@ async def test_authenticated_routes_document_the_401_they_answer(
     client: httpx.AsyncClient, app: App
 ) -> None:
     document = operations(await openapi(client))
-    for route in app.router.routes:
+    for route in ROUTES:
         if not route.authenticated:
             continue
         r = await client.request(route.method, concrete(route.path))
@@ -154,7 +153,7 @@ async def test_docs_page_is_self_contained_html_naming_every_route(
     assert r.status_code == 200
     assert r.headers["content-type"].startswith("text/html")
     page = r.text
-    routes: list[Route] = app.router.routes
+    routes = ROUTES
     for route in routes:
         assert f"{route.method} {route.path}" in page, route.operation_id
     # No scripts, styles or images from elsewhere: the page works offline.

@@ -1,4 +1,5 @@
-"""`PATCH /api/v1/paths/sessions/{sessionId}` (spec section 5), through the real app.
+"""`PATCH /api/v1/paths/sessions/{sessionId}` (docs/api.md, "The other path-session endpoints"),
+through the real app.
 
 Errors answer in the class-validator sentence style; every error test also checks that the
 session (as GET shows it) and its instructor rows did not change.
@@ -14,11 +15,11 @@ from typing import Any
 import httpx
 import pytest
 
-import pathsessions.service
 from conftest import ABSENT, JSON_TYPE, UNKNOWN_ID, World, error, valid_body
-from pathsessions.admin import add_group, add_user
-from pathsessions.domain import format_date, now_ms, parse_date
-from pathsessions.errors import PATCH_FIELD_MESSAGES, PATCH_PREFIX, PATCH_RULE_MESSAGES
+from pathsessions.api.v1.errors import PATCH_FIELD_MESSAGES, PATCH_PREFIX, PATCH_RULE_MESSAGES
+from pathsessions.core.clock import SYSTEM_CLOCK, SettableClock
+from pathsessions.core.operators import add_group, add_user
+from pathsessions.core.values import format_date, parse_date
 from pathsessions.storage import Database
 
 DETAIL_KEYS = [
@@ -140,13 +141,10 @@ async def enrol_group(client: httpx.AsyncClient, world: World, session_id: str, 
 
 
 @pytest.fixture
-def clock(monkeypatch: pytest.MonkeyPatch) -> Callable[[int], None]:
+def clock(settable_clock: SettableClock) -> Callable[[int], None]:
     """Sets the instant the service sees as now (creation and update)."""
 
-    def set_now(ms: int) -> None:
-        monkeypatch.setattr(pathsessions.service, "now_ms", lambda: ms)
-
-    return set_now
+    return settable_clock.set
 
 
 def ms(date: str) -> int:
@@ -163,7 +161,7 @@ async def test_patch_replaces_every_field(
 ) -> None:
     session_id = await create(client, world)
     before = await get(client, world, session_id)
-    later = now_ms() + 5_000
+    later = SYSTEM_CLOCK.now_ms() + 5_000
     clock(later)
     r = await patch(client, world, session_id, patch_body())
     assert r.status_code == 200, r.text
@@ -282,7 +280,7 @@ async def test_patch_exactly_100_instructors(
 ) -> None:
     mails = [f"trainer{i:03d}@acme.test" for i in range(100)]
     for mail in mails:
-        await add_user(db, world.company, mail, "T", "R", "active", {})
+        await add_user(db, SYSTEM_CLOCK, world.company, mail, "T", "R", "active", {})
     session_id = await create(client, world)
     r = await patch(client, world, session_id, patch_body(instructorsMails=[*mails, mails[0]]))
     assert r.status_code == 200, r.text
@@ -754,16 +752,32 @@ async def test_rule1_not_for_group_without_members(client: httpx.AsyncClient, wo
 async def test_rule1_not_for_group_of_deleted_members(
     client: httpx.AsyncClient, world: World, db: Database
 ) -> None:
-    group = await add_group(db, world.company, "Alumni", False, None)
+    group = await add_group(db, SYSTEM_CLOCK, world.company, "Alumni", False, None)
     await add_user(
-        db, world.company, "old@acme.test", "Old", "Timer", "deleted", {group: "learner"}
+        db,
+        SYSTEM_CLOCK,
+        world.company,
+        "old@acme.test",
+        "Old",
+        "Timer",
+        "deleted",
+        {group: "learner"},
     )
     session_id = await create(client, world, startDate=PAST, endDate=ABSENT)
     await enrol_group(client, world, session_id, group)
     r = await patch(client, world, session_id, patch_body())
     assert r.status_code == 200, r.text
     # An active member makes it count.
-    await add_user(db, world.company, "new@acme.test", "New", "Comer", "invited", {group: "coach"})
+    await add_user(
+        db,
+        SYSTEM_CLOCK,
+        world.company,
+        "new@acme.test",
+        "New",
+        "Comer",
+        "invited",
+        {group: "coach"},
+    )
     await db.execute("UPDATE path_sessions SET start_date = ? WHERE id = ?", ms(PAST), session_id)
     await assert_rejected(client, world, db, session_id, patch_body(), error(RUNNING))
 

@@ -1,4 +1,5 @@
-"""List, read and delete path sessions (spec section 5), through the real app.
+"""List, read and delete path sessions (docs/api.md, "The other path-session endpoints"), through
+the real app.
 
 Also the family's shared conventions: trailing slashes, unknown methods, credentials.
 """
@@ -27,9 +28,9 @@ from conftest import (
     valid_body,
 )
 from pathsessions.app import App
-from pathsessions.domain import format_date
-from pathsessions.http import StreamAborted
+from pathsessions.core.values import format_date
 from pathsessions.storage import Database
+from pathsessions.web.asgi import StreamAborted
 
 LIST_URL = "/api/v1/paths/sessions"
 DETAIL_KEYS = [*ITEM_KEYS, "path", "users", "groups"]

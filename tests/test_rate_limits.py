@@ -19,9 +19,9 @@ import redis.asyncio as redis
 
 from conftest import ACME, OTHER, World, count_rows, created_id, valid_body
 from pathsessions.app import App, create_app
-from pathsessions.ratelimit import READ, WRITE, SharedTable, retry_after
 from pathsessions.settings import Settings
 from pathsessions.storage import Database
+from pathsessions.web.ratelimit import READ, WRITE, SharedTable, retry_after
 from realserver import HEADERS, SESSIONS, Server, Servers, body, load_example
 
 REDIS_URL = os.environ.get("PATHSESSIONS_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")

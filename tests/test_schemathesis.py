@@ -30,7 +30,7 @@ from schemathesis.python import asgi
 
 from conftest import WORLD, world_document
 from pathsessions.app import ROUTES, App, create_app
-from pathsessions.fixtures import load_document
+from pathsessions.loader import load_document
 from pathsessions.settings import Settings
 
 # Generated cases per operation, on top of its coverage cases: about 15 s per backend.

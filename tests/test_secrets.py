@@ -13,7 +13,7 @@ import httpx
 import pytest
 
 from pathsessions.app import create_app
-from pathsessions.keys import hash_key, matching_key
+from pathsessions.core.keys import hash_key, matching_key
 from pathsessions.settings import Settings, SettingsError, load_settings
 from realserver import (
     COMPANY,

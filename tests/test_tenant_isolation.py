@@ -1,4 +1,5 @@
-"""Tenant isolation (spec section 2): another company's object is answered as a missing one.
+"""Tenant isolation (docs/api.md, "Conventions"): another company's object is answered as a missing
+one.
 
 Two tables drive this file. `PROBES` lists, for every authenticated route that names an
 object (in its URL or in its body), requests where exactly those ids are another company's.
@@ -27,10 +28,11 @@ import httpx
 import pytest
 
 from conftest import JSON_TYPE, World, error, valid_body
-from pathsessions.admin import add_user
 from pathsessions.app import ROUTES
-from pathsessions.http import Router
+from pathsessions.core.clock import SYSTEM_CLOCK
+from pathsessions.core.operators import add_user
 from pathsessions.storage import Database
+from pathsessions.web.routing import Router
 
 START = "2030-01-01T09:00:00.000Z"
 
@@ -441,7 +443,7 @@ def test_the_tables_cover_every_authenticated_route() -> None:
     assert probed == {op for op, route in authenticated.items() if "{" in route.path}
     # Every route that answers a company's data must be scanned for the other's.
     assert {op for op, route in authenticated.items() if route.method == "GET"} <= read
-    router = Router(ROUTES)
+    router = Router([(route, None) for route in ROUTES])
     sample = {
         name: f"a{i}@b.test" if name in MAIL_SLOTS else f"{i:024x}"
         for i, name in enumerate(FOREIGN_SLOTS + OWN_SLOTS)
@@ -565,8 +567,10 @@ async def test_an_address_both_companies_use_names_the_callers_user(
     client: httpx.AsyncClient, db: Database, tenants: dict[str, Tenant], mode: str
 ) -> None:
     me, them = tenants["acme"], tenants["other"]
-    mine = await add_user(db, me.company, SHARED, "Sam", "Acme", "active", {})
-    theirs = await add_user(db, them.company, SHARED.upper(), "Sam", "Other", "active", {})
+    mine = await add_user(db, SYSTEM_CLOCK, me.company, SHARED, "Sam", "Acme", "active", {})
+    theirs = await add_user(
+        db, SYSTEM_CLOCK, them.company, SHARED.upper(), "Sam", "Other", "active", {}
+    )
     # Each company names the address the same way and must get its own user: a lookup that
     # ignored the company would hand one of them the other's.
     their_auth = credentials(mode, them, me)

@@ -1,4 +1,4 @@
-"""Bearer tokens (spec section 2, method 3), through the real app.
+"""Bearer tokens (docs/api.md, "Authentication"), through the real app.
 
 `POST /api/v2/oauth2/token` exchanges an API key for a one-hour token; the token then
 authenticates every v1 endpoint, alone when its header is present.
@@ -12,16 +12,13 @@ from typing import Any
 import httpx
 import pytest
 
-import pathsessions.auth
-import pathsessions.oauth
 from conftest import JSON_TYPE, OTHER, UNKNOWN_ID, World, error, valid_body
-from pathsessions.admin import create_key, revoke_key
 from pathsessions.app import ROUTES, App, create_app
-from pathsessions.domain import now_ms
-from pathsessions.http import Route
+from pathsessions.core.clock import SYSTEM_CLOCK, SettableClock
+from pathsessions.core.operators import create_key, list_keys, revoke_key
 from pathsessions.settings import Settings
 from pathsessions.storage import Database
-from pathsessions.storage.admin import list_keys
+from pathsessions.web.routing import Route
 
 TOKEN_URL = "/api/v2/oauth2/token"
 UNAUTHORIZED = b'{"error":"unauthorized"}'
@@ -69,7 +66,7 @@ def other_body(world: World) -> dict[str, Any]:
 async def acme_key_id(db: Database, world: World) -> str:
     rows = await list_keys(db, world.company)
     assert len(rows) == 1
-    return str(rows[0][0])
+    return rows[0].id
 
 
 # --- Issuing -----------------------------------------------------------------------------------
@@ -292,7 +289,7 @@ async def test_invalid_client(
 async def test_revoked_key_invalid_client(
     client: httpx.AsyncClient, world: World, db: Database
 ) -> None:
-    await revoke_key(db, world.company, await acme_key_id(db, world))
+    await revoke_key(db, SYSTEM_CLOCK, world.company, await acme_key_id(db, world))
     r = await client.post(TOKEN_URL, json=credentials(world))
     assert r.status_code == 401
     assert r.content == error("invalid_client")
@@ -310,7 +307,7 @@ def test_every_v1_route_is_authenticated() -> None:
     assert v1 == AUTHENTICATED
 
 
-def route_url(route: Route, world: World, session_id: str) -> str:
+def route_url(route: Route[Any, Any], world: World, session_id: str) -> str:
     """The route's path with real ids for reads and unknown ids for writes (no write happens:
     each write answers its 404, which comes after authentication)."""
     read = route.method == "GET"
@@ -325,7 +322,7 @@ def route_url(route: Route, world: World, session_id: str) -> str:
 
 @pytest.mark.parametrize("route", AUTHENTICATED, ids=[r.operation_id for r in AUTHENTICATED])
 async def test_bearer_works_on_every_v1_route(
-    client: httpx.AsyncClient, world: World, route: Route
+    client: httpx.AsyncClient, world: World, route: Route[Any, Any]
 ) -> None:
     session_id = await create_session(client, world.headers, world.path)
     enrol = await client.patch(
@@ -351,7 +348,7 @@ async def test_bearer_works_on_every_v1_route(
 
 @pytest.mark.parametrize("route", AUTHENTICATED, ids=[r.operation_id for r in AUTHENTICATED])
 async def test_bad_bearer_decides_alone_on_every_v1_route(
-    client: httpx.AsyncClient, world: World, route: Route
+    client: httpx.AsyncClient, world: World, route: Route[Any, Any]
 ) -> None:
     session_id = await create_session(client, world.headers, world.path)
     url = route_url(route, world, session_id)
@@ -442,14 +439,14 @@ async def test_non_ascii_token_unauthorized(
 
 
 async def test_token_expires_after_one_hour(
-    client: httpx.AsyncClient, world: World, monkeypatch: pytest.MonkeyPatch
+    client: httpx.AsyncClient, world: World, settable_clock: SettableClock
 ) -> None:
     token = await issue(client, world.company, world.key)
-    now = now_ms()
-    monkeypatch.setattr(pathsessions.auth, "now_ms", lambda: now + 3_599_000)
+    now = settable_clock.now_ms()
+    settable_clock.set(now + 3_599_000)
     r = await client.get("/api/v1/groups", headers=bearer(token))
     assert r.status_code == 200, r.text
-    monkeypatch.setattr(pathsessions.auth, "now_ms", lambda: now + 3_600_001)
+    settable_clock.set(now + 3_600_001)
     r = await client.get("/api/v1/groups", headers=bearer(token))
     assert r.status_code == 401
     assert r.content == UNAUTHORIZED
@@ -462,13 +459,13 @@ async def test_token_expires_after_one_hour(
 async def test_token_lifetime_boundary(
     client: httpx.AsyncClient,
     world: World,
-    monkeypatch: pytest.MonkeyPatch,
+    settable_clock: SettableClock,
     elapsed: int,
     status: int,
 ) -> None:
-    monkeypatch.setattr(pathsessions.oauth, "now_ms", lambda: FIXED_NOW)
+    settable_clock.set(FIXED_NOW)
     token = await issue(client, world.company, world.key)
-    monkeypatch.setattr(pathsessions.auth, "now_ms", lambda: FIXED_NOW + elapsed)
+    settable_clock.set(FIXED_NOW + elapsed)
     r = await client.get("/api/v1/groups", headers=bearer(token))
     assert r.status_code == status, r.text
     if status == 401:
@@ -476,11 +473,11 @@ async def test_token_lifetime_boundary(
 
 
 async def test_expired_token_does_not_fall_back_to_headers(
-    client: httpx.AsyncClient, world: World, monkeypatch: pytest.MonkeyPatch
+    client: httpx.AsyncClient, world: World, settable_clock: SettableClock
 ) -> None:
     token = await issue(client, world.company, world.key)
-    now = now_ms()
-    monkeypatch.setattr(pathsessions.auth, "now_ms", lambda: now + 3_600_001)
+    now = settable_clock.now_ms()
+    settable_clock.set(now + 3_600_001)
     r = await client.get("/api/v1/groups", headers={**world.headers, **bearer(token)})
     assert r.status_code == 401
     assert r.content == UNAUTHORIZED
@@ -494,7 +491,7 @@ async def test_revoking_the_key_ends_its_tokens(
 ) -> None:
     token = await issue(client, world.company, world.key)
     assert (await client.get("/api/v1/groups", headers=bearer(token))).status_code == 200
-    await revoke_key(db, world.company, await acme_key_id(db, world))
+    await revoke_key(db, SYSTEM_CLOCK, world.company, await acme_key_id(db, world))
     r = await client.get("/api/v1/groups", headers=bearer(token))
     assert r.status_code == 401
     assert r.content == UNAUTHORIZED
@@ -504,10 +501,10 @@ async def test_revoking_one_key_keeps_the_other_keys_tokens(
     client: httpx.AsyncClient, world: World, db: Database
 ) -> None:
     first_key_id = await acme_key_id(db, world)
-    second = await create_key(db, world.company, "second")
+    second = await create_key(db, SYSTEM_CLOCK, world.company, "second")
     first_token = await issue(client, world.company, world.key)
     second_token = await issue(client, world.company, second.key)
-    await revoke_key(db, world.company, first_key_id)
+    await revoke_key(db, SYSTEM_CLOCK, world.company, first_key_id)
     r = await client.get("/api/v1/groups", headers=bearer(first_token))
     assert r.status_code == 401
     r = await client.get("/api/v1/groups", headers=bearer(second_token))

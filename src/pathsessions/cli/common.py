@@ -8,8 +8,8 @@ import sys
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
-from ..admin import AdminError
-from ..fixtures import FixtureError
+from ..core.operators import OperatorError
+from ..loader import FixtureError
 from ..settings import Settings
 from ..storage import Database, SchemaTooNewError, migrate, open_database
 
@@ -32,7 +32,7 @@ async def _with_database(settings: Settings, work: Callable[[Database], Awaitabl
     try:
         await migrate(db)
         return await work(db)
-    except (AdminError, FixtureError, SchemaTooNewError) as error:
+    except (OperatorError, FixtureError, SchemaTooNewError) as error:
         raise CommandError(str(error)) from None
     finally:
         await db.close()

@@ -5,10 +5,11 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from .. import admin
+from ..core import operators
+from ..core.clock import SYSTEM_CLOCK
+from ..core.model import NewKey
 from ..settings import Settings
 from ..storage import Database
-from ..storage import admin as q
 from .common import emit, run
 
 
@@ -31,8 +32,8 @@ def register(commands: Any) -> None:
 
 
 def create_main(args: argparse.Namespace, settings: Settings) -> int:
-    async def work(db: Database) -> tuple[str, admin.NewKey]:
-        return await admin.create_company(db, args.name, args.owner)
+    async def work(db: Database) -> tuple[str, NewKey]:
+        return await operators.create_company(db, SYSTEM_CLOCK, args.name, args.owner)
 
     company_id, key = run(settings, work)
     emit({"company": company_id, "apiKeyId": key.id, "apiKey": key.key}, args.json)
@@ -43,8 +44,8 @@ def create_main(args: argparse.Namespace, settings: Settings) -> int:
 
 def list_main(args: argparse.Namespace, settings: Settings) -> int:
     async def work(db: Database) -> list[dict[str, Any]]:
-        rows = await q.list_companies(db)
-        return [{"id": r[0], "name": r[1], "ownerUserId": r[2]} for r in rows]
+        companies = await operators.list_companies(db)
+        return [{"id": c.id, "name": c.name, "ownerUserId": c.owner_user_id} for c in companies]
 
     emit(run(settings, work), args.json)
     return 0

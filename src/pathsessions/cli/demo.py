@@ -9,12 +9,13 @@ from dataclasses import replace
 from importlib import resources
 from typing import Any
 
-from .. import admin
-from ..domain import now_ms
-from ..fixtures import load_document
+from ..core import operators
+from ..core.clock import SYSTEM_CLOCK
+from ..core.model import NewKey
+from ..loader import load_document
 from ..settings import Settings
 from ..storage import Database
-from ..storage import admin as q
+from ..storage import companies as company_store
 from . import serve
 from .common import run
 
@@ -40,14 +41,16 @@ def main(args: argparse.Namespace, settings: Settings) -> int:
     document = demo_document()
     company = document["companies"][0]
 
-    async def work(db: Database) -> tuple[admin.NewKey, str]:
+    async def work(db: Database) -> tuple[NewKey, str]:
         await load_document(db, document, generate_keys=False)
         # A fresh key each run; the previous demo keys are revoked so the limit never bites.
-        await q.revoke_keys_labelled(db, company["id"], DEMO_LABEL, now_ms())
-        key = await admin.create_key(db, company["id"], DEMO_LABEL)
+        await operators.revoke_keys_labelled(db, SYSTEM_CLOCK, company["id"], DEMO_LABEL)
+        key = await operators.create_key(db, SYSTEM_CLOCK, company["id"], DEMO_LABEL)
         # A sandbox needs no secret store: the demo keeps its token secret in its database,
         # so that tokens outlive a restart of the demo.
-        secret = settings.token_secret or await q.server_secret(db, "token", secrets.token_hex(32))
+        secret = settings.token_secret or await company_store.server_secret(
+            db, "token", secrets.token_hex(32)
+        )
         return key, secret
 
     key, secret = run(settings, work)

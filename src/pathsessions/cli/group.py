@@ -5,7 +5,8 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from .. import admin
+from ..core import operators
+from ..core.clock import SYSTEM_CLOCK
 from ..settings import Settings
 from ..storage import Database
 from .common import company_argument, run
@@ -24,7 +25,9 @@ def register(commands: Any) -> None:
 
 def add_main(args: argparse.Namespace, settings: Settings) -> int:
     async def work(db: Database) -> str:
-        return await admin.add_group(db, args.company, args.name, args.public, args.parent)
+        return await operators.add_group(
+            db, SYSTEM_CLOCK, args.company, args.name, args.public, args.parent
+        )
 
     print(run(settings, work))
     return 0

@@ -5,11 +5,12 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from .. import admin
-from ..domain import format_date
+from ..core import operators
+from ..core.clock import SYSTEM_CLOCK
+from ..core.model import NewKey
+from ..core.values import format_date
 from ..settings import Settings
 from ..storage import Database
-from ..storage import admin as q
 from .common import company_argument, emit, run
 
 
@@ -32,8 +33,8 @@ def register(commands: Any) -> None:
 
 
 def create_main(args: argparse.Namespace, settings: Settings) -> int:
-    async def work(db: Database) -> admin.NewKey:
-        return await admin.create_key(db, args.company, args.label)
+    async def work(db: Database) -> NewKey:
+        return await operators.create_key(db, SYSTEM_CLOCK, args.company, args.label)
 
     key = run(settings, work)
     emit({"apiKeyId": key.id, "apiKey": key.key}, args.json)
@@ -42,7 +43,7 @@ def create_main(args: argparse.Namespace, settings: Settings) -> int:
 
 def revoke_main(args: argparse.Namespace, settings: Settings) -> int:
     async def work(db: Database) -> None:
-        await admin.revoke_key(db, args.company, args.key_id)
+        await operators.revoke_key(db, SYSTEM_CLOCK, args.company, args.key_id)
 
     run(settings, work)
     print(f"revoked {args.key_id}")
@@ -51,15 +52,14 @@ def revoke_main(args: argparse.Namespace, settings: Settings) -> int:
 
 def list_main(args: argparse.Namespace, settings: Settings) -> int:
     async def work(db: Database) -> list[dict[str, Any]]:
-        company_id = await admin.require_company(db, args.company)
         return [
             {
-                "id": r[0],
-                "label": r[1],
-                "createdAt": format_date(r[2]),
-                "revokedAt": None if r[3] is None else format_date(r[3]),
+                "id": k.id,
+                "label": k.label,
+                "createdAt": format_date(k.created_at),
+                "revokedAt": None if k.revoked_at is None else format_date(k.revoked_at),
             }
-            for r in await q.list_keys(db, company_id)
+            for k in await operators.list_keys(db, args.company)
         ]
 
     emit(run(settings, work), args.json)

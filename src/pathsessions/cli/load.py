@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from ..fixtures import LoadReport, load_document
+from ..loader import LoadReport, load_document
 from ..settings import Settings
 from ..storage import Database
 from .common import CommandError, run

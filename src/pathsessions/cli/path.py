@@ -5,7 +5,8 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from .. import admin
+from ..core import operators
+from ..core.clock import SYSTEM_CLOCK
 from ..settings import Settings
 from ..storage import Database
 from .common import company_argument, run
@@ -18,13 +19,15 @@ def register(commands: Any) -> None:
     company_argument(add)
     add.add_argument("--name", required=True)
     add.add_argument("--group", required=True, metavar="GROUP_ID", help="the owner group")
-    add.add_argument("--status", default="published", choices=admin.PATH_STATUSES)
+    add.add_argument("--status", default="published", choices=operators.PATH_STATUSES)
     add.set_defaults(run=add_main)
 
 
 def add_main(args: argparse.Namespace, settings: Settings) -> int:
     async def work(db: Database) -> str:
-        return await admin.add_path(db, args.company, args.name, args.group, args.status)
+        return await operators.add_path(
+            db, SYSTEM_CLOCK, args.company, args.name, args.group, args.status
+        )
 
     print(run(settings, work))
     return 0

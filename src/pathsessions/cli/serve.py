@@ -12,10 +12,10 @@ from typing import Any
 
 import uvicorn
 
-from ..logs import configure_logging
 from ..settings import PREFIX, Settings, require_token_secret
 from ..storage import Database
 from ..storage.migrate import current_version
+from ..web.logs import configure_logging
 from .common import run
 
 

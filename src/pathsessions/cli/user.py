@@ -5,7 +5,8 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from .. import admin
+from ..core import operators
+from ..core.clock import SYSTEM_CLOCK
 from ..settings import Settings
 from ..storage import Database
 from .common import CommandError, company_argument, run
@@ -19,13 +20,13 @@ def register(commands: Any) -> None:
     add.add_argument("--mail", required=True, metavar="EMAIL")
     add.add_argument("--first-name", default="")
     add.add_argument("--last-name", default="")
-    add.add_argument("--status", default="active", choices=admin.USER_STATUSES)
+    add.add_argument("--status", default="active", choices=operators.USER_STATUSES)
     add.add_argument(
         "--role",
         action="append",
         default=[],
         metavar="GROUP_ID=ROLE",
-        help=f"a role in a group ({', '.join(admin.ROLES)}); repeatable",
+        help=f"a role in a group ({', '.join(operators.ROLES)}); repeatable",
     )
     add.set_defaults(run=add_main)
 
@@ -39,8 +40,15 @@ def add_main(args: argparse.Namespace, settings: Settings) -> int:
         roles[group_id] = role
 
     async def work(db: Database) -> str:
-        return await admin.add_user(
-            db, args.company, args.mail, args.first_name, args.last_name, args.status, roles
+        return await operators.add_user(
+            db,
+            SYSTEM_CLOCK,
+            args.company,
+            args.mail,
+            args.first_name,
+            args.last_name,
+            args.status,
+            roles,
         )
 
     print(run(settings, work))

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from .database import Database, Row
+from .database import Database
 from .migrate import SchemaTooNewError, migrate
 from .postgres import PostgresDatabase
 from .sqlite import SQLiteDatabase
 
-__all__ = ["Database", "Row", "SchemaTooNewError", "migrate", "open_database"]
+__all__ = ["Database", "SchemaTooNewError", "migrate", "open_database"]
 
 
 async def open_database(

@@ -7,7 +7,7 @@ passing that list, locking rows read) are the `any_of` / `array` / `for_update` 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from contextlib import AbstractAsyncContextManager
 from typing import Any, Protocol
 
@@ -45,3 +45,19 @@ class Database(Protocol):
     async def ping(self) -> bool: ...
 
     async def close(self) -> None: ...
+
+
+async def keyset_batches(
+    db: Database, sql: str, company_id: str, batch: int = 500
+) -> AsyncIterator[list[Row]]:
+    """The rows of `sql`, which filters `company_id = ? AND id > ?` and orders by id, a batch
+    at a time. Keyset, not OFFSET: every batch costs the same however deep it is."""
+    after = ""
+    while True:
+        rows = await db.fetchall(sql + " LIMIT ?", company_id, after, batch)
+        if not rows:
+            return
+        yield rows
+        if len(rows) < batch:
+            return
+        after = rows[-1][0]

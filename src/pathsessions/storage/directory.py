@@ -1,29 +1,60 @@
-"""Reads of a company's groups, users and paths. All scoped by company."""
+"""A company's groups, users and paths: reads that answer records, and the operators' writes.
+
+Every query that answers the API names the company: another company's object is not found,
+exactly like a missing one. The `*_company` lookups answer whose an id is, for the operators'
+checks.
+"""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Sequence
 
-from ..domain import Person
-from .database import Database, Row
-from .repository import keyset_batches
+from ..core.model import Group, Path, PathWithSessions, Person
+from .database import Database, Row, keyset_batches
+
+_GROUP_COLUMNS = "id, name, public, parent_id"
+_USER_COLUMNS = "id, mail, first_name, last_name"
+_PATH_COLUMNS = "id, name, group_id, status, created_at, modified_at"
 
 
-def iter_groups(db: Database, company_id: str) -> AsyncIterator[list[Row]]:
-    return keyset_batches(
+def _group(row: Row) -> Group:
+    return Group(row[0], row[1], bool(row[2]), row[3])
+
+
+def _person(row: Row) -> Person:
+    return Person(row[0], row[1], row[2], row[3])
+
+
+def _path(row: Row) -> Path:
+    return Path(row[0], row[1], row[2], row[3], int(row[4]), int(row[5]))
+
+
+# --- Groups ------------------------------------------------------------------------------
+
+
+async def iter_groups(db: Database, company_id: str) -> AsyncIterator[list[Group]]:
+    async for rows in keyset_batches(
         db,
-        "SELECT id, name, public, parent_id FROM company_groups"
-        " WHERE company_id = ? AND id > ? ORDER BY id",
+        f"SELECT {_GROUP_COLUMNS} FROM company_groups WHERE company_id = ? AND id > ? ORDER BY id",
         company_id,
-    )
+    ):
+        yield [_group(row) for row in rows]
 
 
-async def get_group(db: Database, company_id: str, group_id: str) -> Row | None:
-    return await db.fetchone(
-        "SELECT id, name, public, parent_id FROM company_groups WHERE id = ? AND company_id = ?",
+async def get_group(db: Database, company_id: str, group_id: str) -> Group | None:
+    row = await db.fetchone(
+        f"SELECT {_GROUP_COLUMNS} FROM company_groups WHERE id = ? AND company_id = ?",
         group_id,
         company_id,
     )
+    return None if row is None else _group(row)
+
+
+async def group_exists(db: Database, company_id: str, group_id: str) -> bool:
+    row = await db.fetchone(
+        "SELECT 1 FROM company_groups WHERE id = ? AND company_id = ?", group_id, company_id
+    )
+    return row is not None
 
 
 async def existing_group_ids(db: Database, company_id: str, group_ids: Sequence[str]) -> set[str]:
@@ -35,34 +66,70 @@ async def existing_group_ids(db: Database, company_id: str, group_ids: Sequence[
     return {row[0] for row in rows}
 
 
+async def group_company(db: Database, group_id: str) -> str | None:
+    row = await db.fetchone("SELECT company_id FROM company_groups WHERE id = ?", group_id)
+    return None if row is None else str(row[0])
+
+
+async def group_id_by_name(
+    db: Database, company_id: str, name: str, parent_id: str | None
+) -> str | None:
+    row = await db.fetchone(
+        "SELECT id FROM company_groups WHERE company_id = ? AND name = ? AND"
+        " (parent_id = ? OR (parent_id IS NULL AND CAST(? AS TEXT) IS NULL))",
+        company_id,
+        name,
+        parent_id,
+        parent_id,
+    )
+    return None if row is None else str(row[0])
+
+
+async def upsert_group(db: Database, company_id: str, group: Group, now: int) -> None:
+    await db.execute(
+        "INSERT INTO company_groups (id, company_id, name, public, parent_id, created_at)"
+        " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET name = excluded.name,"
+        " public = excluded.public, parent_id = excluded.parent_id",
+        group.id,
+        company_id,
+        group.name,
+        group.public,
+        group.parent_id,
+        now,
+    )
+
+
+# --- Users -------------------------------------------------------------------------------
+
+
 async def iter_users(db: Database, company_id: str) -> AsyncIterator[list[Person]]:
     async for rows in keyset_batches(
         db,
-        "SELECT id, mail, first_name, last_name FROM users"
+        f"SELECT {_USER_COLUMNS} FROM users"
         " WHERE company_id = ? AND id > ? AND status <> 'deleted' ORDER BY id",
         company_id,
     ):
-        yield [Person(*row) for row in rows]
+        yield [_person(row) for row in rows]
 
 
 async def get_user(db: Database, company_id: str, user_id: str) -> Person | None:
     row = await db.fetchone(
-        "SELECT id, mail, first_name, last_name FROM users"
+        f"SELECT {_USER_COLUMNS} FROM users"
         " WHERE id = ? AND company_id = ? AND status <> 'deleted'",
         user_id,
         company_id,
     )
-    return None if row is None else Person(*row)
+    return None if row is None else _person(row)
 
 
 async def get_user_by_mail(db: Database, company_id: str, mail_key: str) -> Person | None:
     row = await db.fetchone(
-        "SELECT id, mail, first_name, last_name FROM users"
+        f"SELECT {_USER_COLUMNS} FROM users"
         " WHERE mail_key = ? AND company_id = ? AND status <> 'deleted'",
         mail_key,
         company_id,
     )
-    return None if row is None else Person(*row)
+    return None if row is None else _person(row)
 
 
 async def member_ids(db: Database, company_id: str, user_ids: Sequence[str]) -> set[str]:
@@ -72,6 +139,82 @@ async def member_ids(db: Database, company_id: str, user_ids: Sequence[str]) -> 
         db.array(user_ids),
     )
     return {row[0] for row in rows}
+
+
+async def member_ids_by_mail(
+    db: Database, company_id: str, mail_keys: Sequence[str]
+) -> dict[str, str]:
+    """Normalised e-mail -> user id, for the users of the company (deleted ones are not)."""
+    if len(mail_keys) == 1:  # the common case; a plain equality is cheaper than a list
+        row = await db.fetchone(
+            "SELECT mail_key, id FROM users WHERE company_id = ? AND status <> 'deleted'"
+            " AND mail_key = ?",
+            company_id,
+            mail_keys[0],
+        )
+        return {} if row is None else {row[0]: row[1]}
+    rows = await db.fetchall(
+        "SELECT mail_key, id FROM users WHERE company_id = ? AND status <> 'deleted' AND "
+        + db.any_of("mail_key"),
+        company_id,
+        db.array(mail_keys),
+    )
+    return {row[0]: row[1] for row in rows}
+
+
+async def user_is_member(db: Database, company_id: str, user_id: str) -> bool:
+    row = await db.fetchone(
+        "SELECT 1 FROM users WHERE id = ? AND company_id = ? AND status <> 'deleted'",
+        user_id,
+        company_id,
+    )
+    return row is not None
+
+
+async def user_company(db: Database, user_id: str) -> str | None:
+    row = await db.fetchone("SELECT company_id FROM users WHERE id = ?", user_id)
+    return None if row is None else str(row[0])
+
+
+async def user_id_by_mail(db: Database, company_id: str, mail_key: str) -> str | None:
+    """Deleted users too: an address stays taken."""
+    row = await db.fetchone(
+        "SELECT id FROM users WHERE company_id = ? AND mail_key = ?", company_id, mail_key
+    )
+    return None if row is None else str(row[0])
+
+
+async def upsert_user(
+    db: Database, company_id: str, user: Person, mail_key: str, status: str, now: int
+) -> None:
+    await db.execute(
+        "INSERT INTO users (id, company_id, mail, mail_key, first_name, last_name, status,"
+        " created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET"
+        " mail = excluded.mail, mail_key = excluded.mail_key,"
+        " first_name = excluded.first_name, last_name = excluded.last_name,"
+        " status = excluded.status",
+        user.id,
+        company_id,
+        user.mail,
+        mail_key,
+        user.first_name,
+        user.last_name,
+        status,
+        now,
+    )
+
+
+async def set_role(db: Database, user_id: str, group_id: str, role: str) -> None:
+    await db.execute(
+        "INSERT INTO user_roles (user_id, group_id, role) VALUES (?, ?, ?)"
+        " ON CONFLICT (user_id, group_id) DO UPDATE SET role = excluded.role",
+        user_id,
+        group_id,
+        role,
+    )
+
+
+# --- Paths -------------------------------------------------------------------------------
 
 
 async def _session_ids(db: Database, path_ids: Sequence[str]) -> dict[str, list[str]]:
@@ -87,10 +230,7 @@ async def _session_ids(db: Database, path_ids: Sequence[str]) -> dict[str, list[
     return found
 
 
-_PATH_COLUMNS = "id, name, group_id, status, created_at, modified_at"
-
-
-async def iter_paths(db: Database, company_id: str) -> AsyncIterator[list[tuple[Row, list[str]]]]:
+async def iter_paths(db: Database, company_id: str) -> AsyncIterator[list[PathWithSessions]]:
     """Paths with their session ids, 50 paths a batch: a batch holds all their sessions'
     ids, so memory follows the sessions of 50 paths, not of the company."""
     async for rows in keyset_batches(
@@ -100,19 +240,58 @@ async def iter_paths(db: Database, company_id: str) -> AsyncIterator[list[tuple[
         50,
     ):
         sessions = await _session_ids(db, [row[0] for row in rows])
-        yield [(row, sessions.get(row[0], [])) for row in rows]
+        yield [PathWithSessions(_path(row), sessions.get(row[0], [])) for row in rows]
 
 
-async def path_row(db: Database, company_id: str, path_id: str) -> Row | None:
-    return await db.fetchone(
+async def get_path(db: Database, company_id: str, path_id: str) -> Path | None:
+    row = await db.fetchone(
         f"SELECT {_PATH_COLUMNS} FROM paths WHERE id = ? AND company_id = ?",
         path_id,
         company_id,
     )
+    return None if row is None else _path(row)
 
 
-async def get_path(db: Database, company_id: str, path_id: str) -> tuple[Row, list[str]] | None:
-    row = await path_row(db, company_id, path_id)
-    if row is None:
+async def get_path_with_sessions(
+    db: Database, company_id: str, path_id: str
+) -> PathWithSessions | None:
+    path = await get_path(db, company_id, path_id)
+    if path is None:
         return None
-    return row, (await _session_ids(db, [path_id])).get(path_id, [])
+    return PathWithSessions(path, (await _session_ids(db, [path_id])).get(path_id, []))
+
+
+async def path_exists(db: Database, company_id: str, path_id: str) -> bool:
+    row = await db.fetchone(
+        "SELECT 1 FROM paths WHERE id = ? AND company_id = ?", path_id, company_id
+    )
+    return row is not None
+
+
+async def path_company(db: Database, path_id: str) -> str | None:
+    row = await db.fetchone("SELECT company_id FROM paths WHERE id = ?", path_id)
+    return None if row is None else str(row[0])
+
+
+async def path_id_by_name(db: Database, company_id: str, name: str) -> str | None:
+    row = await db.fetchone(
+        "SELECT id FROM paths WHERE company_id = ? AND name = ? ORDER BY id", company_id, name
+    )
+    return None if row is None else str(row[0])
+
+
+async def upsert_path(db: Database, company_id: str, path: Path) -> None:
+    """`modified_at` of the record is written on both insert and update."""
+    await db.execute(
+        "INSERT INTO paths (id, company_id, name, group_id, status, created_at, modified_at)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET name = excluded.name,"
+        " group_id = excluded.group_id, status = excluded.status,"
+        " modified_at = excluded.modified_at",
+        path.id,
+        company_id,
+        path.name,
+        path.group_id,
+        path.status,
+        path.created_at,
+        path.modified_at,
+    )

@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass
 from importlib import resources
 
-from ..domain import now_ms
+from ..core.clock import SYSTEM_CLOCK, Clock
 from .database import Database
 
 _NAME = re.compile(r"(\d{4})_(\w+)\.sql")
@@ -46,7 +46,7 @@ async def _lock(tx: Database) -> None:
         await tx.fetchone("SELECT pg_advisory_xact_lock(?)", _PG_LOCK)
 
 
-async def migrate(db: Database) -> list[int]:
+async def migrate(db: Database, clock: Clock = SYSTEM_CLOCK) -> list[int]:
     """Bring the schema to the current version; answer the versions applied now."""
     async with db.transaction() as tx:
         await _lock(tx)
@@ -70,7 +70,7 @@ async def migrate(db: Database) -> list[int]:
                 "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)",
                 migration.version,
                 migration.name,
-                now_ms(),
+                clock.now_ms(),
             )
             applied.append(migration.version)
     newest = await db.fetchone("SELECT MAX(version) FROM schema_migrations")

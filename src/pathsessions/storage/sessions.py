@@ -1,12 +1,15 @@
-"""Path-session queries: read one, stream all, replace, delete, enrol. All scoped by company."""
+"""Path sessions: read one, stream all, insert, replace, delete, enrol.
+
+The queries that name a session by id alone (instructors, enrolments) are for a session the
+caller has already found in its company with `get_session`; every other one names the company.
+"""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Sequence
 
-from ..domain import Person, StoredSession
-from .database import Database, Row
-from .repository import keyset_batches, set_instructors
+from ..core.model import Group, NewSession, Person, StoredSession
+from .database import Database, Row, keyset_batches
 
 _COLUMNS = (
     "s.id, s.path_id, s.name, s.start_date, s.end_date, s.owner_group_id,"
@@ -83,12 +86,14 @@ async def enrolled_users(db: Database, session_id: str) -> list[Person]:
     return [Person(*row) for row in rows]
 
 
-async def enrolled_groups(db: Database, session_id: str) -> list[Row]:
-    return await db.fetchall(
-        "SELECT g.id, g.name FROM session_groups sg JOIN company_groups g ON g.id = sg.group_id"
+async def enrolled_groups(db: Database, session_id: str) -> list[Group]:
+    rows = await db.fetchall(
+        "SELECT g.id, g.name, g.public, g.parent_id FROM session_groups sg"
+        " JOIN company_groups g ON g.id = sg.group_id"
         " WHERE sg.session_id = ? ORDER BY sg.enrolled_at, g.id",
         session_id,
     )
+    return [Group(row[0], row[1], bool(row[2]), row[3]) for row in rows]
 
 
 async def has_enrolled_learners(db: Database, session_id: str) -> bool:
@@ -166,3 +171,74 @@ async def unenrol_groups(db: Database, session_id: str, group_ids: Sequence[str]
         session_id,
         db.array(group_ids),
     )
+
+
+async def insert_session(db: Database, s: NewSession) -> None:
+    async with db.transaction() as tx:
+        await tx.execute(
+            "INSERT INTO path_sessions (id, company_id, path_id, name, start_date, end_date,"
+            " owner_group_id, additional_information, created_at, modified_at)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            s.id,
+            s.company_id,
+            s.path_id,
+            s.name,
+            s.start_date,
+            s.end_date,
+            s.owner_group_id,
+            s.additional_information,
+            s.created_at,
+            s.created_at,
+        )
+        await set_instructors(tx, s.id, s.instructor_ids)
+
+
+async def set_instructors(
+    db: Database, session_id: str, user_ids: Sequence[str], *, replace: bool = False
+) -> None:
+    """The session's instructors, in order (position 0 is the main one); with `replace`,
+    instead of those it had. Call inside a transaction."""
+    if replace:
+        await db.execute("DELETE FROM session_instructors WHERE session_id = ?", session_id)
+    await db.executemany(
+        "INSERT INTO session_instructors (session_id, position, user_id) VALUES (?, ?, ?)",
+        [(session_id, i, user_id) for i, user_id in enumerate(user_ids)],
+    )
+
+
+async def replace_session(db: Database, s: NewSession, now: int) -> None:
+    """Overwrite a session's fields and instructors (the fixture loader's update)."""
+    await db.execute(
+        "UPDATE path_sessions SET path_id = ?, name = ?, start_date = ?, end_date = ?,"
+        " owner_group_id = ?, additional_information = ?, modified_at = ?"
+        " WHERE id = ? AND company_id = ?",
+        s.path_id,
+        s.name,
+        s.start_date,
+        s.end_date,
+        s.owner_group_id,
+        s.additional_information,
+        now,
+        s.id,
+        s.company_id,
+    )
+    await set_instructors(db, s.id, s.instructor_ids, replace=True)
+
+
+async def session_id_by_key(
+    db: Database, company_id: str, path_id: str, name: str, start_date: int
+) -> str | None:
+    row = await db.fetchone(
+        "SELECT id FROM path_sessions WHERE company_id = ? AND path_id = ? AND name = ?"
+        " AND start_date = ? ORDER BY id",
+        company_id,
+        path_id,
+        name,
+        start_date,
+    )
+    return None if row is None else str(row[0])
+
+
+async def session_company(db: Database, session_id: str) -> str | None:
+    row = await db.fetchone("SELECT company_id FROM path_sessions WHERE id = ?", session_id)
+    return None if row is None else str(row[0])

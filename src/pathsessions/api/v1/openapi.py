@@ -1,20 +1,17 @@
-"""The OpenAPI 3.1 description of the served routes, and a plain HTML page made from it.
+"""v1's part of the OpenAPI description: what the route list and the error table do not say.
 
-Built from the route list and the error table, so what is served and what is described
-cannot drift: a test checks every route has an operation here and the other way round.
+A test checks every route has an operation here and the other way round.
 """
 
 from __future__ import annotations
 
-import html
 from typing import Any
 
-import msgspec
-
-from .errors import PATCH_FIELD_MESSAGES, PATCH_PREFIX, PATCH_RULE_MESSAGES, STATUS
-from .http import Route
-from .rules import MAX_ADDITIONAL_INFORMATION, MAX_INSTRUCTORS, MAX_SESSION_NAME
-from .settings import Settings
+from ...core.errors import ErrorCode
+from ...core.values import MAX_ADDITIONAL_INFORMATION, MAX_INSTRUCTORS, MAX_SESSION_NAME
+from ...settings import Settings
+from ..openapi import Description
+from .errors import ERRORS, PATCH_FIELD_MESSAGES, PATCH_PREFIX, PATCH_RULE_MESSAGES, STATUS
 
 OBJECT_ID = {"type": "string", "pattern": "^[0-9a-fA-F]{24}$"}
 DATE = {
@@ -118,7 +115,7 @@ def _enrolment(summary: str, status: str, kind: str) -> dict[str, Any]:
     }
 
 
-# operation id -> what the route list does not say. `errors` are codes of errors.STATUS.
+# operation id -> what the route list does not say. `errors` are v1 error strings.
 OPERATIONS: dict[str, dict[str, Any]] = {
     "createPathSession": {
         "tags": ["Path sessions"],
@@ -400,156 +397,37 @@ SCHEMAS: dict[str, Any] = {
 }
 
 
-def _error_response(codes: list[str]) -> dict[str, Any]:
-    return {
-        "description": "; ".join(f"`{c}`" for c in codes),
-        "content": {
-            "application/json": {
-                "schema": {"$ref": "#/components/schemas/Error"},
-                "examples": {c: {"value": {"error": c}} for c in codes},
-            }
+def description(settings: Settings) -> Description:
+    return Description(
+        operations=OPERATIONS,
+        schemas={
+            "Error": {
+                "type": "object",
+                "required": ["error"],
+                "properties": {"error": {"type": "string"}},
+            },
+            "NotFound": {
+                "type": "object",
+                "properties": {
+                    "message": {"const": "Not Found"},
+                    "documentation_url": {"const": settings.docs_url},
+                },
+            },
+            **SCHEMAS,
         },
-    }
-
-
-def _operation(route: Route) -> dict[str, Any]:
-    meta = OPERATIONS[route.operation_id]
-    success = meta["success"]
-    media = success.get("media", "application/json")
-    op: dict[str, Any] = {
-        "operationId": route.operation_id,
-        "tags": meta["tags"],
-        "summary": meta["summary"],
-    }
-    if "description" in meta:
-        op["description"] = meta["description"]
-    if "parameters" in meta:
-        op["parameters"] = meta["parameters"]
-    if "requestBody" in meta:
-        op["requestBody"] = meta["requestBody"]
-    content = {media: {"schema": success["schema"]}} if "schema" in success else {media: {}}
-    responses: dict[str, Any] = {
-        str(success["status"]): {"description": success["description"], "content": content}
-    }
-    by_status: dict[int, list[str]] = {}
-    # Every route can answer 413: the body limit is checked before routing.
-    for code in dict.fromkeys(["payload_too_large", *meta["errors"]]):
-        by_status.setdefault(STATUS[code], []).append(code)
-    if route.authenticated:
-        by_status[STATUS["tooManyRequests"]] = ["tooManyRequests"]
-    for status, codes in sorted(by_status.items()):
-        responses[str(status)] = _error_response(codes)
-    if route.authenticated:
-        responses["429"]["headers"] = {
-            "Retry-After": {
-                "description": "Whole seconds until the company may call again.",
-                "required": True,
-                "schema": {"type": "integer", "minimum": 1},
-            }
-        }
-    responses["404"] = responses.get("404") or {
-        "description": "Unknown route or method",
-        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/NotFound"}}},
-    }
-    responses["500"] = {
-        "description": "Unexpected fault; the id is also in the server log.",
-        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
-    }
-    op["responses"] = responses
-    if route.authenticated:
-        op["security"] = [
+        statuses=STATUS,
+        too_large=ERRORS[ErrorCode.PAYLOAD_TOO_LARGE][1],
+        rate_limited=ERRORS[ErrorCode.RATE_LIMITED][1],
+        security=[
             {"apiKeyQuery": [], "companyQuery": []},
             {"apiKeyHeader": [], "companyHeader": []},
             {"bearer": []},
-        ]
-    return op
-
-
-def document(routes: list[Route], settings: Settings) -> dict[str, Any]:
-    paths: dict[str, dict[str, Any]] = {}
-    for route in routes:
-        paths.setdefault(route.path, {})[route.method.lower()] = _operation(route)
-    return {
-        "openapi": "3.1.0",
-        "info": {
-            "title": "pathsessions",
-            "version": "1.0.0",
-            "description": "The 360Learning v1 path-sessions API, served by pathsessions. "
-            "Every route also answers with a trailing slash.",
+        ],
+        security_schemes={
+            "companyQuery": {"type": "apiKey", "in": "query", "name": "company"},
+            "apiKeyQuery": {"type": "apiKey", "in": "query", "name": "apiKey"},
+            "companyHeader": {"type": "apiKey", "in": "header", "name": "X-company-id"},
+            "apiKeyHeader": {"type": "apiKey", "in": "header", "name": "X-apiKey"},
+            "bearer": {"type": "http", "scheme": "bearer"},
         },
-        "servers": [{"url": "/"}],
-        "paths": paths,
-        "components": {
-            "schemas": {
-                "Error": {
-                    "type": "object",
-                    "required": ["error"],
-                    "properties": {"error": {"type": "string"}},
-                },
-                "NotFound": {
-                    "type": "object",
-                    "properties": {
-                        "message": {"const": "Not Found"},
-                        "documentation_url": {"const": settings.docs_url},
-                    },
-                },
-                **SCHEMAS,
-            },
-            "securitySchemes": {
-                "companyQuery": {"type": "apiKey", "in": "query", "name": "company"},
-                "apiKeyQuery": {"type": "apiKey", "in": "query", "name": "apiKey"},
-                "companyHeader": {"type": "apiKey", "in": "header", "name": "X-company-id"},
-                "apiKeyHeader": {"type": "apiKey", "in": "header", "name": "X-apiKey"},
-                "bearer": {"type": "http", "scheme": "bearer"},
-            },
-        },
-    }
-
-
-def encode(doc: dict[str, Any]) -> bytes:
-    return msgspec.json.encode(doc)
-
-
-def html_page(doc: dict[str, Any]) -> bytes:
-    """A self-contained page (no scripts, no external assets: it works offline)."""
-    e = html.escape
-    out = [
-        "<!doctype html><html lang=en><head><meta charset=utf-8>",
-        f"<title>{e(doc['info']['title'])} API</title>",
-        "<style>body{font:15px/1.5 system-ui,sans-serif;max-width:60rem;margin:2rem auto;"
-        "padding:0 1rem}code,pre{background:#f4f4f4;padding:0 .2em}"
-        "table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:.2em .5em;"
-        "text-align:left}h2{margin-top:2.5rem}</style></head><body>",
-        f"<h1>{e(doc['info']['title'])} API</h1><p>{e(doc['info']['description'])}</p>",
-        "<p>Machine-readable: <a href=/openapi.json>/openapi.json</a>.</p>",
-    ]
-    for path, methods in doc["paths"].items():
-        for method, op in methods.items():
-            out.append(f"<h2><code>{e(method.upper())} {e(path)}</code></h2>")
-            out.append(f"<p><b>{e(op['summary'])}</b></p>")
-            if "description" in op:
-                out.append(f"<p>{e(op['description'])}</p>")
-            if op.get("security"):
-                out.append(
-                    "<p>Authentication: query <code>company</code> + <code>apiKey</code>"
-                    ", headers <code>X-company-id</code> + <code>X-apiKey</code>, or "
-                    "<code>Authorization: Bearer &lt;token&gt;</code>.</p>"
-                )
-            body = op.get("requestBody", {}).get("content", {}).get("application/json")
-            if body:
-                schema = body["schema"]
-                out.append("<table><tr><th>field</th><th>required</th><th>schema</th></tr>")
-                for name, prop in schema["properties"].items():
-                    req = "yes" if name in schema.get("required", []) else "no"
-                    out.append(
-                        f"<tr><td><code>{e(name)}</code></td><td>{req}</td>"
-                        f"<td><code>{e(msgspec.json.encode(prop).decode())}</code>"
-                        "</td></tr>"
-                    )
-                out.append("</table>")
-            out.append("<table><tr><th>status</th><th>answer</th></tr>")
-            for status, response in op["responses"].items():
-                out.append(f"<tr><td>{e(status)}</td><td>{e(response['description'])}</td></tr>")
-            out.append("</table>")
-    out.append("</body></html>")
-    return "".join(out).encode()
+    )

@@ -11,7 +11,7 @@ import hashlib
 import hmac
 from dataclasses import dataclass
 
-from .domain import is_object_id
+from .values import is_object_id
 
 TOKEN_LIFETIME_MS = 3_600_000
 

@@ -1,20 +1,18 @@
-"""The small ASGI layer under the API: requests, responses, routes.
+"""The small ASGI layer under the API: requests, responses, reading and sending them.
 
 Why not a framework: the API needs an empty path segment to reach its handler (it answers
 `path_not_found`), every route with and without a trailing slash (no redirects), the body
 limit before routing, and its own 404/500 bodies. Measured on this hardware, a framework's
-routing and middleware cost half or more of the throughput (design notes); these ~150 lines
-are all of it we use.
+routing and middleware cost half or more of the
+throughput; this package is all of it we use.
 """
 
 from __future__ import annotations
 
 import asyncio
-import re
 from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
-from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import parse_qsl, unquote
+from urllib.parse import parse_qsl
 
 import msgspec
 
@@ -102,47 +100,6 @@ class Request:
     def header(self, name: bytes) -> str | None:
         value = self.headers.get(name)
         return None if value is None else value.decode("latin-1")
-
-
-Handler = Callable[..., Awaitable[Response]]
-
-
-@dataclass(frozen=True)
-class Route:
-    """`path` uses `{name}` for a segment, which may be empty (`/paths//sessions`)."""
-
-    method: str
-    path: str
-    handler: Handler
-    operation_id: str
-    authenticated: bool = True
-    pattern: re.Pattern[str] = field(init=False, repr=False, compare=False)
-
-    def __post_init__(self) -> None:
-        parts = re.split(r"\{(\w+)\}", self.path.rstrip("/"))
-        # Even items are literal text, odd ones parameter names.
-        regex = "".join(
-            re.escape(part) if i % 2 == 0 else f"(?P<{part}>[^/]*)" for i, part in enumerate(parts)
-        )
-        object.__setattr__(self, "pattern", re.compile(regex + "/?"))
-
-
-class Router:
-    def __init__(self, routes: list[Route]) -> None:
-        self.routes = routes
-
-    def match(self, method: str, raw_path: str) -> tuple[Route, dict[str, str]] | None:
-        """The first route matching both path and method; a wrong method is no match.
-
-        Matched on the path as sent (percent-encoded), so that an encoded `/` (`%2F`) stays
-        inside its segment; each parameter is decoded after the match."""
-        for route in self.routes:
-            if route.method != method:
-                continue
-            m = route.pattern.fullmatch(raw_path)
-            if m is not None:
-                return route, {k: unquote(v) for k, v in m.groupdict().items()}
-        return None
 
 
 class ClientDisconnected(Exception):

@@ -1,14 +1,14 @@
-"""Wire shapes: stored records -> the JSON objects the API answers, in its field names."""
+"""v1's wire shapes: records -> the JSON objects v1 answers, in its field names."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Iterable
+from collections.abc import AsyncIterator, Callable
 from typing import Any, TypeVar
 
 import msgspec
 
-from .domain import Person, StoredSession, format_date
-from .storage import Row
+from ...core.model import Group, Path, PathWithSessions, Person, SessionDetail, StoredSession
+from ...core.values import format_date
 
 T = TypeVar("T")
 _encode = msgspec.json.Encoder().encode
@@ -30,16 +30,14 @@ def session_item(s: StoredSession) -> dict[str, Any]:
     }
 
 
-def session_detail(
-    s: StoredSession, path: Row, users: Iterable[Person], groups: Iterable[Row]
-) -> dict[str, Any]:
+def session_detail(d: SessionDetail) -> dict[str, Any]:
     return {
-        **session_item(s),
+        **session_item(d.session),
         # The path's own fields, not its sessionIds: those would make every read of one
         # session cost as much as listing all the sessions of its path.
-        "path": path_summary(path),
-        "users": [user_object(u) for u in users],
-        "groups": [{"_id": g[0], "name": g[1]} for g in groups],
+        "path": path_summary(d.path),
+        "users": [user_object(u) for u in d.users],
+        "groups": [{"_id": g.id, "name": g.name} for g in d.groups],
     }
 
 
@@ -47,26 +45,26 @@ def user_object(u: Person) -> dict[str, Any]:
     return {"_id": u.id, "mail": u.mail, "firstName": u.first_name, "lastName": u.last_name}
 
 
-def group_object(row: Row) -> dict[str, Any]:
-    group = {"_id": row[0], "name": row[1], "public": bool(row[2])}
-    if row[3] is not None:
-        group["parent"] = row[3]
+def group_object(g: Group) -> dict[str, Any]:
+    group: dict[str, Any] = {"_id": g.id, "name": g.name, "public": g.public}
+    if g.parent_id is not None:
+        group["parent"] = g.parent_id
     return group
 
 
-def path_summary(row: Row) -> dict[str, Any]:
+def path_summary(p: Path) -> dict[str, Any]:
     return {
-        "_id": row[0],
-        "name": row[1],
-        "groupId": row[2],
-        "status": row[3],
-        "createdAt": format_date(int(row[4])),
-        "modifiedAt": format_date(int(row[5])),
+        "_id": p.id,
+        "name": p.name,
+        "groupId": p.group_id,
+        "status": p.status,
+        "createdAt": format_date(p.created_at),
+        "modifiedAt": format_date(p.modified_at),
     }
 
 
-def path_object(row: Row, session_ids: list[str]) -> dict[str, Any]:
-    return {**path_summary(row), "sessionIds": session_ids}
+def path_object(p: PathWithSessions) -> dict[str, Any]:
+    return {**path_summary(p.path), "sessionIds": p.session_ids}
 
 
 async def json_array(

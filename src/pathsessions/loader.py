@@ -10,14 +10,20 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from . import service
-from .admin import PATH_STATUSES, ROLES, USER_STATUSES
-from .domain import Company, is_object_id, new_id, normalize_email, now_ms
-from .errors import ApiError
-from .keys import MAX_ACTIVE_KEYS, generate_key, hash_key
-from .rules import storable
-from .storage import Database, repository
-from .storage import admin as q
+from .api.v1 import requests as v1_requests
+from .api.v1.errors import ERRORS
+from .core import sessions
+from .core.clock import SYSTEM_CLOCK, Clock
+from .core.errors import DomainError
+from .core.ids import new_id
+from .core.keys import MAX_ACTIVE_KEYS, generate_key, hash_key
+from .core.model import Group, Path, Person
+from .core.operators import PATH_STATUSES, ROLES, USER_STATUSES, is_company_group
+from .core.values import is_object_id, normalize_email, storable
+from .storage import Database
+from .storage import companies as company_store
+from .storage import directory as directory_store
+from .storage import sessions as session_store
 
 _FIELDS = {
     "document": {"companies"},
@@ -35,18 +41,6 @@ _FIELDS = {
         "sessionOwnerGroup",
         "sessionAdditionalInformation",
     },
-}
-# The field each session error code is about, to point at it in the message.
-_SESSION_FIELD = {
-    "invalid_session_name": "sessionName",
-    "invalid_start_date": "startDate",
-    "invalid_end_date": "endDate",
-    "invalid_session_owner_group": "sessionOwnerGroup",
-    "session_owner_group_not_found": "sessionOwnerGroup",
-    "invalid_instructors": "instructorsMails",
-    "instructors_not_found": "instructorsMails",
-    "invalid_session_additional_information": "sessionAdditionalInformation",
-    "path_not_found": "path",
 }
 
 
@@ -119,7 +113,12 @@ async def _owned(db: Database, where: str, object_id: str, lookup: Any, company_
 
 
 async def load_document(
-    db: Database, document: Any, *, reset: bool = False, generate_keys: bool = True
+    db: Database,
+    document: Any,
+    *,
+    clock: Clock = SYSTEM_CLOCK,
+    reset: bool = False,
+    generate_keys: bool = True,
 ) -> LoadReport:
     """Apply `document`; with `generate_keys`, a company left without any key gets one."""
     doc = _object(document, "$", "document")
@@ -132,43 +131,48 @@ async def load_document(
                 company = _object(raw, where, "company")
                 existing = await _match_company(tx, company, where)
                 if existing is not None:
-                    await q.delete_company(tx, existing)
+                    await company_store.delete_company(tx, existing)
                     report.lines.append(f"{where}: deleted company {existing}")
         for i, raw in enumerate(companies):
-            await _load_company(tx, raw, f"companies[{i}]", report, generate_keys)
+            await _load_company(tx, clock, raw, f"companies[{i}]", report, generate_keys)
     return report
 
 
 async def _match_company(db: Database, company: dict[str, Any], where: str) -> str | None:
     company_id = _id(company, "id", where)
     if company_id is not None:
-        return company_id if await q.company_row(db, company_id) is not None else None
-    return await q.company_id_by_name(db, _string(company, "name", where))
+        return company_id if await company_store.get_company(db, company_id) is not None else None
+    return await company_store.company_id_by_name(db, _string(company, "name", where))
 
 
 async def _load_company(
-    db: Database, raw: Any, where: str, report: LoadReport, generate_keys: bool
+    db: Database, clock: Clock, raw: Any, where: str, report: LoadReport, generate_keys: bool
 ) -> None:
     company = _object(raw, where, "company")
     name = _string(company, "name", where)
     company_id = await _match_company(db, company, where) or _id(company, "id", where) or new_id()
-    by_name = await q.company_id_by_name(db, name)
+    by_name = await company_store.company_id_by_name(db, name)
     if by_name is not None and by_name != company_id:
         raise FixtureError(f"{where}.name", "another company has this name")
-    await q.upsert_company(db, company_id, name, now_ms())
+    await company_store.upsert_company(db, company_id, name, clock.now_ms())
     report.company_ids.append(company_id)
     report.lines.append(f"{where}: company {company_id} ({name})")
 
-    await _load_groups(db, company, company_id, where, report)
-    await _load_users(db, company, company_id, where, report)
-    await _load_owner(db, company, company_id, where, report)
-    await _load_keys(db, company, company_id, where, report, generate_keys)
-    await _load_paths(db, company, company_id, where, report)
-    await _load_sessions(db, company, company_id, where, report)
+    await _load_groups(db, clock, company, company_id, where, report)
+    await _load_users(db, clock, company, company_id, where, report)
+    await _load_owner(db, clock, company, company_id, where, report)
+    await _load_keys(db, clock, company, company_id, where, report, generate_keys)
+    await _load_paths(db, clock, company, company_id, where, report)
+    await _load_sessions(db, clock, company, company_id, where, report)
 
 
 async def _load_groups(
-    db: Database, company: dict[str, Any], company_id: str, where: str, report: LoadReport
+    db: Database,
+    clock: Clock,
+    company: dict[str, Any],
+    company_id: str,
+    where: str,
+    report: LoadReport,
 ) -> None:
     ids: set[str] = set()
     for j, raw in enumerate(_list(company, "groups", where)):
@@ -179,24 +183,26 @@ async def _load_groups(
         if not isinstance(public, bool):
             raise FixtureError(f"{at}.public", "must be true or false")
         parent = _id(group, "parent", at)
-        if parent is not None and await q.group_company(db, parent) != company_id:
+        if parent is not None and await directory_store.group_company(db, parent) != company_id:
             raise FixtureError(f"{at}.parent", "unknown group (list a parent before its child)")
         group_id = _id(group, "id", at)
         if group_id is None:
-            group_id = await q.group_id_by_name(db, company_id, name, parent)
+            group_id = await directory_store.group_id_by_name(db, company_id, name, parent)
             if group_id is None:
                 group_id = new_id()
                 report.lines.append(f"{at}: new group {group_id} ({name})")
         else:
-            await _owned(db, f"{at}.id", group_id, q.group_company, company_id)
+            await _owned(db, f"{at}.id", group_id, directory_store.group_company, company_id)
         if group_id in ids:
             raise FixtureError(f"{at}.id", "duplicate group")
         ids.add(group_id)
-        await q.upsert_group(db, group_id, company_id, name, public, parent, now_ms())
+        record = Group(group_id, name, public, parent)
+        await directory_store.upsert_group(db, company_id, record, clock.now_ms())
 
 
 async def _load_users(
     db: Database,
+    clock: Clock,
     company: dict[str, Any],
     company_id: str,
     where: str,
@@ -217,7 +223,7 @@ async def _load_users(
         first = _string(user, "firstName", at, default="")
         last = _string(user, "lastName", at, default="")
         status = _choice(user, "status", at, USER_STATUSES)
-        by_mail = await q.user_id_by_mail(db, company_id, mail_key)
+        by_mail = await directory_store.user_id_by_mail(db, company_id, mail_key)
         user_id = _id(user, "id", at)
         if user_id is None:
             user_id = by_mail
@@ -225,50 +231,51 @@ async def _load_users(
                 user_id = new_id()
                 report.lines.append(f"{at}: new user {user_id} ({mail.strip()})")
         else:
-            await _owned(db, f"{at}.id", user_id, q.user_company, company_id)
+            await _owned(db, f"{at}.id", user_id, directory_store.user_company, company_id)
             if by_mail is not None and by_mail != user_id:
                 raise FixtureError(f"{at}.mail", "e-mail used by another user of the company")
             if user_id in seen_ids:
                 raise FixtureError(f"{at}.id", "duplicate user")
         seen_ids.add(user_id)
-        await q.upsert_user(
-            db, user_id, company_id, mail.strip(), mail_key, first, last, status, now_ms()
-        )
+        person = Person(user_id, mail.strip(), first, last)
+        await directory_store.upsert_user(db, company_id, person, mail_key, status, clock.now_ms())
         roles = user.get("roles", {})
         if not isinstance(roles, dict):
             raise FixtureError(f"{at}.roles", "must be an object of group id -> role")
         for group_id, role in roles.items():
-            if (
-                not is_object_id(group_id)
-                or await q.group_company(db, group_id.lower()) != company_id
-            ):
+            if not await is_company_group(db, company_id, group_id):
                 raise FixtureError(f"{at}.roles.{group_id}", "unknown group")
             if role not in ROLES:
                 raise FixtureError(f"{at}.roles.{group_id}", f"must be one of {', '.join(ROLES)}")
-            await q.set_role(db, user_id, group_id.lower(), role)
+            await directory_store.set_role(db, user_id, group_id.lower(), role)
 
 
 async def _load_owner(
-    db: Database, company: dict[str, Any], company_id: str, where: str, report: LoadReport
+    db: Database,
+    clock: Clock,
+    company: dict[str, Any],
+    company_id: str,
+    where: str,
+    report: LoadReport,
 ) -> None:
     mail = _string(company, "owner", where)
     mail_key = normalize_email(mail)
     if mail_key is None:
         raise FixtureError(f"{where}.owner", "not a valid e-mail address")
-    owner_id = await q.user_id_by_mail(db, company_id, mail_key)
+    owner_id = await directory_store.user_id_by_mail(db, company_id, mail_key)
     if owner_id is None:
         owner_id = new_id()
         report.lines.append(f"{where}.owner: new user {owner_id} ({mail.strip()})")
-        await q.upsert_user(
-            db, owner_id, company_id, mail.strip(), mail_key, "", "", "active", now_ms()
-        )
-    elif not await repository.user_is_member(db, company_id, owner_id):
+        owner = Person(owner_id, mail.strip(), "", "")
+        await directory_store.upsert_user(db, company_id, owner, mail_key, "active", clock.now_ms())
+    elif not await directory_store.user_is_member(db, company_id, owner_id):
         raise FixtureError(f"{where}.owner", "the platform owner must not be a deleted user")
-    await q.set_company_owner(db, company_id, owner_id)
+    await company_store.set_company_owner(db, company_id, owner_id)
 
 
 async def _load_keys(
     db: Database,
+    clock: Clock,
     company: dict[str, Any],
     company_id: str,
     where: str,
@@ -280,23 +287,32 @@ async def _load_keys(
         if not isinstance(key, str) or not key:
             raise FixtureError(f"{where}.apiKeys[{j}]", "must be a non-empty string")
         # Revoking is a security decision: reloading a document must not undo it.
-        if await q.key_is_revoked(db, company_id, hash_key(key)):
+        if await company_store.key_is_revoked(db, company_id, hash_key(key)):
             raise FixtureError(f"{where}.apiKeys[{j}]", "this key was revoked; list another one")
-        if await q.key_id_by_hash(db, company_id, hash_key(key)) is None:
-            if await q.count_active_keys(db, company_id) >= MAX_ACTIVE_KEYS:
+        if await company_store.key_id_by_hash(db, company_id, hash_key(key)) is None:
+            if await company_store.count_active_keys(db, company_id) >= MAX_ACTIVE_KEYS:
                 raise FixtureError(
                     f"{where}.apiKeys[{j}]", f"more than {MAX_ACTIVE_KEYS} active API keys"
                 )
-            await q.insert_api_key(db, new_id(), company_id, hash_key(key), "fixture", now_ms())
-    if generate_keys and not keys and await q.count_active_keys(db, company_id) == 0:
+            await company_store.insert_api_key(
+                db, new_id(), company_id, hash_key(key), "fixture", clock.now_ms()
+            )
+    if generate_keys and not keys and await company_store.count_active_keys(db, company_id) == 0:
         key = generate_key()
-        await q.insert_api_key(db, new_id(), company_id, hash_key(key), "generated", now_ms())
+        await company_store.insert_api_key(
+            db, new_id(), company_id, hash_key(key), "generated", clock.now_ms()
+        )
         report.generated_keys[company_id] = key
         report.lines.append(f"{where}: new API key {key} (shown once)")
 
 
 async def _load_paths(
-    db: Database, company: dict[str, Any], company_id: str, where: str, report: LoadReport
+    db: Database,
+    clock: Clock,
+    company: dict[str, Any],
+    company_id: str,
+    where: str,
+    report: LoadReport,
 ) -> None:
     seen_ids: set[str] = set()
     for j, raw in enumerate(_list(company, "paths", where)):
@@ -305,30 +321,36 @@ async def _load_paths(
         name = _string(path, "name", at)
         group_id = _id(path, "group", at, required=True)
         assert group_id is not None
-        if await q.group_company(db, group_id) != company_id:
+        if await directory_store.group_company(db, group_id) != company_id:
             raise FixtureError(f"{at}.group", "unknown group")
         status = _choice(path, "status", at, PATH_STATUSES)
         given = _id(path, "id", at)
         if given is None:
-            path_id = await q.path_id_by_name(db, company_id, name)
+            path_id = await directory_store.path_id_by_name(db, company_id, name)
             if path_id is None:
                 path_id = new_id()
                 report.lines.append(f"{at}: new path {path_id} ({name})")
         else:
             path_id = given
-            await _owned(db, f"{at}.id", path_id, q.path_company, company_id)
+            await _owned(db, f"{at}.id", path_id, directory_store.path_company, company_id)
         if path_id in seen_ids:  # the same id twice, or the same name twice without ids
             raise FixtureError(f"{at}.id" if given else f"{at}.name", "duplicate path")
         seen_ids.add(path_id)
-        await q.upsert_path(db, path_id, company_id, name, group_id, status, now_ms())
+        now = clock.now_ms()
+        record = Path(path_id, name, group_id, status, now, now)
+        await directory_store.upsert_path(db, company_id, record)
 
 
 async def _load_sessions(
-    db: Database, company: dict[str, Any], company_id: str, where: str, report: LoadReport
+    db: Database,
+    clock: Clock,
+    company: dict[str, Any],
+    company_id: str,
+    where: str,
+    report: LoadReport,
 ) -> None:
-    row = await q.company_row(db, company_id)
-    assert row is not None
-    tenant = Company(row[0], row[1], row[2])
+    tenant = await company_store.get_company(db, company_id)
+    assert tenant is not None
     for j, raw in enumerate(_list(company, "sessions", where)):
         at = f"{where}.sessions[{j}]"
         session = _object(raw, at, "session")
@@ -336,19 +358,25 @@ async def _load_sessions(
         assert path_id is not None
         fields = {k: v for k, v in session.items() if k not in ("id", "path")}
         try:
-            draft = await service.validate_new_session(tenant, db, path_id, fields)
-        except ApiError as error:
-            raise FixtureError(f"{at}.{_SESSION_FIELD[error.code]}", error.code) from None
+            draft = await sessions.draft_session(
+                tenant, db, clock, path_id, v1_requests.session_fields(fields)
+            )
+        except DomainError as error:
+            # The session's fields have v1's names, and so have the errors pointing at them.
+            raise FixtureError(f"{at}.{error.field or 'path'}", ERRORS[error.code][1]) from None
         session_id = _id(session, "id", at)
         if session_id is None:
-            session_id = await q.session_id_by_key(
+            session_id = await session_store.session_id_by_key(
                 db, company_id, draft.path_id, draft.name, draft.start_date
             )
         else:
-            await _owned(db, f"{at}.id", session_id, q.session_company, company_id)
-        if session_id is not None and await q.session_company(db, session_id) is not None:
-            await q.replace_session(db, replace(draft, id=session_id))
+            await _owned(db, f"{at}.id", session_id, session_store.session_company, company_id)
+        if (
+            session_id is not None
+            and await session_store.session_company(db, session_id) is not None
+        ):
+            await session_store.replace_session(db, replace(draft, id=session_id), draft.created_at)
         else:
-            await repository.insert_session(db, replace(draft, id=session_id or draft.id))
+            await session_store.insert_session(db, replace(draft, id=session_id or draft.id))
             if session_id is None:
                 report.lines.append(f"{at}: new session {draft.id}")

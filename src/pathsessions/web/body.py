@@ -15,12 +15,15 @@ from urllib.parse import unquote_to_bytes
 
 import msgspec
 
-from .errors import ApiError
-
 # Twice the fields of the largest valid body (an enrolment of 1,000 users). Decoding costs
 # microseconds a field, so without a cap one 1 MiB form of `a=b&a=b&...` (262,144 fields)
 # held a worker for over half a second, on a route open to anyone (the token route).
 MAX_FORM_FIELDS = 2_000
+
+
+class TooManyFields(Exception):
+    """A form of more than MAX_FORM_FIELDS parts: answered as a body too large."""
+
 
 _decode_json = msgspec.json.Decoder().decode
 _BRACKET = re.compile(r"([^\[\]]+)\[([^\[\]]*)\]")
@@ -38,10 +41,10 @@ def decode_body(raw: bytes) -> dict[str, Any] | None:
 
 
 def decode_form(raw: bytes) -> dict[str, Any] | None:
-    """The form's fields, or None when it is no form; ApiError `payload_too_large` when it
+    """The form's fields, or None when it is no form; `TooManyFields` when it
     has more than `MAX_FORM_FIELDS` (counted by `&`, before any decoding)."""
     if raw.count(b"&") >= MAX_FORM_FIELDS:
-        raise ApiError("payload_too_large")
+        raise TooManyFields
     try:
         text = raw.decode("ascii")
     except UnicodeDecodeError:

@@ -1,15 +1,11 @@
-"""Plain data and pure helpers: ids, dates, e-mail addresses. Imports nothing of ours."""
+"""Pure helpers on values: ids, dates, e-mail addresses, text, and the limits on fields.
+
+Imports nothing of ours."""
 
 from __future__ import annotations
 
 import datetime as dt
-import itertools
-import os
 import re
-import secrets
-import threading
-import time
-from dataclasses import dataclass
 from functools import lru_cache
 
 # --- ObjectIds -----------------------------------------------------------------------------
@@ -19,31 +15,6 @@ _OBJECT_ID = re.compile(r"[0-9a-fA-F]{24}")
 
 def is_object_id(value: object) -> bool:
     return isinstance(value, str) and _OBJECT_ID.fullmatch(value) is not None
-
-
-class ObjectIdFactory:
-    """MongoDB's layout: 4-byte seconds, 5 random bytes fixed per process, 3-byte counter."""
-
-    def __init__(self) -> None:
-        self._pid = os.getpid()
-        self._reset()
-
-    def _reset(self) -> None:
-        self._random = secrets.token_bytes(5).hex()
-        self._counter = itertools.count(secrets.randbelow(0xFFFFFF))
-        self._lock = threading.Lock()
-
-    def __call__(self) -> str:
-        # A forked worker must not share the parent's random part and counter.
-        if os.getpid() != self._pid:
-            self._pid = os.getpid()
-            self._reset()
-        with self._lock:
-            count = next(self._counter) & 0xFFFFFF
-        return f"{int(time.time()) & 0xFFFFFFFF:08x}{self._random}{count:06x}"
-
-
-new_id = ObjectIdFactory()
 
 
 # --- Dates ---------------------------------------------------------------------------------
@@ -110,10 +81,6 @@ def format_date(ms: int) -> str:
     return f"{_day_prefix(days)}{hour:02d}:{minute:02d}:{second:02d}.{millis:03d}Z"
 
 
-def now_ms() -> int:
-    return time.time_ns() // 1_000_000
-
-
 # --- E-mail addresses ----------------------------------------------------------------------
 
 # The WHATWG "valid e-mail address" grammar, plus a dot in the domain (a top-level domain is
@@ -138,54 +105,18 @@ def normalize_email(value: object) -> str | None:
     return candidate.lower()
 
 
-# --- Records -------------------------------------------------------------------------------
+# --- Text and limits --------------------------------------------------------------------------
+
+MAX_SESSION_NAME = 1_000
+MAX_ADDITIONAL_INFORMATION = 10_000
+MAX_INSTRUCTORS = 100
+# Most ids or addresses one enrolment request may name.
+MAX_ENROLMENT_ITEMS = 1_000
 
 
-@dataclass(frozen=True, slots=True)
-class Company:
-    id: str
-    name: str
-    owner_user_id: str | None
-
-
-@dataclass(frozen=True, slots=True)
-class NewSession:
-    """A validated path session, ready to store."""
-
-    id: str
-    company_id: str
-    path_id: str
-    name: str
-    start_date: int
-    end_date: int | None
-    owner_group_id: str
-    instructor_ids: tuple[str, ...]
-    additional_information: str | None
-    created_at: int
-
-
-@dataclass(frozen=True, slots=True)
-class StoredSession:
-    id: str
-    path_id: str
-    name: str
-    start_date: int
-    end_date: int | None
-    owner_group_id: str
-    additional_information: str | None
-    created_at: int
-    modified_at: int
-    instructor_mails: tuple[str, ...]
-
-
-@dataclass(frozen=True, slots=True)
-class Person:
-    """A user as the API shows it."""
-
-    id: str
-    mail: str
-    first_name: str
-    last_name: str
+def storable(value: str) -> bool:
+    """PostgreSQL text cannot hold NUL (SQLite can): refused on both, so both behave alike."""
+    return "\x00" not in value
 
 
 def is_running(start_date: int, end_date: int | None, now: int) -> bool:

@@ -1,0 +1,35 @@
+"""Routes that belong to no API version: health, and the API's description."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from ..core.errors import DomainError, ErrorCode
+from ..web.asgi import HTML, Request, Response
+from . import openapi
+from .context import Context
+
+
+async def health(request: Request, ctx: Context) -> Response:
+    try:
+        ok = await ctx.db.ping()
+    except Exception:
+        ok = False
+    if not ok:
+        raise DomainError(ErrorCode.DATABASE_UNAVAILABLE)
+    return Response.json({"status": "ok"})
+
+
+def _document(ctx: Context, name: str, build: Callable[[dict[str, Any]], bytes]) -> bytes:
+    if name not in ctx.documents:
+        ctx.documents[name] = build(openapi.document(ctx.described))
+    return ctx.documents[name]
+
+
+async def openapi_document(request: Request, ctx: Context) -> Response:
+    return Response(200, _document(ctx, "openapi", openapi.encode))
+
+
+async def docs_page(request: Request, ctx: Context) -> Response:
+    return Response(200, _document(ctx, "docs", openapi.html_page), HTML)

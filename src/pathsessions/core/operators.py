@@ -1,0 +1,175 @@
+"""Operator actions behind the CLI: companies, API keys, groups, users, paths.
+
+Each takes the database and the clock as arguments and raises `OperatorError` with a message
+for a person (these are not API answers).
+"""
+
+from __future__ import annotations
+
+from ..storage import Database
+from ..storage import companies as company_store
+from ..storage import directory as directory_store
+from .clock import Clock
+from .ids import new_id
+from .keys import MAX_ACTIVE_KEYS, generate_key, hash_key
+from .model import ApiKeyInfo, Company, Group, NewKey, Path, Person
+from .values import is_object_id, normalize_email, storable
+
+ROLES = ("learner", "author", "coach", "admin")
+USER_STATUSES = ("active", "invited", "deleted")
+PATH_STATUSES = ("published", "archived")
+
+
+class OperatorError(Exception):
+    """An operator mistake: unknown company, bad e-mail, too many keys..."""
+
+
+def _text(value: str, what: str) -> str:
+    if not storable(value):
+        raise OperatorError(f"the {what} must not contain NUL characters")
+    return value
+
+
+async def require_company(db: Database, company_id: str, *, lock: bool = False) -> Company:
+    """The company; with `lock`, its row is held until the transaction ends."""
+    company = None
+    if is_object_id(company_id):
+        company = await company_store.get_company(db, company_id.lower(), lock=lock)
+    if company is None:
+        raise OperatorError(f"no company with id {company_id}")
+    return company
+
+
+async def is_company_group(db: Database, company_id: str, group_id: str) -> bool:
+    """Whether `group_id` (any case) names a group of the company."""
+    return (
+        is_object_id(group_id)
+        and await directory_store.group_company(db, group_id.lower()) == company_id
+    )
+
+
+async def _require_group(db: Database, company_id: str, group_id: str) -> str:
+    if not await is_company_group(db, company_id, group_id):
+        raise OperatorError(f"no group with id {group_id.lower()} in company {company_id}")
+    return group_id.lower()
+
+
+async def list_companies(db: Database) -> list[Company]:
+    return await company_store.list_companies(db)
+
+
+async def create_company(
+    db: Database, clock: Clock, name: str, owner_mail: str
+) -> tuple[str, NewKey]:
+    """A company, its platform owner (a new active user) and a first API key."""
+    name = _text(name.strip(), "company name")
+    if not name:
+        raise OperatorError("the company name must not be empty")
+    mail_key = normalize_email(owner_mail)
+    if mail_key is None:
+        raise OperatorError(f"not a valid e-mail address: {owner_mail}")
+    async with db.transaction() as tx:
+        if await company_store.company_id_by_name(tx, name) is not None:
+            raise OperatorError(f"a company named {name!r} exists already")
+        company_id = new_id()
+        now = clock.now_ms()
+        await company_store.upsert_company(tx, company_id, name, now)
+        owner = Person(new_id(), owner_mail.strip(), "", "")
+        await directory_store.upsert_user(tx, company_id, owner, mail_key, "active", now)
+        await company_store.set_company_owner(tx, company_id, owner.id)
+        key = await create_key(tx, clock, company_id, "initial")
+    return company_id, key
+
+
+async def create_key(db: Database, clock: Clock, company_id: str, label: str) -> NewKey:
+    async with db.transaction() as tx:
+        # Locked: two concurrent creations must not both see 24 keys and make 26.
+        company = await require_company(tx, company_id, lock=True)
+        if await company_store.count_active_keys(tx, company.id) >= MAX_ACTIVE_KEYS:
+            raise OperatorError(
+                f"the company has {MAX_ACTIVE_KEYS} active API keys already; revoke one first"
+            )
+        return await add_key(tx, clock, company.id, generate_key(), label)
+
+
+async def add_key(db: Database, clock: Clock, company_id: str, key: str, label: str) -> NewKey:
+    """Store `key` (hashed) for the company; the count limit is the caller's to check."""
+    key_id = new_id()
+    await company_store.insert_api_key(db, key_id, company_id, hash_key(key), label, clock.now_ms())
+    return NewKey(key_id, key)
+
+
+async def revoke_key(db: Database, clock: Clock, company_id: str, key_id: str) -> None:
+    company = await require_company(db, company_id)
+    if not await company_store.revoke_key(db, company.id, key_id.lower(), clock.now_ms()):
+        raise OperatorError(f"no active API key {key_id} in company {company.id}")
+
+
+async def revoke_keys_labelled(db: Database, clock: Clock, company_id: str, label: str) -> None:
+    await company_store.revoke_keys_labelled(db, company_id, label, clock.now_ms())
+
+
+async def list_keys(db: Database, company_id: str) -> list[ApiKeyInfo]:
+    company = await require_company(db, company_id)
+    return await company_store.list_keys(db, company.id)
+
+
+async def add_group(
+    db: Database, clock: Clock, company_id: str, name: str, public: bool, parent_id: str | None
+) -> str:
+    async with db.transaction() as tx:
+        company = await require_company(tx, company_id)
+        if not _text(name, "group name").strip():
+            raise OperatorError("the group name must not be empty")
+        if parent_id is not None:
+            parent_id = await _require_group(tx, company.id, parent_id)
+        group = Group(new_id(), name, public, parent_id)
+        await directory_store.upsert_group(tx, company.id, group, clock.now_ms())
+    return group.id
+
+
+async def add_user(
+    db: Database,
+    clock: Clock,
+    company_id: str,
+    mail: str,
+    first_name: str,
+    last_name: str,
+    status: str,
+    roles: dict[str, str],
+) -> str:
+    mail_key = normalize_email(mail)
+    if mail_key is None:
+        raise OperatorError(f"not a valid e-mail address: {mail}")
+    if status not in USER_STATUSES:
+        raise OperatorError(f"status must be one of {', '.join(USER_STATUSES)}")
+    _text(first_name, "first name")
+    _text(last_name, "last name")
+    async with db.transaction() as tx:
+        company = await require_company(tx, company_id)
+        if await directory_store.user_id_by_mail(tx, company.id, mail_key) is not None:
+            raise OperatorError(f"a user with e-mail {mail_key} exists already in this company")
+        user = Person(new_id(), mail.strip(), first_name, last_name)
+        await directory_store.upsert_user(tx, company.id, user, mail_key, status, clock.now_ms())
+        for group_id, role in roles.items():
+            if role not in ROLES:
+                raise OperatorError(f"role must be one of {', '.join(ROLES)}, not {role!r}")
+            group_id = await _require_group(tx, company.id, group_id)
+            await directory_store.set_role(tx, user.id, group_id, role)
+    return user.id
+
+
+async def add_path(
+    db: Database, clock: Clock, company_id: str, name: str, group_id: str, status: str
+) -> str:
+    if status not in PATH_STATUSES:
+        raise OperatorError(f"status must be one of {', '.join(PATH_STATUSES)}")
+    async with db.transaction() as tx:
+        company = await require_company(tx, company_id)
+        if not _text(name, "path name").strip():
+            raise OperatorError("the path name must not be empty")
+        group_id = await _require_group(tx, company.id, group_id)
+        now = clock.now_ms()
+        path = Path(new_id(), name, group_id, status, now, now)
+        await directory_store.upsert_path(tx, company.id, path)
+    return path.id

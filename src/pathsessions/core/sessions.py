@@ -1,0 +1,260 @@
+"""Operations on path sessions, version-neutral.
+
+Each takes the company, the database and the clock, and raises `DomainError`; nothing is
+written unless every check passes. An API version decides when its request body is read and
+how: it hands the operation a `read` function, called at the point of its check order where
+the body is read, with the `Lookups` that its parsing may interleave (a check that a group
+exists, say). So the order of the checks is the version's, and the checks are the core's.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, replace
+
+from ..storage import Database
+from ..storage import directory as directory_store
+from ..storage import sessions as store
+from .clock import Clock
+from .errors import DomainError, ErrorCode
+from .ids import new_id
+from .model import Company, NewSession, Person, SessionDetail, StoredSession
+from .values import is_object_id, is_running
+
+
+class Lookups:
+    """The checks against stored data that a version's parsing interleaves with its own,
+    bound to one company and one database (or transaction)."""
+
+    __slots__ = ("company", "db")
+
+    def __init__(self, company: Company, db: Database) -> None:
+        self.company = company
+        self.db = db
+
+    # `field` names the input checked, in the caller's terms, for the error it may raise.
+
+    async def owner_group(self, group_id: str, field: str | None = None) -> str:
+        if not await directory_store.group_exists(self.db, self.company.id, group_id):
+            raise DomainError(ErrorCode.OWNER_GROUP_NOT_FOUND, field)
+        return group_id
+
+    async def instructors(self, mails: list[str], field: str | None = None) -> tuple[str, ...]:
+        """The users with these addresses, in order; none given means the platform owner."""
+        if not mails:
+            if self.company.owner_user_id is None:
+                # Companies are always created with an owner; a missing one is a data fault.
+                raise RuntimeError(f"company {self.company.id} has no platform owner")
+            return (self.company.owner_user_id,)
+        found = await directory_store.member_ids_by_mail(self.db, self.company.id, mails)
+        if len(found) != len(mails):
+            raise DomainError(ErrorCode.INSTRUCTORS_NOT_FOUND, field)
+        return tuple(found[mail] for mail in mails)
+
+    async def users_by_mail(self, mails: list[str]) -> list[str]:
+        """Distinct normalised addresses -> the ids of those users, all or USERS_NOT_FOUND."""
+        found = await directory_store.member_ids_by_mail(self.db, self.company.id, mails)
+        if len(found) != len(mails):
+            raise DomainError(ErrorCode.USERS_NOT_FOUND)
+        return [found[m] for m in mails]
+
+    async def users_by_id(self, ids: list[str]) -> list[str]:
+        """Distinct lower-case ids of users of the company, all or USERS_NOT_FOUND."""
+        if len(await directory_store.member_ids(self.db, self.company.id, ids)) != len(ids):
+            raise DomainError(ErrorCode.USERS_NOT_FOUND)
+        return ids
+
+    async def groups(self, ids: list[str]) -> list[str]:
+        """Distinct lower-case ids of groups of the company, all or GROUPS_NOT_FOUND."""
+        found = await directory_store.existing_group_ids(self.db, self.company.id, ids)
+        if len(found) != len(ids):
+            raise DomainError(ErrorCode.GROUPS_NOT_FOUND)
+        return ids
+
+
+@dataclass(frozen=True, slots=True)
+class SessionFields:
+    """A new session's fields, checked: the owner group and instructors exist."""
+
+    name: str
+    start_date: int
+    end_date: int | None
+    owner_group_id: str
+    instructor_ids: tuple[str, ...]
+    additional_information: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class SessionChanges:
+    """A session's main fields after an edit; `instructor_mails` None keeps the instructors."""
+
+    name: str
+    owner_group_id: str
+    start_date: int
+    end_date: int | None
+    instructor_mails: list[str] | None
+    additional_information: str | None
+
+
+ReadFields = Callable[[Lookups], Awaitable[SessionFields]]
+ReadChanges = Callable[[StoredSession], SessionChanges]
+ReadIds = Callable[[Lookups], Awaitable[list[str]]]
+
+
+async def find_path(company: Company, db: Database, path_id: str) -> str:
+    """The company's path id, lower-cased, or PATH_NOT_FOUND (malformed and foreign ids too)."""
+    if not is_object_id(path_id) or not await directory_store.path_exists(
+        db, company.id, path_id.lower()
+    ):
+        raise DomainError(ErrorCode.PATH_NOT_FOUND)
+    return path_id.lower()
+
+
+async def draft_session(
+    company: Company, db: Database, clock: Clock, path_id: str, read: ReadFields
+) -> NewSession:
+    """A new session checked and ready to store: the path first, then the body."""
+    path_id = await find_path(company, db, path_id)
+    fields = await read(Lookups(company, db))
+    return NewSession(
+        id=new_id(),
+        company_id=company.id,
+        path_id=path_id,
+        name=fields.name,
+        start_date=fields.start_date,
+        end_date=fields.end_date,
+        owner_group_id=fields.owner_group_id,
+        instructor_ids=fields.instructor_ids,
+        additional_information=fields.additional_information,
+        created_at=clock.now_ms(),
+    )
+
+
+async def create_session(
+    company: Company, db: Database, clock: Clock, path_id: str, read: ReadFields
+) -> str:
+    session = await draft_session(company, db, clock, path_id, read)
+    await store.insert_session(db, session)
+    return session.id
+
+
+async def find_session(
+    company: Company, db: Database, session_id: str, *, lock: bool = False
+) -> StoredSession:
+    """The company's session, or SESSION_NOT_FOUND (malformed and foreign ids too)."""
+    session = None
+    if is_object_id(session_id):
+        session = await store.get_session(db, company.id, session_id.lower(), lock=lock)
+    if session is None:
+        raise DomainError(ErrorCode.SESSION_NOT_FOUND)
+    return session
+
+
+async def get_session(company: Company, db: Database, session_id: str) -> SessionDetail:
+    return await _detail(company, db, await find_session(company, db, session_id))
+
+
+async def _detail(company: Company, db: Database, session: StoredSession) -> SessionDetail:
+    path = await directory_store.get_path(db, company.id, session.path_id)
+    if path is None:  # sessions are deleted with their path
+        raise RuntimeError(f"session {session.id} has no path")
+    users = await store.enrolled_users(db, session.id)
+    groups = await store.enrolled_groups(db, session.id)
+    return SessionDetail(session, path, users, groups)
+
+
+def list_sessions(company: Company, db: Database) -> AsyncIterator[list[StoredSession]]:
+    return store.iter_sessions(db, company.id)
+
+
+async def update_session(
+    company: Company, db: Database, clock: Clock, session_id: str, read: ReadChanges
+) -> SessionDetail:
+    """Replace the main fields: the session, then the body, then the owner group and the
+    instructors, then the date rules against the clock. Answers the session as it now is.
+
+    Read, checks and write are one transaction holding the session's row: two concurrent
+    updates apply one after the other, neither loses the other's fields."""
+    async with db.transaction() as tx:
+        current = await find_session(company, tx, session_id, lock=True)
+        changes = read(current)
+        lookups = Lookups(company, tx)
+        group_id = await lookups.owner_group(changes.owner_group_id)
+        mails = changes.instructor_mails
+        instructor_ids = None if mails is None else await lookups.instructors(mails)
+        now = clock.now_ms()
+        await _check_dates(tx, current, changes.start_date, changes.end_date, now)
+        updated = replace(
+            current,
+            name=changes.name,
+            owner_group_id=group_id,
+            start_date=changes.start_date,
+            end_date=changes.end_date,
+            additional_information=changes.additional_information,
+            modified_at=now,
+        )
+        await store.update_session(tx, company.id, updated, instructor_ids)
+    return await get_session(company, db, current.id)
+
+
+async def _check_dates(
+    db: Database, current: StoredSession, start: int, end: int | None, now: int
+) -> None:
+    """The rules on dates, in order; the rules on the past apply only to a changed date."""
+    if (
+        start != current.start_date
+        and is_running(current.start_date, current.end_date, now)
+        and await store.has_enrolled_learners(db, current.id)
+    ):
+        raise DomainError(ErrorCode.START_LOCKED_WHILE_RUNNING)
+    if start != current.start_date and start < now:
+        raise DomainError(ErrorCode.START_IN_PAST)
+    if end != current.end_date and end is not None and end < now:
+        raise DomainError(ErrorCode.END_IN_PAST)
+    if end is not None and end < start:
+        raise DomainError(ErrorCode.END_BEFORE_START)
+
+
+async def delete_session(company: Company, db: Database, session_id: str) -> None:
+    session = await find_session(company, db, session_id)
+    if not await store.delete_session(db, company.id, session.id):
+        raise DomainError(ErrorCode.SESSION_NOT_FOUND)  # deleted meanwhile by another request
+
+
+async def enrolled_users(company: Company, db: Database, session_id: str) -> list[Person]:
+    session = await find_session(company, db, session_id)
+    return await store.enrolled_users(db, session.id)
+
+
+# Each enrolment change is one transaction holding the session's row: a concurrent delete
+# waits, instead of leaving enrolments that point at nothing.
+
+
+async def enrol_users(
+    company: Company, db: Database, clock: Clock, session_id: str, read: ReadIds
+) -> None:
+    async with db.transaction() as tx:
+        session = await find_session(company, tx, session_id, lock=True)
+        user_ids = await read(Lookups(company, tx))
+        await store.enrol_users(tx, session.id, user_ids, clock.now_ms())
+
+
+async def unenrol_users(company: Company, db: Database, session_id: str, read: ReadIds) -> None:
+    async with db.transaction() as tx:
+        session = await find_session(company, tx, session_id, lock=True)
+        await store.unenrol_users(tx, session.id, await read(Lookups(company, tx)))
+
+
+async def enrol_groups(
+    company: Company, db: Database, clock: Clock, session_id: str, read: ReadIds
+) -> None:
+    async with db.transaction() as tx:
+        session = await find_session(company, tx, session_id, lock=True)
+        group_ids = await read(Lookups(company, tx))
+        await store.enrol_groups(tx, session.id, group_ids, clock.now_ms())
+
+
+async def unenrol_groups(company: Company, db: Database, session_id: str, read: ReadIds) -> None:
+    async with db.transaction() as tx:
+        session = await find_session(company, tx, session_id, lock=True)
+        await store.unenrol_groups(tx, session.id, await read(Lookups(company, tx)))
