@@ -6,6 +6,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
+from .. import __version__
 from ..settings import SettingsError, load_settings
 from . import company, demo, group, key, load, migrate, path, serve, user
 from .common import CommandError
@@ -19,6 +20,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="A server for the 360Learning v1 path-sessions API. Settings come from "
         "PATHSESSIONS_* environment variables (see docs/configuration.md).",
     )
+    parser.add_argument("--version", action="version", version=f"pathsessions {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for module in COMMANDS:
         module.register(commands)
