@@ -20,6 +20,7 @@ from typing import Any
 import httpx
 import pytest
 
+import pathsessions
 from conftest import TOKEN_SECRET
 from pathsessions.app import create_app
 from pathsessions.cli import main
@@ -186,6 +187,11 @@ def printed_id(out: str) -> str:
 
 
 # --- migrate -------------------------------------------------------------------------------
+
+
+def test_version(capsys: pytest.CaptureFixture[str]) -> None:
+    result = Cli(capsys)("--version")
+    assert (result.code, result.out) == (0, f"pathsessions {pathsessions.__version__}\n")
 
 
 def test_migrate_prints_the_schema_version(cli: Cli, database_url: str) -> None:

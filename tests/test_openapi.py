@@ -11,6 +11,7 @@ from typing import Any
 
 import httpx
 
+import pathsessions
 from pathsessions.api.v1.errors import STATUS
 from pathsessions.api.v1.openapi import OPERATIONS
 from pathsessions.app import ROUTES, App
@@ -52,6 +53,12 @@ async def test_openapi_is_version_3_1(client: httpx.AsyncClient) -> None:
     assert r.status_code == 200
     assert r.headers["content-type"].startswith("application/json")
     assert r.json()["openapi"] == "3.1.0"
+
+
+async def test_openapi_names_the_package_version(client: httpx.AsyncClient) -> None:
+    r = await client.get("/openapi.json")
+    assert r.json()["info"]["version"] == pathsessions.__version__
+    assert re.fullmatch(r"\d+\.\d+\.\d+.*", pathsessions.__version__)
 
 
 async def test_openapi_needs_no_credentials(client: httpx.AsyncClient, app: App) -> None:
