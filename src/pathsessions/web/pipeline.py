@@ -45,8 +45,9 @@ class Facade(Protocol[Ctx_contra]):
     @property
     def routes(self) -> Sequence[Route[Any, Any]]: ...
 
-    async def authenticate(self, ctx: Ctx_contra, request: Request) -> Any:
-        """The principal the route's handler is called with; raises to refuse."""
+    async def authenticate(self, ctx: Ctx_contra, request: Request, route: Route[Any, Any]) -> Any:
+        """The principal `route`'s handler is called with; raises to refuse (a version may
+        also refuse here what the route needs and the credentials lack, such as a scope)."""
         ...
 
     def tenant(self, principal: Any) -> str:
@@ -163,7 +164,7 @@ class Pipeline(Generic[Ctx]):
                 response = await route.public(request, ctx)
             else:
                 assert route.handler is not None
-                principal = await api.authenticate(ctx, request)
+                principal = await api.authenticate(ctx, request, route)
                 tenant = api.tenant(principal)
                 trace.company_id = tenant
                 if limiter is not None:

@@ -27,7 +27,9 @@ class V1:
     def routes(self) -> Sequence[Route[Context, Any]]:
         return ROUTES
 
-    async def authenticate(self, ctx: Context, request: Request) -> Company:
+    async def authenticate(
+        self, ctx: Context, request: Request, route: Route[Context, Any]
+    ) -> Company:
         return await auth.authenticate(ctx, request)
 
     def tenant(self, principal: Company) -> str:
