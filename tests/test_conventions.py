@@ -18,6 +18,7 @@ from urllib.parse import quote, urlencode
 import httpx
 import msgspec
 import pytest
+from msgspec import structs
 
 import pathsessions.core.sessions
 import pathsessions.storage.sessions
@@ -725,7 +726,7 @@ async def test_fault_inside_the_write_rolls_back(
     bogus_user = "6bffffffffffffffffffffff"
 
     async def insert_with_unknown_instructor(db: Database, s: NewSession) -> None:
-        await real_insert(db, replace(s, instructor_ids=(*s.instructor_ids, bogus_user)))
+        await real_insert(db, structs.replace(s, instructor_ids=(*s.instructor_ids, bogus_user)))
 
     monkeypatch.setattr(
         pathsessions.storage.sessions, "insert_session", insert_with_unknown_instructor

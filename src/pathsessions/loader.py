@@ -7,8 +7,10 @@ by a natural key, and updated rather than duplicated. The format is in docs/fixt
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
+
+from msgspec.structs import replace
 
 from .api.v1 import requests as v1_requests
 from .api.v1.errors import ERRORS

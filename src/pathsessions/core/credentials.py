@@ -7,7 +7,7 @@ when a token is asked for.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import msgspec
 
 from ..storage import Database
 from ..storage import companies as store
@@ -40,8 +40,7 @@ async def company_for_token(db: Database, clock: Clock, secret: bytes, token: st
     return company
 
 
-@dataclass(frozen=True, slots=True)
-class IssuedToken:
+class IssuedToken(msgspec.Struct, frozen=True):
     token: str
     lifetime_ms: int
 

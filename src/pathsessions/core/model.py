@@ -1,20 +1,23 @@
 """The records the core works with. Storage answers these, never rows; each API version
-turns them into its own JSON shapes."""
+turns them into its own JSON shapes.
+
+Frozen msgspec Structs rather than frozen dataclasses: they are built in C, several times
+faster than a frozen dataclass's `__init__` (which sets each field through
+`object.__setattr__`), and every request builds a few of them.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import msgspec
 
 
-@dataclass(frozen=True, slots=True)
-class Company:
+class Company(msgspec.Struct, frozen=True):
     id: str
     name: str
     owner_user_id: str | None
 
 
-@dataclass(frozen=True, slots=True)
-class ApiKeyInfo:
+class ApiKeyInfo(msgspec.Struct, frozen=True):
     """What may be shown of an API key: never the key, nor its hash."""
 
     id: str
@@ -23,16 +26,14 @@ class ApiKeyInfo:
     revoked_at: int | None
 
 
-@dataclass(frozen=True, slots=True)
-class NewKey:
+class NewKey(msgspec.Struct, frozen=True):
     """A key just made: the only moment its secret value is known."""
 
     id: str
     key: str
 
 
-@dataclass(frozen=True, slots=True)
-class NewSession:
+class NewSession(msgspec.Struct, frozen=True):
     """A validated path session, ready to store."""
 
     id: str
@@ -47,8 +48,7 @@ class NewSession:
     created_at: int
 
 
-@dataclass(frozen=True, slots=True)
-class StoredSession:
+class StoredSession(msgspec.Struct, frozen=True):
     id: str
     path_id: str
     name: str
@@ -61,8 +61,7 @@ class StoredSession:
     instructor_mails: tuple[str, ...]
 
 
-@dataclass(frozen=True, slots=True)
-class Person:
+class Person(msgspec.Struct, frozen=True):
     """A user of a company: id, e-mail address as stored, and names."""
 
     id: str
@@ -71,16 +70,14 @@ class Person:
     last_name: str
 
 
-@dataclass(frozen=True, slots=True)
-class Group:
+class Group(msgspec.Struct, frozen=True):
     id: str
     name: str
     public: bool
     parent_id: str | None
 
 
-@dataclass(frozen=True, slots=True)
-class Path:
+class Path(msgspec.Struct, frozen=True):
     id: str
     name: str
     group_id: str
@@ -89,14 +86,12 @@ class Path:
     modified_at: int
 
 
-@dataclass(frozen=True, slots=True)
-class PathWithSessions:
+class PathWithSessions(msgspec.Struct, frozen=True):
     path: Path
     session_ids: list[str]
 
 
-@dataclass(frozen=True, slots=True)
-class SessionDetail:
+class SessionDetail(msgspec.Struct, frozen=True):
     """One session with what a read of it shows: its path, enrolled users and groups."""
 
     session: StoredSession

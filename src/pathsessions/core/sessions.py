@@ -10,7 +10,9 @@ exists, say). So the order of the checks is the version's, and the checks are th
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass, replace
+
+import msgspec
+from msgspec.structs import replace
 
 from ..storage import Database
 from ..storage import directory as directory_store
@@ -72,8 +74,7 @@ class Lookups:
         return ids
 
 
-@dataclass(frozen=True, slots=True)
-class SessionFields:
+class SessionFields(msgspec.Struct, frozen=True):
     """A new session's fields, checked: the owner group and instructors exist."""
 
     name: str
@@ -84,8 +85,7 @@ class SessionFields:
     additional_information: str | None
 
 
-@dataclass(frozen=True, slots=True)
-class SessionChanges:
+class SessionChanges(msgspec.Struct, frozen=True):
     """A session's main fields after an edit; `instructor_mails` None keeps the instructors."""
 
     name: str

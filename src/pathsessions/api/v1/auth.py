@@ -7,13 +7,17 @@ from its header when present, else from the query. Missing or wrong: 401.
 
 from __future__ import annotations
 
+from typing import Any
+
 from ...core import credentials
 from ...core.model import Company
 from ...web.asgi import Request
+from ...web.routing import Route
 from ..context import Context
 
 
-async def authenticate(ctx: Context, request: Request) -> Company:
+async def authenticate(ctx: Context, request: Request, route: Route[Context, Any]) -> Company:
+    """The company the credentials name; every v1 route needs the same credentials."""
     authorization = request.header(b"authorization")
     if authorization is not None:
         scheme, _, token = authorization.strip().partition(" ")

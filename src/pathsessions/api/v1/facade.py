@@ -8,7 +8,7 @@ from typing import Any
 from ...core.errors import DomainError, ErrorCode
 from ...core.model import Company
 from ...settings import Settings
-from ...web.asgi import Request, Response
+from ...web.asgi import Response
 from ...web.ratelimit import retry_after
 from ...web.routing import Route
 from ..context import Context
@@ -27,10 +27,8 @@ class V1:
     def routes(self) -> Sequence[Route[Context, Any]]:
         return ROUTES
 
-    async def authenticate(
-        self, ctx: Context, request: Request, route: Route[Context, Any]
-    ) -> Company:
-        return await auth.authenticate(ctx, request)
+    # The function itself, not a method calling it: one coroutine less on every request.
+    authenticate = staticmethod(auth.authenticate)
 
     def tenant(self, principal: Company) -> str:
         return principal.id
