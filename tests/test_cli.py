@@ -188,6 +188,7 @@ def printed_id(out: str) -> str:
 # --- migrate -------------------------------------------------------------------------------
 
 
+@pytest.mark.fresh_database
 def test_migrate_prints_the_schema_version(cli: Cli, database_url: str) -> None:
     newest = available()[-1].version
     assert cli.ok("migrate") == f"database schema at version {newest}\n"

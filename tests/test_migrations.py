@@ -29,6 +29,8 @@ from pathsessions.storage.migrate import Migration, available, current_version
 # `pathsessions.storage.migrate` the attribute is the function; this is the module.
 migrate_module = importlib.import_module("pathsessions.storage.migrate")
 
+pytestmark = pytest.mark.fresh_database
+
 # The tables of 0001_initial.sql; later migrations may add more, never remove these.
 INITIAL_TABLES = {
     "companies",
