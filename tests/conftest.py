@@ -13,10 +13,12 @@ PATHSESSIONS_TEST_POSTGRES_URL names the server (default: the local one, user po
 from __future__ import annotations
 
 import asyncio
+import fcntl
 import os
 import re
 import shutil
 import signal
+import tempfile
 import threading
 import uuid
 from collections.abc import AsyncIterator, Coroutine, Iterator
@@ -239,6 +241,54 @@ async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncI
         await admin.execute(f'DROP SCHEMA "{name}" CASCADE')
     finally:
         await admin.close()
+
+
+@pytest.fixture
+def redis_turn() -> Iterator[None]:
+    """Redis holds the rate-limit buckets of every process that counts in it, keyed by
+    company: a test that counts there waits for any other such test to end, in another
+    pytest-xdist worker or in another run of this suite on the machine."""
+    lock = Path(tempfile.gettempdir()) / "pathsessions-tests-redis.lock"
+    with lock.open("a") as held:
+        fcntl.flock(held, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(held, fcntl.LOCK_UN)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The real-server tests first (in their order, then the others in theirs): the longest
+    ones start early, so that no process is left running one at the end while the others idle."""
+    items.sort(key=lambda item: item.get_closest_marker("e2e") is None)
+
+
+class ReportLines:
+    """Lines for the end of pytest's report, under a heading: a test records one with
+    `record_property(f"{ReportLines.PREFIX}{heading}", line)`. As a property it reaches the
+    main process from a pytest-xdist worker, where a line kept in memory would not."""
+
+    PREFIX = "report-line:"
+
+    def __init__(self) -> None:
+        self.lines: dict[str, list[str]] = {}
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        for name, value in report.user_properties:
+            if name.startswith(self.PREFIX):
+                lines = self.lines.setdefault(name.removeprefix(self.PREFIX), [])
+                if value not in lines:  # the property is on every report of the test
+                    lines.append(str(value))
+
+    def pytest_terminal_summary(self, terminalreporter: pytest.TerminalReporter) -> None:
+        for heading, lines in self.lines.items():
+            terminalreporter.write_sep("-", heading)
+            for line in lines:
+                terminalreporter.write_line(line)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.pluginmanager.register(ReportLines(), "report-lines")
 
 
 TOKEN_SECRET = "a-token-secret-for-tests-0123456789abcdef"

@@ -20,7 +20,7 @@ import re
 import time
 import zlib
 from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import httpx
@@ -28,7 +28,7 @@ import pytest
 import schemathesis
 from schemathesis.python import asgi
 
-from conftest import WORLD, world_document
+from conftest import WORLD, ReportLines, world_document
 from pathsessions.app import ROUTES, App, create_app
 from pathsessions.fixtures import load_document
 from pathsessions.settings import Settings
@@ -148,27 +148,6 @@ class Counted:
         await self.app(scope, receive, send)
 
 
-@dataclass
-class Summary:
-    """Registered as a pytest plugin: one line per run, at the end of pytest's report."""
-
-    lines: list[str] = field(default_factory=list)
-
-    def pytest_terminal_summary(self, terminalreporter: pytest.TerminalReporter) -> None:
-        terminalreporter.write_sep("-", "schemathesis")
-        for line in self.lines:
-            terminalreporter.write_line(line)
-
-
-def _summary(config: pytest.Config) -> Summary:
-    plugin = config.pluginmanager.get_plugin("schemathesis-summary")
-    if plugin is None:
-        plugin = Summary()
-        config.pluginmanager.register(plugin, "schemathesis-summary")
-    assert isinstance(plugin, Summary)
-    return plugin
-
-
 EXAMPLES: dict[str, int] = {}
 
 
@@ -253,9 +232,11 @@ async def api_schema(
     backend = request.node.callspec.params["database_url"]
     record_property("schemathesis_examples", examples)
     record_property("schemathesis_requests", app.requests)
-    _summary(request.config).lines.append(
+    # Printed at the end of the report (conftest), from whichever process ran the test.
+    record_property(
+        f"{ReportLines.PREFIX}schemathesis",
         f"{backend}: {len(EXAMPLES)} operations, {examples} examples, {app.requests} requests "
-        f"answered, {elapsed:.1f} s (seed {config.seed})"
+        f"answered, {elapsed:.1f} s (seed {config.seed})",
     )
 
 
