@@ -6,6 +6,13 @@ process, or the process's PostgreSQL schema, migrated once and emptied before ea
 test of migrating itself is marked `fresh_database` and gets one nothing has migrated.
 Whatever a test changes in the schema beyond rows must be in such a test.
 
+A test marked `backend_independent` runs on one backend only (the first of them). The rule:
+only a test whose answer is decided before any storage is touched, whatever it loads to set
+the scene (the world, for a request with credentials), may be marked: an unknown route or
+method, a body over the size limit, the API description, settings refused before the
+database is opened. A test that authenticates, reads or writes stays on both backends, even
+when what it checks looks like wording.
+
 PATHSESSIONS_TEST_BACKENDS=sqlite (or postgresql) narrows that for a quick local run;
 PATHSESSIONS_TEST_POSTGRES_URL names the server (default: the local one, user postgres).
 """
@@ -255,6 +262,17 @@ def redis_turn() -> Iterator[None]:
             yield
         finally:
             fcntl.flock(held, fcntl.LOCK_UN)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """A test marked `backend_independent` runs on the first backend only (module docstring):
+    a parametrize mark on `database_url`, which pytest lets take precedence over the params of
+    the fixture."""
+    marked = metafunc.definition.get_closest_marker("backend_independent") is not None
+    if marked and "database_url" in metafunc.fixturenames:
+        only = pytest.mark.parametrize("database_url", BACKENDS[:1], indirect=True)
+        metafunc.definition.add_marker(only)
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

@@ -433,6 +433,7 @@ async def test_reads_with_query_credentials(
     assert by_query.content == by_header.content
 
 
+@pytest.mark.backend_independent
 @pytest.mark.parametrize(
     ("method", "read_url"),
     [

@@ -57,10 +57,12 @@ async def instructors(db: Database, session_id: str) -> list[tuple[str, int]]:
 # --- Routing ---------------------------------------------------------------------------------
 
 
+@pytest.mark.backend_independent
 def test_documentation_url_is_set(app: App) -> None:
     assert app.settings.docs_url.startswith(("http://", "https://"))
 
 
+@pytest.mark.backend_independent
 @pytest.mark.parametrize(
     ("method", "url"),
     [
@@ -895,6 +897,7 @@ async def test_an_encoded_slash_stays_inside_its_segment(
     assert (r.status_code, r.json()["_id"]) == (200, world.instructor)
 
 
+@pytest.mark.backend_independent
 async def test_route_text_is_literal(client: httpx.AsyncClient) -> None:
     for path in ["/openapiXjson", "/openapi_json"]:
         r = await client.get(path)
@@ -914,6 +917,7 @@ async def test_a_repeated_credential_header_counts_by_its_first_value(
     assert (r.status_code, r.content) == (401, error("unauthorized"))
 
 
+@pytest.mark.backend_independent
 async def test_an_absurd_declared_length_is_too_large(app: App) -> None:
     sent: list[Any] = []
 
