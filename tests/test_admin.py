@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import asyncio
 
-from conftest import World
 from pathsessions import admin
 from pathsessions.keys import MAX_ACTIVE_KEYS
 from pathsessions.storage import Database
 from pathsessions.storage import admin as q
+from support import World
 
 
 async def test_concurrent_key_creations_never_pass_the_limit(db: Database, world: World) -> None:

@@ -8,10 +8,10 @@ from typing import Any
 import httpx
 import pytest
 
-from conftest import JSON_TYPE, UNKNOWN_ID, World, error, valid_body
 from pathsessions.app import App
 from pathsessions.domain import format_date
 from pathsessions.storage import Database
+from support import JSON_TYPE, UNKNOWN_ID, World, error, valid_body
 
 
 def compact(value: Any) -> bytes:

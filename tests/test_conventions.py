@@ -20,7 +20,12 @@ import pytest
 
 import pathsessions.service
 import pathsessions.storage.repository
-from conftest import (
+from pathsessions import admin
+from pathsessions.app import App, create_app
+from pathsessions.domain import NewSession
+from pathsessions.settings import Settings
+from pathsessions.storage import Database
+from support import (
     JSON_TYPE,
     UNKNOWN_ID,
     World,
@@ -31,11 +36,6 @@ from conftest import (
     error,
     valid_body,
 )
-from pathsessions import admin
-from pathsessions.app import App, create_app
-from pathsessions.domain import NewSession
-from pathsessions.settings import Settings
-from pathsessions.storage import Database
 
 MIB = 1024 * 1024
 INTERNAL_ERROR = re.compile(rb'\{"error":"an error occurred: ([0-9a-f]{32})"\}')

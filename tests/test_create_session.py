@@ -12,7 +12,9 @@ from typing import Any
 import httpx
 import pytest
 
-from conftest import (
+from pathsessions.fixtures import load_document
+from pathsessions.storage import Database
+from support import (
     ABSENT,
     UNKNOWN_ID,
     World,
@@ -21,8 +23,6 @@ from conftest import (
     created_id,
     valid_body,
 )
-from pathsessions.fixtures import load_document
-from pathsessions.storage import Database
 
 OBJECT_ID = re.compile(r"[0-9a-f]{24}")
 

@@ -23,7 +23,7 @@ import pytest
 from pathsessions.client import Client, PathSessionsError
 from pathsessions.storage import open_database
 from pathsessions.storage.migrate import available, migrate
-from realserver import (
+from support.realserver import (
     COMPANY,
     HEADERS,
     KEY,

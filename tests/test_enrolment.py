@@ -14,8 +14,8 @@ import httpx
 import pytest
 
 import pathsessions.service
-from conftest import JSON_TYPE, UNKNOWN_ID, World, create_other, error, valid_body
 from pathsessions.storage import Database
+from support import JSON_TYPE, UNKNOWN_ID, World, create_other, error, valid_body
 
 ENROLLED = b'{"status":"users_enrolled"}'
 UNENROLLED = b'{"status":"users_unenrolled"}'

@@ -11,14 +11,18 @@ import asyncio
 import hashlib
 import json
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
-from conftest import (
+from pathsessions.admin import revoke_key
+from pathsessions.domain import parse_date
+from pathsessions.fixtures import FixtureError, load_document
+from pathsessions.storage import Database, open_database
+from support import (
     ABSENT,
     ACME,
     ACME_KEY,
@@ -29,15 +33,10 @@ from conftest import (
     valid_body,
     world_document,
 )
-from pathsessions.admin import revoke_key
-from pathsessions.domain import parse_date
-from pathsessions.fixtures import FixtureError, load_document
-from pathsessions.storage import Database, open_database
-from test_cli import Cli, LiveApp, clean_environment
+from support.cli import Cli, LiveApp
+from support.world import EXAMPLE as EXAMPLE_FILE
+from support.world import EXAMPLE_KEY
 
-FIXTURES = Path(__file__).parent / "fixtures"
-EXAMPLE_FILE = FIXTURES / "example.json"
-EXAMPLE_KEY = "a-literal-key-for-tests"
 OBJECT_ID = re.compile(r"[0-9a-f]{24}")
 Dump = dict[str, list[tuple[Any, ...]]]
 
@@ -952,23 +951,6 @@ async def test_an_id_given_twice_in_one_document_is_refused(db: Database, kind: 
 
 
 # --- Through the CLI: `pathsessions load [--reset] FILE` -----------------------------------
-
-
-@pytest.fixture
-def cli(
-    database_url: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> Cli:
-    clean_environment(monkeypatch)
-    monkeypatch.setenv("PATHSESSIONS_DATABASE_URL", database_url)
-    capsys.readouterr()
-    return Cli(capsys)
-
-
-@pytest.fixture
-def live(database_url: str) -> Iterator[LiveApp]:
-    application = LiveApp(database_url)
-    yield application
-    application.close()
 
 
 def sync_dump(database_url: str, *, timestamps: bool = True) -> Dump:

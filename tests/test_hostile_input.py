@@ -27,7 +27,6 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import pathsessions.storage.migrations
-from conftest import ACME, ACME_KEY, JSON_TYPE, OTHER, WORLD, World, created_id, error, valid_body
 from pathsessions.app import ROUTES, App
 from pathsessions.body import MAX_FORM_FIELDS
 from pathsessions.domain import normalize_email
@@ -35,6 +34,7 @@ from pathsessions.errors import STATUS, not_found_body
 from pathsessions.http import Route
 from pathsessions.openapi import OPERATIONS
 from pathsessions.storage import Database
+from support import ACME, ACME_KEY, JSON_TYPE, OTHER, WORLD, World, created_id, error, valid_body
 
 MIB = 1024 * 1024
 FORM = "application/x-www-form-urlencoded"

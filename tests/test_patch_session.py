@@ -15,11 +15,11 @@ import httpx
 import pytest
 
 import pathsessions.service
-from conftest import ABSENT, JSON_TYPE, UNKNOWN_ID, World, error, valid_body
 from pathsessions.admin import add_group, add_user
 from pathsessions.domain import format_date, now_ms, parse_date
 from pathsessions.errors import PATCH_FIELD_MESSAGES, PATCH_PREFIX, PATCH_RULE_MESSAGES
 from pathsessions.storage import Database
+from support import ABSENT, JSON_TYPE, UNKNOWN_ID, World, error, valid_body
 
 DETAIL_KEYS = [
     "sessionName",

@@ -16,7 +16,11 @@ import httpx
 import pytest
 
 import pathsessions.storage.sessions
-from conftest import (
+from pathsessions.app import App
+from pathsessions.domain import format_date
+from pathsessions.http import StreamAborted
+from pathsessions.storage import Database
+from support import (
     ITEM_KEYS,
     JSON_TYPE,
     UNKNOWN_ID,
@@ -26,10 +30,6 @@ from conftest import (
     error,
     valid_body,
 )
-from pathsessions.app import App
-from pathsessions.domain import format_date
-from pathsessions.http import StreamAborted
-from pathsessions.storage import Database
 
 LIST_URL = "/api/v1/paths/sessions"
 DETAIL_KEYS = [*ITEM_KEYS, "path", "users", "groups"]

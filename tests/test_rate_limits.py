@@ -17,12 +17,12 @@ import httpx
 import pytest
 import redis.asyncio as redis
 
-from conftest import ACME, OTHER, World, count_rows, created_id, valid_body
 from pathsessions.app import App, create_app
 from pathsessions.ratelimit import READ, WRITE, SharedTable, retry_after
 from pathsessions.settings import Settings
 from pathsessions.storage import Database
-from realserver import HEADERS, SESSIONS, Server, Servers, body, load_example
+from support import ACME, OTHER, World, count_rows, created_id, valid_body
+from support.realserver import HEADERS, SESSIONS, Server, Servers, body, load_example
 
 REDIS_URL = os.environ.get("PATHSESSIONS_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 # The tests that count in Redis share its buckets (ACME's): they take turns (conftest).

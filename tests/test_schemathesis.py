@@ -28,10 +28,11 @@ import pytest
 import schemathesis
 from schemathesis.python import asgi
 
-from conftest import WORLD, ReportLines, world_document
 from pathsessions.app import ROUTES, App, create_app
 from pathsessions.fixtures import load_document
 from pathsessions.settings import Settings
+from support import WORLD, world_document
+from support.report import ReportLines
 
 # Generated cases per operation, on top of its coverage cases: about 15 s per backend.
 MAX_EXAMPLES = 30
@@ -97,7 +98,7 @@ def before_call(context: schemathesis.HookContext, case: Case, kwargs: Any) -> N
 
 
 async def _load_world(settings: Settings) -> None:
-    """The conftest world, plus sessions with known ids, one of them with a user and a group
+    """The test world, plus sessions with known ids, one of them with a user and a group
     enrolled; written through an app on this test's event loop, then shut down."""
     document = world_document()
     document["companies"][0]["sessions"] = [
@@ -232,7 +233,7 @@ async def api_schema(
     backend = request.node.callspec.params["database_url"]
     record_property("schemathesis_examples", examples)
     record_property("schemathesis_requests", app.requests)
-    # Printed at the end of the report (conftest), from whichever process ran the test.
+    # Printed at the end of the report (support/report.py), from whichever process ran the test.
     record_property(
         f"{ReportLines.PREFIX}schemathesis",
         f"{backend}: {len(EXAMPLES)} operations, {examples} examples, {app.requests} requests "

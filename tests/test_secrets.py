@@ -15,7 +15,7 @@ import pytest
 from pathsessions.app import create_app
 from pathsessions.keys import hash_key, matching_key
 from pathsessions.settings import Settings, SettingsError, load_settings
-from realserver import (
+from support.realserver import (
     COMPANY,
     HEADERS,
     KEY,

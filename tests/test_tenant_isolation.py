@@ -26,11 +26,11 @@ from typing import Any
 import httpx
 import pytest
 
-from conftest import JSON_TYPE, World, error, valid_body
 from pathsessions.admin import add_user
 from pathsessions.app import ROUTES
 from pathsessions.http import Router
 from pathsessions.storage import Database
+from support import JSON_TYPE, World, error, valid_body
 
 START = "2030-01-01T09:00:00.000Z"
 

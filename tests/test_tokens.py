@@ -14,7 +14,6 @@ import pytest
 
 import pathsessions.auth
 import pathsessions.oauth
-from conftest import JSON_TYPE, OTHER, UNKNOWN_ID, World, error, valid_body
 from pathsessions.admin import create_key, revoke_key
 from pathsessions.app import ROUTES, App, create_app
 from pathsessions.domain import now_ms
@@ -22,6 +21,7 @@ from pathsessions.http import Route
 from pathsessions.settings import Settings
 from pathsessions.storage import Database
 from pathsessions.storage.admin import list_keys
+from support import JSON_TYPE, OTHER, UNKNOWN_ID, World, error, valid_body
 
 TOKEN_URL = "/api/v2/oauth2/token"
 UNAUTHORIZED = b'{"error":"unauthorized"}'
