@@ -113,6 +113,33 @@ async def load_fails(db: Database, document: Any, *, reset: bool = False) -> Fix
 # --- The example of the format's documentation ------------------------------------------
 
 
+def test_the_example_is_acme_of_the_test_world() -> None:
+    """tests/fixtures/example.json, which the real-server tests load through the CLI, is ACME
+    as the `world` fixture loads it (support/world.py), but for its key and its one session:
+    every id, name, mail, role and status it gives is the world's."""
+    (acme,) = example()["companies"]
+    world = world_document()["companies"][0]
+    for field in ("id", "name", "owner"):
+        assert acme[field] == world[field], field
+    groups = {g["id"]: g for g in world["groups"]}
+    for group in acme["groups"]:
+        known = groups[group["id"]]
+        assert group["name"] == known["name"]
+        assert group.get("public", False) == known.get("public", False)
+        assert group.get("parent") == known.get("parent")
+    users = {u["mail"]: u for u in world["users"]}
+    for user in acme["users"]:
+        known = users[user["mail"]]
+        for field in ("id", "firstName", "lastName", "status", "roles"):
+            assert user.get(field, known.get(field)) == known.get(field), (user, field)
+    paths = {p["name"]: p for p in world["paths"]}
+    for path in acme["paths"]:
+        known = paths[path["name"]]
+        for field in ("id", "group", "status"):
+            assert path.get(field, known.get(field)) == known.get(field), (path, field)
+    assert acme["apiKeys"] == [EXAMPLE_KEY] != world["apiKeys"]
+
+
 async def test_example_document_loads(db: Database, client: httpx.AsyncClient) -> None:
     report = await load_document(db, example())
     assert report.company_ids == [ACME]
