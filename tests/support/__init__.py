@@ -1,7 +1,8 @@
 """What the tests share besides fixtures: the known world (`support.world`), requests and the
 checks of their answers (`support.api`), the test databases (`support.databases`), the CLI
-called in process (`support.cli`), real server processes (`support.realserver`) and the lines
-at the end of the report (`support.report`).
+called in process (`support.cli`), real server processes (`support.realserver`), one valid
+request per operation (`support.catalogue`) and the lines at the end of the report
+(`support.report`).
 
 The names most tests use are importable from `support` itself.
 """
