@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import asyncio
 
-from conftest import World
 from pathsessions.core import operators as admin
 from pathsessions.core.clock import SYSTEM_CLOCK
 from pathsessions.core.keys import MAX_ACTIVE_KEYS
 from pathsessions.core.model import NewKey
 from pathsessions.storage import Database
 from pathsessions.storage import companies as q
+from support import World
 
 
 async def test_concurrent_key_creations_never_pass_the_limit(db: Database, world: World) -> None:

@@ -1,4 +1,4 @@
-"""Pure unit tests of `pathsessions.body.decode_body`: JSON objects and URL-encoded forms."""
+"""Pure unit tests of `pathsessions.web.body.decode_body`: JSON objects and URL-encoded forms."""
 
 from __future__ import annotations
 

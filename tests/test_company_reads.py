@@ -9,10 +9,10 @@ from typing import Any
 import httpx
 import pytest
 
-from conftest import JSON_TYPE, UNKNOWN_ID, World, error, valid_body
 from pathsessions.app import App
 from pathsessions.core.values import format_date
 from pathsessions.storage import Database
+from support import JSON_TYPE, UNKNOWN_ID, World, error, valid_body
 
 
 def compact(value: Any) -> bytes:
@@ -434,6 +434,7 @@ async def test_reads_with_query_credentials(
     assert by_query.content == by_header.content
 
 
+@pytest.mark.backend_independent
 @pytest.mark.parametrize(
     ("method", "read_url"),
     [

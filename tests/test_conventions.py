@@ -22,7 +22,13 @@ from msgspec import structs
 
 import pathsessions.core.sessions
 import pathsessions.storage.sessions
-from conftest import (
+from pathsessions.app import App, create_app
+from pathsessions.core import operators as admin
+from pathsessions.core.clock import SYSTEM_CLOCK
+from pathsessions.core.model import NewSession
+from pathsessions.settings import Settings
+from pathsessions.storage import Database
+from support import (
     JSON_TYPE,
     UNKNOWN_ID,
     World,
@@ -33,12 +39,6 @@ from conftest import (
     error,
     valid_body,
 )
-from pathsessions.app import App, create_app
-from pathsessions.core import operators as admin
-from pathsessions.core.clock import SYSTEM_CLOCK
-from pathsessions.core.model import NewSession
-from pathsessions.settings import Settings
-from pathsessions.storage import Database
 
 MIB = 1024 * 1024
 INTERNAL_ERROR = re.compile(rb'\{"error":"an error occurred: ([0-9a-f]{32})"\}')
@@ -60,10 +60,12 @@ async def instructors(db: Database, session_id: str) -> list[tuple[str, int]]:
 # --- Routing ---------------------------------------------------------------------------------
 
 
+@pytest.mark.backend_independent
 def test_documentation_url_is_set(app: App) -> None:
     assert app.settings.docs_url.startswith(("http://", "https://"))
 
 
+@pytest.mark.backend_independent
 @pytest.mark.parametrize(
     ("method", "url"),
     [
@@ -898,6 +900,7 @@ async def test_an_encoded_slash_stays_inside_its_segment(
     assert (r.status_code, r.json()["_id"]) == (200, world.instructor)
 
 
+@pytest.mark.backend_independent
 async def test_route_text_is_literal(client: httpx.AsyncClient) -> None:
     for path in ["/openapiXjson", "/openapi_json"]:
         r = await client.get(path)
@@ -917,6 +920,7 @@ async def test_a_repeated_credential_header_counts_by_its_first_value(
     assert (r.status_code, r.content) == (401, error("unauthorized"))
 
 
+@pytest.mark.backend_independent
 async def test_an_absurd_declared_length_is_too_large(app: App) -> None:
     sent: list[Any] = []
 

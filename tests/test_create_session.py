@@ -13,7 +13,9 @@ from typing import Any
 import httpx
 import pytest
 
-from conftest import (
+from pathsessions.loader import load_document
+from pathsessions.storage import Database
+from support import (
     ABSENT,
     UNKNOWN_ID,
     World,
@@ -22,8 +24,6 @@ from conftest import (
     created_id,
     valid_body,
 )
-from pathsessions.loader import load_document
-from pathsessions.storage import Database
 
 OBJECT_ID = re.compile(r"[0-9a-f]{24}")
 

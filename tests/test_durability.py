@@ -31,7 +31,7 @@ import pytest
 
 from pathsessions.core.values import format_date, parse_date
 from pathsessions.storage import Database, open_database
-from realserver import (
+from support.realserver import (
     HEADERS,
     READY_TIMEOUT,
     ROOT_GROUP,

@@ -23,7 +23,7 @@ import pytest
 from pathsessions.client import Client, PathSessionsError
 from pathsessions.storage import open_database
 from pathsessions.storage.migrate import available, migrate
-from realserver import (
+from support.realserver import (
     COMPANY,
     HEADERS,
     KEY,
@@ -230,6 +230,7 @@ def test_serve_with_two_workers(database_url: str, servers: Servers) -> None:
             os.kill(int(pid), 0)
 
 
+@pytest.mark.fresh_database
 def test_serve_refuses_a_database_newer_than_itself(database_url: str, servers: Servers) -> None:
     newest = available()[-1].version
 

@@ -14,9 +14,10 @@ from typing import Any
 import httpx
 import pytest
 
-from conftest import JSON_TYPE, UNKNOWN_ID, World, create_other, error, valid_body
 from pathsessions.core.clock import SettableClock
 from pathsessions.storage import Database
+from support import JSON_TYPE, UNKNOWN_ID, World, create_other, error, valid_body
+from support.catalogue import CATALOGUE
 
 ENROLLED = b'{"status":"users_enrolled"}'
 UNENROLLED = b'{"status":"users_unenrolled"}'
@@ -483,12 +484,19 @@ async def test_groups_not_found(
 
 # --- Session lookup, credentials, bodies (all five routes) -------------------------------------
 
+# The enrolment routes: (method, "users" or "groups", a valid body), from the catalogue.
 ROUTES = [
-    ("GET", "users", None),
-    ("PATCH", "users", {"userIds": ["6b0000000000000000000001"]}),
-    ("DELETE", "users", {"userIds": ["6b0000000000000000000001"]}),
-    ("PATCH", "groups", {"groupIds": ["6a0000000000000000000001"]}),
-    ("DELETE", "groups", {"groupIds": ["6a0000000000000000000001"]}),
+    (request.method, request.path.rsplit("/", 1)[-1], request.body)
+    for request in map(
+        CATALOGUE.__getitem__,
+        [
+            "listPathSessionUsers",
+            "enrolPathSessionUsers",
+            "unenrolPathSessionUsers",
+            "enrolPathSessionGroups",
+            "unenrolPathSessionGroups",
+        ],
+    )
 ]
 ROUTE_IDS = [f"{method}-{kind}" for method, kind, _ in ROUTES]
 

@@ -11,14 +11,19 @@ import asyncio
 import hashlib
 import json
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
-from conftest import (
+from pathsessions.core.clock import SYSTEM_CLOCK
+from pathsessions.core.operators import revoke_key
+from pathsessions.core.values import parse_date
+from pathsessions.loader import FixtureError, load_document
+from pathsessions.storage import Database, open_database
+from support import (
     ABSENT,
     ACME,
     ACME_KEY,
@@ -29,16 +34,10 @@ from conftest import (
     valid_body,
     world_document,
 )
-from pathsessions.core.clock import SYSTEM_CLOCK
-from pathsessions.core.operators import revoke_key
-from pathsessions.core.values import parse_date
-from pathsessions.loader import FixtureError, load_document
-from pathsessions.storage import Database, open_database
-from test_cli import Cli, LiveApp, clean_environment
+from support.cli import Cli, LiveApp
+from support.world import EXAMPLE as EXAMPLE_FILE
+from support.world import EXAMPLE_KEY
 
-FIXTURES = Path(__file__).parent / "fixtures"
-EXAMPLE_FILE = FIXTURES / "example.json"
-EXAMPLE_KEY = "a-literal-key-for-tests"
 OBJECT_ID = re.compile(r"[0-9a-f]{24}")
 Dump = dict[str, list[tuple[Any, ...]]]
 
@@ -113,6 +112,33 @@ async def load_fails(db: Database, document: Any, *, reset: bool = False) -> Fix
 
 
 # --- The example of the format's documentation ------------------------------------------
+
+
+def test_the_example_is_acme_of_the_test_world() -> None:
+    """tests/fixtures/example.json, which the real-server tests load through the CLI, is ACME
+    as the `world` fixture loads it (support/world.py), but for its key and its one session:
+    every id, name, mail, role and status it gives is the world's."""
+    (acme,) = example()["companies"]
+    world = world_document()["companies"][0]
+    for field in ("id", "name", "owner"):
+        assert acme[field] == world[field], field
+    groups = {g["id"]: g for g in world["groups"]}
+    for group in acme["groups"]:
+        known = groups[group["id"]]
+        assert group["name"] == known["name"]
+        assert group.get("public", False) == known.get("public", False)
+        assert group.get("parent") == known.get("parent")
+    users = {u["mail"]: u for u in world["users"]}
+    for user in acme["users"]:
+        known = users[user["mail"]]
+        for field in ("id", "firstName", "lastName", "status", "roles"):
+            assert user.get(field, known.get(field)) == known.get(field), (user, field)
+    paths = {p["name"]: p for p in world["paths"]}
+    for path in acme["paths"]:
+        known = paths[path["name"]]
+        for field in ("id", "group", "status"):
+            assert path.get(field, known.get(field)) == known.get(field), (path, field)
+    assert acme["apiKeys"] == [EXAMPLE_KEY] != world["apiKeys"]
 
 
 async def test_example_document_loads(db: Database, client: httpx.AsyncClient) -> None:
@@ -953,23 +979,6 @@ async def test_an_id_given_twice_in_one_document_is_refused(db: Database, kind: 
 
 
 # --- Through the CLI: `pathsessions load [--reset] FILE` -----------------------------------
-
-
-@pytest.fixture
-def cli(
-    database_url: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> Cli:
-    clean_environment(monkeypatch)
-    monkeypatch.setenv("PATHSESSIONS_DATABASE_URL", database_url)
-    capsys.readouterr()
-    return Cli(capsys)
-
-
-@pytest.fixture
-def live(database_url: str) -> Iterator[LiveApp]:
-    application = LiveApp(database_url)
-    yield application
-    application.close()
 
 
 def sync_dump(database_url: str, *, timestamps: bool = True) -> Dump:

@@ -27,7 +27,6 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import pathsessions.storage.migrations
-from conftest import ACME, ACME_KEY, JSON_TYPE, OTHER, WORLD, World, created_id, error, valid_body
 from pathsessions.api.v1.errors import STATUS, not_found_body
 from pathsessions.api.v1.openapi import OPERATIONS
 from pathsessions.app import ROUTES, App
@@ -35,6 +34,8 @@ from pathsessions.core.values import normalize_email
 from pathsessions.storage import Database
 from pathsessions.web.body import MAX_FORM_FIELDS
 from pathsessions.web.routing import Route
+from support import ACME, ACME_KEY, JSON_TYPE, OTHER, WORLD, World, created_id, error, valid_body
+from support.catalogue import CATALOGUE, REQUESTS
 
 MIB = 1024 * 1024
 FORM = "application/x-www-form-urlencoded"
@@ -166,18 +167,6 @@ async def tables(app: App, db: Database, session: str) -> Tables:
 
 # --- Endpoints with a body -------------------------------------------------------------------
 
-SESSION_FIELDS = (
-    "sessionName",
-    "startDate",
-    "endDate",
-    "sessionOwnerGroup",
-    "instructorsMails",
-    "sessionAdditionalInformation",
-)
-SESSION = "/api/v1/paths/sessions/{session}"
-TOKEN_URL = "/api/v2/oauth2/token"
-TOKEN_BODY = {"grant_type": "client_credentials", "client_id": ACME, "client_secret": ACME_KEY}
-
 
 @dataclass(frozen=True)
 class Endpoint:
@@ -190,36 +179,14 @@ class Endpoint:
     fields: tuple[str, ...]
 
 
+# The requests of the catalogue that have a body, the create first.
 ENDPOINTS = [
-    Endpoint("createPathSession", "POST", WORLD.sessions_url(), valid_body(), SESSION_FIELDS),
-    Endpoint("updatePathSession", "PATCH", SESSION, valid_body(), SESSION_FIELDS),
-    *(
-        Endpoint(operation, method, SESSION + "/users", body, (field,))
-        for operation, method in [
-            ("enrolPathSessionUsers", "PATCH"),
-            ("unenrolPathSessionUsers", "DELETE"),
-        ]
-        for field, body in [
-            ("userEmails", {"userEmails": [WORLD.instructor_mail]}),
-            ("userIds", {"userIds": [WORLD.instructor]}),
-        ]
-    ),
-    Endpoint(
-        "enrolPathSessionGroups",
-        "PATCH",
-        SESSION + "/groups",
-        {"groupIds": [WORLD.sales_group]},
-        ("groupIds",),
-    ),
-    Endpoint(
-        "unenrolPathSessionGroups",
-        "DELETE",
-        SESSION + "/groups",
-        {"groupIds": [WORLD.sales_group]},
-        ("groupIds",),
-    ),
-    Endpoint("issueToken", "POST", TOKEN_URL, TOKEN_BODY, tuple(TOKEN_BODY)),
+    Endpoint(r.operation, r.method, r.url(sessionId="{session}"), r.json, r.fields)
+    for r in REQUESTS
+    if r.body is not None
 ]
+TOKEN_URL = CATALOGUE["issueToken"].url()
+TOKEN_BODY = CATALOGUE["issueToken"].json
 # One endpoint per operation, for the tests that replace the whole body.
 _FIRST: dict[str, Endpoint] = {}
 for _endpoint in ENDPOINTS:

@@ -19,15 +19,17 @@ from pathlib import Path
 import asyncpg
 import pytest
 
-from conftest import TOKEN_SECRET
 from pathsessions.app import create_app
 from pathsessions.cli import main
 from pathsessions.settings import Settings
 from pathsessions.storage import Database, SchemaTooNewError, migrate, open_database
 from pathsessions.storage.migrate import Migration, available, current_version
+from support import TOKEN_SECRET
 
 # `pathsessions.storage.migrate` the attribute is the function; this is the module.
 migrate_module = importlib.import_module("pathsessions.storage.migrate")
+
+pytestmark = pytest.mark.fresh_database
 
 # The tables of 0001_initial.sql; later migrations may add more, never remove these.
 INITIAL_TABLES = {

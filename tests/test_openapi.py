@@ -10,6 +10,7 @@ import re
 from typing import Any
 
 import httpx
+import pytest
 
 import pathsessions
 from pathsessions.api.v1.errors import STATUS
@@ -48,6 +49,8 @@ def documented_codes(operation: dict[str, Any], status: int) -> set[str]:
     return set(examples)
 
 
+@pytest.mark.backend_independent
+@pytest.mark.backend_independent
 async def test_openapi_is_version_3_1(client: httpx.AsyncClient) -> None:
     r = await client.get("/openapi.json")
     assert r.status_code == 200
@@ -71,6 +74,8 @@ async def test_openapi_needs_no_credentials(client: httpx.AsyncClient, app: App)
         assert ("security" in operation) == route.authenticated, route.operation_id
 
 
+@pytest.mark.backend_independent
+@pytest.mark.backend_independent
 async def test_every_route_is_described_and_nothing_else(
     client: httpx.AsyncClient, app: App
 ) -> None:
@@ -112,6 +117,7 @@ async def test_error_responses_list_every_code_with_its_status(
         assert "500" in operation["responses"], route.operation_id
 
 
+@pytest.mark.backend_independent
 async def test_every_route_documents_the_body_limit_it_answers(
     client: httpx.AsyncClient, app: App
 ) -> None:
@@ -141,6 +147,8 @@ async def test_authenticated_routes_document_the_401_they_answer(
         assert "unauthorized" in documented_codes(operation, 401), route.operation_id
 
 
+@pytest.mark.backend_independent
+@pytest.mark.backend_independent
 async def test_unknown_route_answer_is_described(client: httpx.AsyncClient, app: App) -> None:
     document = await openapi(client)
     not_found = document["components"]["schemas"]["NotFound"]["properties"]

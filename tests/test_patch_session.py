@@ -15,12 +15,12 @@ from typing import Any
 import httpx
 import pytest
 
-from conftest import ABSENT, JSON_TYPE, UNKNOWN_ID, World, error, valid_body
 from pathsessions.api.v1.errors import PATCH_FIELD_MESSAGES, PATCH_PREFIX, PATCH_RULE_MESSAGES
 from pathsessions.core.clock import SYSTEM_CLOCK, SettableClock
 from pathsessions.core.operators import add_group, add_user
 from pathsessions.core.values import format_date, parse_date
 from pathsessions.storage import Database
+from support import ABSENT, JSON_TYPE, UNKNOWN_ID, World, error, valid_body
 
 DETAIL_KEYS = [
     "sessionName",

@@ -17,7 +17,11 @@ import httpx
 import pytest
 
 import pathsessions.storage.sessions
-from conftest import (
+from pathsessions.app import App
+from pathsessions.core.values import format_date
+from pathsessions.storage import Database
+from pathsessions.web.asgi import StreamAborted
+from support import (
     ITEM_KEYS,
     JSON_TYPE,
     UNKNOWN_ID,
@@ -27,10 +31,6 @@ from conftest import (
     error,
     valid_body,
 )
-from pathsessions.app import App
-from pathsessions.core.values import format_date
-from pathsessions.storage import Database
-from pathsessions.web.asgi import StreamAborted
 
 LIST_URL = "/api/v1/paths/sessions"
 DETAIL_KEYS = [*ITEM_KEYS, "path", "users", "groups"]

@@ -17,14 +17,16 @@ import httpx
 import pytest
 import redis.asyncio as redis
 
-from conftest import ACME, OTHER, World, count_rows, created_id, valid_body
 from pathsessions.app import App, create_app
 from pathsessions.settings import Settings
 from pathsessions.storage import Database
 from pathsessions.web.ratelimit import READ, WRITE, SharedTable, retry_after
-from realserver import HEADERS, SESSIONS, Server, Servers, body, load_example
+from support import ACME, OTHER, World, count_rows, created_id, valid_body
+from support.realserver import HEADERS, SESSIONS, Server, Servers, body, load_example
 
 REDIS_URL = os.environ.get("PATHSESSIONS_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+# The tests that count in Redis share its buckets (ACME's): they take turns (conftest).
+USES_REDIS = pytest.mark.usefixtures("redis_turn")
 TOO_MANY = b'{"error":"tooManyRequests"}'
 
 
@@ -241,6 +243,7 @@ async def forget_buckets(*companies: str) -> None:
         await connection.aclose()
 
 
+@USES_REDIS
 async def test_redis_holds_the_buckets(settings: Settings, world: World, db: Database) -> None:
     await forget_buckets(ACME, OTHER)
     first = create_app(replace(settings, rate_limits=True, redis_url=REDIS_URL, write_rate_limit=2))
@@ -338,6 +341,7 @@ def test_two_workers_hold_one_limit(database_url: str, servers: Servers) -> None
 
 
 @pytest.mark.e2e
+@USES_REDIS
 def test_two_hosts_hold_one_limit_through_redis(database_url: str, servers: Servers) -> None:
     load_example(database_url)
     asyncio.run(forget_buckets(ACME))

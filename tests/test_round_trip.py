@@ -11,8 +11,8 @@ from typing import Any
 import httpx
 import pytest
 
-from conftest import ITEM_KEYS, JSON_TYPE, World, count_rows
 from pathsessions.storage import Database
+from support import ITEM_KEYS, JSON_TYPE, World, count_rows
 
 
 class Caller:

@@ -20,7 +20,7 @@ import re
 import time
 import zlib
 from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import httpx
@@ -28,10 +28,11 @@ import pytest
 import schemathesis
 from schemathesis.python import asgi
 
-from conftest import WORLD, world_document
 from pathsessions.app import ROUTES, App, create_app
 from pathsessions.loader import load_document
 from pathsessions.settings import Settings
+from support import WORLD, world_document
+from support.report import ReportLines
 
 # Generated cases per operation, on top of its coverage cases: about 15 s per backend.
 MAX_EXAMPLES = 30
@@ -97,7 +98,7 @@ def before_call(context: schemathesis.HookContext, case: Case, kwargs: Any) -> N
 
 
 async def _load_world(settings: Settings) -> None:
-    """The conftest world, plus sessions with known ids, one of them with a user and a group
+    """The test world, plus sessions with known ids, one of them with a user and a group
     enrolled; written through an app on this test's event loop, then shut down."""
     document = world_document()
     document["companies"][0]["sessions"] = [
@@ -146,27 +147,6 @@ class Counted:
         if scope["type"] == "http":
             self.requests += 1
         await self.app(scope, receive, send)
-
-
-@dataclass
-class Summary:
-    """Registered as a pytest plugin: one line per run, at the end of pytest's report."""
-
-    lines: list[str] = field(default_factory=list)
-
-    def pytest_terminal_summary(self, terminalreporter: pytest.TerminalReporter) -> None:
-        terminalreporter.write_sep("-", "schemathesis")
-        for line in self.lines:
-            terminalreporter.write_line(line)
-
-
-def _summary(config: pytest.Config) -> Summary:
-    plugin = config.pluginmanager.get_plugin("schemathesis-summary")
-    if plugin is None:
-        plugin = Summary()
-        config.pluginmanager.register(plugin, "schemathesis-summary")
-    assert isinstance(plugin, Summary)
-    return plugin
 
 
 EXAMPLES: dict[str, int] = {}
@@ -253,9 +233,11 @@ async def api_schema(
     backend = request.node.callspec.params["database_url"]
     record_property("schemathesis_examples", examples)
     record_property("schemathesis_requests", app.requests)
-    _summary(request.config).lines.append(
+    # Printed at the end of the report (support/report.py), from whichever process ran the test.
+    record_property(
+        f"{ReportLines.PREFIX}schemathesis",
         f"{backend}: {len(EXAMPLES)} operations, {examples} examples, {app.requests} requests "
-        f"answered, {elapsed:.1f} s (seed {config.seed})"
+        f"answered, {elapsed:.1f} s (seed {config.seed})",
     )
 
 

@@ -15,7 +15,7 @@ import pytest
 from pathsessions.app import create_app
 from pathsessions.core.keys import hash_key, matching_key
 from pathsessions.settings import Settings, SettingsError, load_settings
-from realserver import (
+from support.realserver import (
     COMPANY,
     HEADERS,
     KEY,
@@ -66,6 +66,7 @@ def test_a_short_token_secret_is_refused() -> None:
     assert load_settings({"PATHSESSIONS_TOKEN_SECRET": "x" * 32}).token_secret == "x" * 32
 
 
+@pytest.mark.backend_independent
 async def test_the_application_will_not_start_without_a_token_secret(settings: Settings) -> None:
     app = create_app(replace(settings, token_secret=""))
     with pytest.raises(SettingsError, match="PATHSESSIONS_TOKEN_SECRET is not set"):

@@ -12,13 +12,14 @@ from typing import Any
 import httpx
 import pytest
 
-from conftest import JSON_TYPE, OTHER, UNKNOWN_ID, World, error, valid_body
 from pathsessions.app import ROUTES, App, create_app
 from pathsessions.core.clock import SYSTEM_CLOCK, SettableClock
 from pathsessions.core.operators import create_key, list_keys, revoke_key
 from pathsessions.settings import Settings
 from pathsessions.storage import Database
 from pathsessions.web.routing import Route
+from support import JSON_TYPE, OTHER, UNKNOWN_ID, World, error, valid_body
+from support.catalogue import CATALOGUE
 
 TOKEN_URL = "/api/v2/oauth2/token"
 UNAUTHORIZED = b'{"error":"unauthorized"}'
@@ -307,17 +308,13 @@ def test_every_v1_route_is_authenticated() -> None:
     assert v1 == AUTHENTICATED
 
 
-def route_url(route: Route[Any, Any], world: World, session_id: str) -> str:
-    """The route's path with real ids for reads and unknown ids for writes (no write happens:
-    each write answers its 404, which comes after authentication)."""
-    read = route.method == "GET"
-    values = {
-        "pathId": world.path if read else UNKNOWN_ID,
-        "sessionId": session_id if read else UNKNOWN_ID,
-        "groupId": world.sales_group,
-        "user": world.instructor_mail,
-    }
-    return re.sub(r"\{(\w+)\}", lambda m: values[m.group(1)], route.path)
+def route_url(route: Route[Any, Any], session_id: str) -> str:
+    """The route's URL in the catalogue, with the test world's ids for reads and unknown ids
+    for writes (no write happens: each write answers its 404, which comes after
+    authentication)."""
+    if route.method == "GET":
+        return CATALOGUE[route.operation_id].url(sessionId=session_id)
+    return CATALOGUE[route.operation_id].url(pathId=UNKNOWN_ID, sessionId=UNKNOWN_ID)
 
 
 @pytest.mark.parametrize("route", AUTHENTICATED, ids=[r.operation_id for r in AUTHENTICATED])
@@ -332,7 +329,7 @@ async def test_bearer_works_on_every_v1_route(
     )
     assert enrol.status_code == 200, enrol.text
     token = await issue(client, world.company, world.key)
-    url = route_url(route, world, session_id)
+    url = route_url(route, session_id)
     body: dict[str, Any] | None = {} if route.method in ("POST", "PATCH", "DELETE") else None
     by_header = await client.request(route.method, url, json=body, headers=world.headers)
     by_token = await client.request(route.method, url, json=body, headers=bearer(token))
@@ -351,7 +348,7 @@ async def test_bad_bearer_decides_alone_on_every_v1_route(
     client: httpx.AsyncClient, world: World, route: Route[Any, Any]
 ) -> None:
     session_id = await create_session(client, world.headers, world.path)
-    url = route_url(route, world, session_id)
+    url = route_url(route, session_id)
     body = valid_body() if route.method in ("POST", "PATCH", "DELETE") else None
     headers = {**world.headers, "Authorization": "Bearer not-a-token"}
     r = await client.request(route.method, url, json=body, headers=headers, params=world.query)

@@ -24,15 +24,17 @@ from typing import IO, Any
 import httpx
 import pytest
 
-from conftest import JSON_TYPE, TOKEN_SECRET
 from pathsessions.storage import open_database
 
-EXAMPLE = Path(__file__).parent / "fixtures" / "example.json"
-COMPANY = "5f1b2c3d4e5f60718293a4b5"
-KEY = "a-literal-key-for-tests"
-PATH = "6c0000000000000000000001"
-ROOT_GROUP = "6a0000000000000000000001"
-SALES_GROUP = "6a0000000000000000000002"
+from .api import JSON_TYPE
+from .world import EXAMPLE, EXAMPLE_KEY, TOKEN_SECRET, WORLD
+
+# The data of tests/fixtures/example.json: ACME of the test world, under a key of its own.
+COMPANY = WORLD.company
+KEY = EXAMPLE_KEY
+PATH = WORLD.path
+ROOT_GROUP = WORLD.root_group
+SALES_GROUP = WORLD.sales_group
 HEADERS = {"X-company-id": COMPANY, "X-apiKey": KEY}
 QUERY = {"company": COMPANY, "apiKey": KEY}
 SESSIONS = f"/api/v1/paths/{PATH}/sessions/"
