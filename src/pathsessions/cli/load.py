@@ -10,12 +10,14 @@ from typing import Any
 from ..loader import LoadReport, load_document
 from ..settings import Settings
 from ..storage import Database
-from .common import CommandError, run
+from .common import CommandError, add_command, run
 
 
 def register(commands: Any) -> None:
-    parser = commands.add_parser("load", help="load a fixture document (JSON)")
-    parser.add_argument("file", type=Path, metavar="FILE")
+    parser = add_command(commands, "load", "load a fixture document (JSON), all or nothing")
+    parser.add_argument(
+        "file", type=Path, metavar="FILE", help="the JSON document (docs/fixtures.md)"
+    )
     parser.add_argument(
         "--reset", action="store_true", help="first delete the companies the document names"
     )
