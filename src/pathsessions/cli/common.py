@@ -12,7 +12,7 @@ from typing import Any, TypeVar
 from ..core.operators import OperatorError
 from ..loader import FixtureError
 from ..settings import Settings
-from ..storage import Database, SchemaTooNewError, migrate, open_database
+from ..storage import Database, DatabaseUnavailable, SchemaTooNewError, migrate, open_database
 
 T = TypeVar("T")
 
@@ -28,6 +28,8 @@ async def _with_database(settings: Settings, work: Callable[[Database], Awaitabl
             sqlite_synchronous=settings.sqlite_synchronous,
             pg_pool_size=2,
         )
+    except DatabaseUnavailable as exc:
+        raise CommandError(str(exc)) from None
     except Exception as exc:
         raise CommandError(f"cannot open the database ({type(exc).__name__})") from None
     try:

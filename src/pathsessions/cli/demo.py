@@ -15,7 +15,7 @@ from ..core.clock import SYSTEM_CLOCK
 from ..core.model import NewKey
 from ..loader import load_document
 from ..settings import Settings
-from ..storage import Database
+from ..storage import Database, redact_url
 from ..storage import companies as company_store
 from . import serve
 from .common import add_command, run
@@ -80,7 +80,7 @@ def prepare(settings: Settings) -> str:
     exports = " ".join(f"{name}={shlex.quote(value)}" for name, value in variables.items())
     print(
         f"""
-Demo company loaded into {settings.database_url}
+Demo company loaded into {redact_url(settings.database_url)}
   company id : {company["id"]}
   API key    : {key.key}
   path id    : {path_id}
