@@ -395,9 +395,11 @@ def test_user_add_with_roles(cli: Cli, live: LiveApp, database_url: str) -> None
     assert cli.failed(
         "user", "add", "--company", company.id, "--mail", "new@acme.test", "--role", f"{root}=boss"
     ) == (f"error: {ROLES_ERROR}, not 'boss'\n")
-    assert cli.failed(
+    usage = cli(
         "user", "add", "--company", company.id, "--mail", "new@acme.test", "--role", "author"
-    ) == ("error: --role takes GROUP_ID=ROLE, not 'author'\n")
+    )
+    assert (usage.code, usage.out) == (2, "")  # a usage mistake
+    assert "error: argument --role: takes GROUP_ID=ROLE, not 'author'\n" in usage.err
     assert cli.failed(
         "user", "add", "--company", company.id, "--mail", "new@acme.test",
         "--role", f"{root}=author", "--role", f"{foreign}=author",
@@ -562,7 +564,7 @@ def test_bad_setting_is_a_clean_error(
     [
         "postgresql://operator:s3cr3t-pw@127.0.0.1:1/nowhere",
         "postgresql://operator:s3cr3t-pw@127.0.0.1:5432/pathsessions_no_such_database",
-        "sqlite:////proc/s3cr3t-pw/cannot/create.db",
+        "sqlite:////proc/pathsessions/cannot/create.db",
     ],
 )
 def test_unusable_database_is_a_clean_error(
@@ -573,5 +575,5 @@ def test_unusable_database_is_a_clean_error(
     assert main(["migrate"]) == 1
     out, err = capsys.readouterr()
     assert out == ""
-    assert re.fullmatch(r"error: cannot open the database \(\w+\)\n", err), err
-    assert "s3cr3t-pw" not in err  # never the password (nor the URL holding it)
+    assert re.fullmatch(r"error: [^\n]+ (127\.0\.0\.1:\d+|/proc/pathsessions)[^\n]+\n", err), err
+    assert "s3cr3t-pw" not in err  # never the password

@@ -11,7 +11,7 @@ from .api.v1.facade import V1
 from .api.v1.routes import ROUTES as V1_ROUTES
 from .core.clock import SYSTEM_CLOCK, Clock
 from .settings import Settings, SettingsError, load_settings, require_token_secret
-from .storage import Database, migrate, open_database
+from .storage import Database, DatabaseUnavailable, migrate, open_database
 from .web.accesslog import AccessLog
 from .web.logs import configure_logging
 from .web.pipeline import Pipeline, Receive, Scope, Send
@@ -88,7 +88,7 @@ class App:
             if message["type"] == "lifespan.startup":
                 try:
                     await self.startup()
-                except SettingsError as exc:
+                except (SettingsError, DatabaseUnavailable) as exc:
                     log.error("startup failed: %s", exc)
                     await send({"type": "lifespan.startup.failed", "message": str(exc)})
                     return

@@ -7,6 +7,8 @@ by a natural key, and updated rather than duplicated. The format is in docs/fixt
 
 from __future__ import annotations
 
+from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -60,6 +62,44 @@ class LoadReport:
     lines: list[str] = field(default_factory=list)
     company_ids: list[str] = field(default_factory=list)
     generated_keys: dict[str, str] = field(default_factory=dict)
+    # Objects loaded (created or updated), by kind, in the order of KINDS.
+    counts: Counter[str] = field(default_factory=Counter)
+    # Called after each object of the document, for a progress bar.
+    progress: Callable[[], None] | None = field(default=None, repr=False, compare=False)
+
+    def loaded(self, kind: str) -> None:
+        self.counts[kind] += 1
+        if self.progress is not None:
+            self.progress()
+
+    @property
+    def summary(self) -> str:
+        """`loaded 1 company: 2 groups, 4 users, 0 paths, 3 sessions, 1 API key`."""
+
+        def number(kind: str) -> str:
+            n = self.counts[kind]
+            return f"{n} {kind if n != 1 else SINGULAR[kind]}"
+
+        return f"loaded {number(KINDS[0])}: " + ", ".join(number(k) for k in KINDS[1:])
+
+
+# The kinds of object a document holds, as the summary names them.
+KINDS = ("companies", "groups", "users", "paths", "sessions", "API keys")
+SINGULAR = dict(zip(KINDS, ("company", "group", "user", "path", "session", "API key"), strict=True))
+
+
+def document_size(document: Any) -> int:
+    """How many objects `load_document` will count in `document` (before checking it)."""
+    companies = document.get("companies") if isinstance(document, dict) else None
+    if not isinstance(companies, list):
+        return 0
+    total = len(companies)
+    for company in companies:
+        if isinstance(company, dict):
+            for key in ("groups", "users", "paths", "sessions", "apiKeys"):
+                items = company.get(key)
+                total += len(items) if isinstance(items, list) else 0
+    return total
 
 
 def _object(value: Any, where: str, kind: str) -> dict[str, Any]:
@@ -121,11 +161,13 @@ async def load_document(
     clock: Clock = SYSTEM_CLOCK,
     reset: bool = False,
     generate_keys: bool = True,
+    progress: Callable[[], None] | None = None,
 ) -> LoadReport:
-    """Apply `document`; with `generate_keys`, a company left without any key gets one."""
+    """Apply `document`; with `generate_keys`, a company left without any key gets one.
+    `progress` is called after each object (`document_size` of them, and a generated key)."""
     doc = _object(document, "$", "document")
     companies = _list(doc, "companies", "$")
-    report = LoadReport()
+    report = LoadReport(progress=progress)
     async with db.transaction() as tx:
         if reset:
             for i, raw in enumerate(companies):
@@ -159,6 +201,7 @@ async def _load_company(
     await company_store.upsert_company(db, company_id, name, clock.now_ms())
     report.company_ids.append(company_id)
     report.lines.append(f"{where}: company {company_id} ({name})")
+    report.loaded("companies")
 
     await _load_groups(db, clock, company, company_id, where, report)
     await _load_users(db, clock, company, company_id, where, report)
@@ -200,6 +243,7 @@ async def _load_groups(
         ids.add(group_id)
         record = Group(group_id, name, public, parent)
         await directory_store.upsert_group(db, company_id, record, clock.now_ms())
+        report.loaded("groups")
 
 
 async def _load_users(
@@ -250,6 +294,7 @@ async def _load_users(
             if role not in ROLES:
                 raise FixtureError(f"{at}.roles.{group_id}", f"must be one of {', '.join(ROLES)}")
             await directory_store.set_role(db, user_id, group_id.lower(), role)
+        report.loaded("users")
 
 
 async def _load_owner(
@@ -299,13 +344,16 @@ async def _load_keys(
             await company_store.insert_api_key(
                 db, new_id(), company_id, hash_key(key), "fixture", clock.now_ms()
             )
+        report.loaded("API keys")
     if generate_keys and not keys and await company_store.count_active_keys(db, company_id) == 0:
         key = generate_key()
         await company_store.insert_api_key(
             db, new_id(), company_id, hash_key(key), "generated", clock.now_ms()
         )
         report.generated_keys[company_id] = key
-        report.lines.append(f"{where}: new API key {key} (shown once)")
+        # The key itself is the caller's to show, once, where it cannot be missed.
+        report.lines.append(f"{where}: new API key generated (shown once, at the end)")
+        report.loaded("API keys")
 
 
 async def _load_paths(
@@ -341,6 +389,7 @@ async def _load_paths(
         now = clock.now_ms()
         record = Path(path_id, name, group_id, status, now, now)
         await directory_store.upsert_path(db, company_id, record)
+        report.loaded("paths")
 
 
 async def _load_sessions(
@@ -382,3 +431,4 @@ async def _load_sessions(
             await session_store.insert_session(db, replace(draft, id=session_id or draft.id))
             if session_id is None:
                 report.lines.append(f"{at}: new session {draft.id}")
+        report.loaded("sessions")

@@ -5,11 +5,14 @@
 
 from __future__ import annotations
 
+import difflib
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
 
 PREFIX = "PATHSESSIONS_"
+# Variables the test suite reads (tests/conftest.py): never settings, never warned about.
+TEST_PREFIX = PREFIX + "TEST_"
 
 
 class SettingsError(ValueError):
@@ -82,7 +85,28 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     return settings
 
 
+def known_variables() -> list[str]:
+    return [PREFIX + field.name.upper() for field in fields(Settings)]
+
+
+def unknown_variable_warnings(environ: Mapping[str, str] | None = None) -> list[str]:
+    """One sentence for each `PATHSESSIONS_*` variable that is no setting (a typo, most
+    likely), naming the closest setting when one is close. `PATHSESSIONS_TEST_*` belong to
+    the test suite and are left alone."""
+    env = os.environ if environ is None else environ
+    known = known_variables()
+    warnings = []
+    for name in sorted(env):
+        if not name.startswith(PREFIX) or name in known or name.startswith(TEST_PREFIX):
+            continue
+        close = difflib.get_close_matches(name, known, n=1, cutoff=0.8)
+        hint = f"; did you mean {close[0]}?" if close else " (docs/configuration.md lists them)"
+        warnings.append(f"{name} is not a pathsessions setting and is ignored{hint}")
+    return warnings
+
+
 MIN_TOKEN_SECRET = 32
+MAX_PORT = 65535
 
 
 def require_token_secret(s: Settings) -> None:
@@ -108,7 +132,7 @@ def _check(s: Settings) -> None:
         raise SettingsError(f"{PREFIX}TOKEN_SECRET must be at least {MIN_TOKEN_SECRET} characters")
     if s.redis_url and not s.redis_url.startswith(("redis://", "rediss://", "unix://")):
         raise SettingsError(f"{PREFIX}REDIS_URL must start with redis://, rediss:// or unix://")
-    if not 0 < s.port < 65536:
-        raise SettingsError(f"{PREFIX}PORT must be between 1 and 65535")
+    if not 0 <= s.port <= MAX_PORT:
+        raise SettingsError(f"{PREFIX}PORT must be between 0 (any free port) and {MAX_PORT}")
     if s.log_level.upper() not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
         raise SettingsError(f"{PREFIX}LOG_LEVEL must be DEBUG, INFO, WARNING or ERROR")

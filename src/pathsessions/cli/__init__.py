@@ -7,7 +7,7 @@ import sys
 from collections.abc import Sequence
 
 from .. import __version__
-from ..settings import SettingsError, load_settings
+from ..settings import SettingsError, load_settings, unknown_variable_warnings
 from . import company, demo, group, key, load, migrate, path, serve, user
 from .common import CommandError
 
@@ -19,8 +19,14 @@ def build_parser() -> argparse.ArgumentParser:
         prog="pathsessions",
         description="A server for the 360Learning v1 path-sessions API. Settings come from "
         "PATHSESSIONS_* environment variables (see docs/configuration.md).",
+        epilog="Exit status: 0 done, 1 error, 2 usage mistake, 130 interrupted.",
     )
-    parser.add_argument("--version", action="version", version=f"pathsessions {__version__}")
+    parser.add_argument(
+        "--version",
+        action="version",
+        version=f"pathsessions {__version__}",
+        help="print the version and exit",
+    )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for module in COMMANDS:
         module.register(commands)
@@ -29,6 +35,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    for warning in unknown_variable_warnings():
+        print(f"warning: {warning}", file=sys.stderr)
     try:
         settings = load_settings()
         result: int = args.run(args, settings)

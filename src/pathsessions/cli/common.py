@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import json
 import sys
@@ -11,7 +12,7 @@ from typing import Any, TypeVar
 from ..core.operators import OperatorError
 from ..loader import FixtureError
 from ..settings import Settings
-from ..storage import Database, SchemaTooNewError, migrate, open_database
+from ..storage import Database, DatabaseUnavailable, SchemaTooNewError, migrate, open_database
 
 T = TypeVar("T")
 
@@ -27,6 +28,8 @@ async def _with_database(settings: Settings, work: Callable[[Database], Awaitabl
             sqlite_synchronous=settings.sqlite_synchronous,
             pg_pool_size=2,
         )
+    except DatabaseUnavailable as exc:
+        raise CommandError(str(exc)) from None
     except Exception as exc:
         raise CommandError(f"cannot open the database ({type(exc).__name__})") from None
     try:
@@ -53,6 +56,22 @@ def emit(value: Any, as_json: bool) -> None:
         for item in value:
             print("  ".join(str(v) for v in item.values()))
     sys.stdout.flush()
+
+
+def add_command(commands: Any, name: str, summary: str) -> argparse.ArgumentParser:
+    """A sub-command with its one-line summary: listed in its parent's help, and atop its own."""
+    parser: argparse.ArgumentParser = commands.add_parser(
+        name, help=summary, description=summary[0].upper() + summary[1:] + "."
+    )
+    return parser
+
+
+def add_actions(parser: argparse.ArgumentParser) -> Any:
+    return parser.add_subparsers(dest="action", required=True, metavar="ACTION")
+
+
+def json_argument(parser: Any) -> None:
+    parser.add_argument("--json", action="store_true", help="print JSON instead of lines")
 
 
 def company_argument(parser: Any) -> None:

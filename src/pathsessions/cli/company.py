@@ -10,24 +10,25 @@ from ..core.clock import SYSTEM_CLOCK
 from ..core.model import NewKey
 from ..settings import Settings
 from ..storage import Database
-from .common import emit, run
+from .common import add_actions, add_command, emit, json_argument, run
 
 
 def register(commands: Any) -> None:
-    parser = commands.add_parser("company", help="create and list companies")
-    actions = parser.add_subparsers(dest="action", required=True, metavar="ACTION")
-    create = actions.add_parser("create", help="create a company, its owner and a first API key")
-    create.add_argument("--name", required=True)
+    actions = add_actions(add_command(commands, "company", "create and list companies"))
+    create = add_command(actions, "create", "create a company, its owner and a first API key")
+    create.add_argument(
+        "--name", required=True, help="the company's name (unique; surrounding spaces trimmed)"
+    )
     create.add_argument(
         "--owner",
         required=True,
         metavar="EMAIL",
         help="e-mail of the platform owner (created as a user)",
     )
-    create.add_argument("--json", action="store_true", help="print JSON")
+    json_argument(create)
     create.set_defaults(run=create_main)
-    listing = actions.add_parser("list", help="list the companies")
-    listing.add_argument("--json", action="store_true", help="print JSON")
+    listing = add_command(actions, "list", "list the companies by name")
+    json_argument(listing)
     listing.set_defaults(run=list_main)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import secrets
+import shlex
 from dataclasses import replace
 from importlib import resources
 from typing import Any
@@ -14,17 +15,17 @@ from ..core.clock import SYSTEM_CLOCK
 from ..core.model import NewKey
 from ..loader import load_document
 from ..settings import Settings
-from ..storage import Database
+from ..storage import Database, redact_url
 from ..storage import companies as company_store
 from . import serve
-from .common import run
+from .common import add_command, run
 
 DEMO_LABEL = "demo"
 
 
 def register(commands: Any) -> None:
-    parser = commands.add_parser(
-        "demo", help="load a demo company, print its id, a new API key and a curl line, serve"
+    parser = add_command(
+        commands, "demo", "load a demo company, print a new API key and how to call it, serve"
     )
     serve.add_server_arguments(parser)
     parser.set_defaults(run=main)
@@ -38,6 +39,15 @@ def demo_document() -> dict[str, Any]:
 
 def main(args: argparse.Namespace, settings: Settings) -> int:
     settings = serve.server_settings(args, settings)
+    # The port first: when it is busy (a demo already running), nothing is loaded or revoked.
+    with serve.listen(settings) as sock:
+        settings = replace(settings, port=sock.getsockname()[1])
+        settings = replace(settings, token_secret=prepare(settings))
+        return serve.serve(settings, sock)
+
+
+def prepare(settings: Settings) -> str:
+    """Load the demo company, make its new key, print how to call it; answer the token secret."""
     document = demo_document()
     company = document["companies"][0]
 
@@ -54,10 +64,9 @@ def main(args: argparse.Namespace, settings: Settings) -> int:
         return key, secret
 
     key, secret = run(settings, work)
-    settings = replace(settings, token_secret=secret)
     path_id = company["paths"][0]["id"]
     group_id = company["groups"][0]["id"]
-    base = f"http://{settings.host}:{settings.port}"
+    base = serve.base_url(settings)
     body = json.dumps(
         {
             "sessionName": "Demo cohort",
@@ -67,22 +76,30 @@ def main(args: argparse.Namespace, settings: Settings) -> int:
         },
         separators=(",", ":"),
     )
+    variables = {"C": company["id"], "K": key.key, "P": path_id, "G": group_id, "BASE": base}
+    exports = " ".join(f"{name}={shlex.quote(value)}" for name, value in variables.items())
     print(
         f"""
-Demo company loaded into {settings.database_url}
+Demo company loaded into {redact_url(settings.database_url)}
   company id : {company["id"]}
   API key    : {key.key}
   path id    : {path_id}
   group id   : {group_id}
 
+For your shell (the README's examples use these variables):
+
+export {exports}
+
 Create a session:
-  curl -s -X POST '{base}/api/v1/paths/{path_id}/sessions/' \\
-    -H 'X-company-id: {company["id"]}' -H 'X-apiKey: {key.key}' \\
-    -H 'Content-Type: application/json' \\
-    -d '{body}'
+
+curl -s -X POST '{base}/api/v1/paths/{path_id}/sessions/' \\
+  -H 'X-company-id: {company["id"]}' -H 'X-apiKey: {key.key}' \\
+  -H 'Content-Type: application/json' \\
+  -d '{body}'
 
 API description: {base}/docs  (OpenAPI: {base}/openapi.json)
+Serving on {base} until Ctrl-C; running the demo again keeps the data and prints a new key.
 """,
         flush=True,
     )
-    return serve.main(args, settings)
+    return secret

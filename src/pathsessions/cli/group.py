@@ -9,17 +9,18 @@ from ..core import operators
 from ..core.clock import SYSTEM_CLOCK
 from ..settings import Settings
 from ..storage import Database
-from .common import company_argument, run
+from .common import add_actions, add_command, company_argument, run
 
 
 def register(commands: Any) -> None:
-    parser = commands.add_parser("group", help="add groups")
-    actions = parser.add_subparsers(dest="action", required=True, metavar="ACTION")
-    add = actions.add_parser("add", help="add a group; prints its id")
+    actions = add_actions(add_command(commands, "group", "add groups to a company"))
+    add = add_command(actions, "add", "add a group to a company and print its id")
     company_argument(add)
-    add.add_argument("--name", required=True)
-    add.add_argument("--public", action="store_true", help="a public group")
-    add.add_argument("--parent", metavar="GROUP_ID", help="the parent group")
+    add.add_argument("--name", required=True, help="the group's name (not blank)")
+    add.add_argument("--public", action="store_true", help="make the group public")
+    add.add_argument(
+        "--parent", metavar="GROUP_ID", help="the parent group (default: none, a root group)"
+    )
     add.set_defaults(run=add_main)
 
 

@@ -11,24 +11,23 @@ from ..core.model import NewKey
 from ..core.values import format_date
 from ..settings import Settings
 from ..storage import Database
-from .common import company_argument, emit, run
+from .common import add_actions, add_command, company_argument, emit, json_argument, run
 
 
 def register(commands: Any) -> None:
-    parser = commands.add_parser("key", help="create, revoke and list API keys")
-    actions = parser.add_subparsers(dest="action", required=True, metavar="ACTION")
-    create = actions.add_parser("create", help="create an API key (shown once)")
+    actions = add_actions(add_command(commands, "key", "create, revoke and list API keys"))
+    create = add_command(actions, "create", "create an API key and print it, only this once")
     company_argument(create)
-    create.add_argument("--label", default="", help="a note to tell keys apart")
-    create.add_argument("--json", action="store_true", help="print JSON")
+    create.add_argument("--label", default="", help="a note to tell keys apart in key list")
+    json_argument(create)
     create.set_defaults(run=create_main)
-    revoke = actions.add_parser("revoke", help="revoke an API key; it stops working at once")
+    revoke = add_command(actions, "revoke", "revoke an API key: it stops working at once")
     company_argument(revoke)
     revoke.add_argument("key_id", metavar="KEY_ID", help="the key's id (from key list)")
     revoke.set_defaults(run=revoke_main)
-    listing = actions.add_parser("list", help="list a company's API keys (never the keys)")
+    listing = add_command(actions, "list", "list a company's API keys (their ids, never the keys)")
     company_argument(listing)
-    listing.add_argument("--json", action="store_true", help="print JSON")
+    json_argument(listing)
     listing.set_defaults(run=list_main)
 
 

@@ -8,11 +8,11 @@ from typing import Any
 from ..settings import Settings
 from ..storage import Database
 from ..storage.migrate import current_version
-from .common import run
+from .common import add_command, run
 
 
 def register(commands: Any) -> None:
-    parser = commands.add_parser("migrate", help="bring the database schema up to date")
+    parser = add_command(commands, "migrate", "bring the database schema up to date")
     parser.set_defaults(run=main)
 
 

@@ -9,17 +9,23 @@ from ..core import operators
 from ..core.clock import SYSTEM_CLOCK
 from ..settings import Settings
 from ..storage import Database
-from .common import company_argument, run
+from .common import add_actions, add_command, company_argument, run
 
 
 def register(commands: Any) -> None:
-    parser = commands.add_parser("path", help="add paths")
-    actions = parser.add_subparsers(dest="action", required=True, metavar="ACTION")
-    add = actions.add_parser("add", help="add a path; prints its id")
+    actions = add_actions(add_command(commands, "path", "add paths to a company"))
+    add = add_command(actions, "add", "add a path to a company and print its id")
     company_argument(add)
-    add.add_argument("--name", required=True)
-    add.add_argument("--group", required=True, metavar="GROUP_ID", help="the owner group")
-    add.add_argument("--status", default="published", choices=operators.PATH_STATUSES)
+    add.add_argument("--name", required=True, help="the path's name (not blank)")
+    add.add_argument(
+        "--group", required=True, metavar="GROUP_ID", help="the group that owns the path"
+    )
+    add.add_argument(
+        "--status",
+        default="published",
+        choices=operators.PATH_STATUSES,
+        help="%(choices)s (default: %(default)s)",
+    )
     add.set_defaults(run=add_main)
 
 

@@ -4,74 +4,170 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import errno
 import os
+import socket
 import tempfile
 from collections.abc import Iterator
 from dataclasses import replace
 from typing import Any
 
 import uvicorn
+from uvicorn.supervisors import Multiprocess
 
-from ..settings import PREFIX, Settings, require_token_secret
+from ..settings import MAX_PORT, PREFIX, Settings, require_token_secret
 from ..storage import Database
 from ..storage.migrate import current_version
 from ..web.logs import configure_logging
-from .common import run
+from .common import CommandError, add_command, run
+
+# Connections waiting to be accepted, as uvicorn's own default.
+BACKLOG = 2048
 
 
 def register(commands: Any) -> None:
-    parser = commands.add_parser("serve", help="serve the API")
+    parser = add_command(commands, "serve", "serve the API until interrupted")
     add_server_arguments(parser)
     parser.set_defaults(run=main)
 
 
+def port_number(text: str) -> int:
+    try:
+        port = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be an integer, not {text!r}") from None
+    if not 0 <= port <= MAX_PORT:
+        raise argparse.ArgumentTypeError(
+            f"must be between 0 (any free port) and {MAX_PORT}, not {port}"
+        )
+    return port
+
+
+def worker_count(text: str) -> int:
+    try:
+        workers = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be an integer, not {text!r}") from None
+    if workers < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, not {workers}")
+    return workers
+
+
 def add_server_arguments(parser: Any) -> None:
-    parser.add_argument("--host", help="address to listen on (default: PATHSESSIONS_HOST)")
-    parser.add_argument("--port", type=int, help="port (default: PATHSESSIONS_PORT)")
     parser.add_argument(
-        "--workers", type=int, help="worker processes (default: PATHSESSIONS_WORKERS)"
+        "--host",
+        metavar="HOST",
+        help="address to listen on, 0.0.0.0 for every interface (default: PATHSESSIONS_HOST)",
+    )
+    parser.add_argument(
+        "--port",
+        type=port_number,
+        metavar="PORT",
+        help="port to listen on, 0 for any free port (default: PATHSESSIONS_PORT)",
+    )
+    parser.add_argument(
+        "--workers",
+        type=worker_count,
+        metavar="N",
+        help="worker processes, at least 1 (default: PATHSESSIONS_WORKERS)",
     )
 
 
 def server_settings(args: argparse.Namespace, settings: Settings) -> Settings:
     return replace(
         settings,
-        host=args.host or settings.host,
-        port=args.port or settings.port,
-        workers=args.workers or settings.workers,
+        host=settings.host if args.host is None else args.host,
+        port=settings.port if args.port is None else args.port,
+        workers=settings.workers if args.workers is None else args.workers,
     )
+
+
+def listen(settings: Settings) -> socket.socket:
+    """Bind and listen now, before anything else happens: a busy port stops the command before
+    it changes anything, and port 0 becomes a real port that we can print."""
+    host, port = settings.host, settings.port
+    try:
+        family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        sock = socket.socket(family, socket.SOCK_STREAM)
+    except OSError as exc:
+        raise CommandError(f"cannot listen on {host}: {exc.strerror}") from None
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+        sock.listen(BACKLOG)
+    except OSError as exc:
+        sock.close()
+        if exc.errno == errno.EADDRINUSE:
+            raise CommandError(
+                f"port {port} on {host} is busy (another pathsessions server or demo?): stop "
+                "that one, or choose another port with --port PORT (--port 0 picks a free one)"
+            ) from None
+        reason = exc.strerror or str(exc)
+        raise CommandError(f"cannot listen on {host} port {port}: {reason}") from None
+    sock.set_inheritable(True)
+    return sock
+
+
+def browsable_host(host: str) -> str:
+    """A name for `host` that a browser on this machine can open: a wildcard address (every
+    interface) is reached through the loopback one."""
+    if host in {"", "0.0.0.0"}:
+        return "127.0.0.1"
+    if host == "::":
+        return "[::1]"
+    return f"[{host}]" if ":" in host else host
+
+
+def base_url(settings: Settings) -> str:
+    return f"http://{browsable_host(settings.host)}:{settings.port}"
 
 
 def main(args: argparse.Namespace, settings: Settings) -> int:
     settings = server_settings(args, settings)
     require_token_secret(settings)
+    with listen(settings) as sock:
+        settings = replace(settings, port=sock.getsockname()[1])
+
+        async def work(db: Database) -> int:
+            return await current_version(db)
+
+        # Migrate once here, before any worker starts, so a schema problem stops us right away.
+        run(settings, work)
+        print(f"serving on {base_url(settings)} (Ctrl-C stops)", flush=True)
+        return serve(settings, sock)
+
+
+def serve(settings: Settings, sock: socket.socket) -> int:
+    """Serve on `sock` (from `listen`) until interrupted; with several workers, each serves it."""
     configure_logging(settings.log_level)
-
-    async def work(db: Database) -> int:
-        return await current_version(db)
-
-    # Migrate once here, before any worker starts, so a schema problem stops us right away.
-    run(settings, work)
     # Worker processes build their own settings from the environment: hand them ours.
     os.environ[PREFIX + "HOST"] = settings.host
     os.environ[PREFIX + "PORT"] = str(settings.port)
     os.environ[PREFIX + "TOKEN_SECRET"] = settings.token_secret
+    config = uvicorn.Config(
+        "pathsessions.app:app_from_environment",
+        factory=True,
+        host=settings.host,
+        port=settings.port,
+        workers=settings.workers,
+        loop="uvloop",
+        http="httptools",
+        lifespan="on",
+        # Our own access log (pathsessions.access) redacts keys from query strings.
+        access_log=False,
+        log_config=None,
+        server_header=False,
+        backlog=BACKLOG,
+    )
     with _shared_limits(settings):
-        uvicorn.run(
-            "pathsessions.app:app_from_environment",
-            factory=True,
-            host=settings.host,
-            port=settings.port,
-            workers=settings.workers,
-            loop="uvloop",
-            http="httptools",
-            lifespan="on",
-            # Our own access log (pathsessions.access) redacts keys from query strings.
-            access_log=False,
-            log_config=None,
-            server_header=False,
-        )
-    return 0
+        if settings.workers > 1:
+            Multiprocess(config, sockets=[sock]).run()
+            return 0
+        server = uvicorn.Server(config)
+        with contextlib.suppress(KeyboardInterrupt):
+            server.run(sockets=[sock])
+        # The application did not start (uvicorn logged why).
+        return 0 if server.started else 3
 
 
 @contextlib.contextmanager

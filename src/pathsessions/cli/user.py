@@ -9,35 +9,42 @@ from ..core import operators
 from ..core.clock import SYSTEM_CLOCK
 from ..settings import Settings
 from ..storage import Database
-from .common import CommandError, company_argument, run
+from .common import add_actions, add_command, company_argument, run
 
 
 def register(commands: Any) -> None:
-    parser = commands.add_parser("user", help="add users")
-    actions = parser.add_subparsers(dest="action", required=True, metavar="ACTION")
-    add = actions.add_parser("add", help="add a user; prints its id")
+    actions = add_actions(add_command(commands, "user", "add users to a company"))
+    add = add_command(actions, "add", "add a user to a company and print its id")
     company_argument(add)
-    add.add_argument("--mail", required=True, metavar="EMAIL")
-    add.add_argument("--first-name", default="")
-    add.add_argument("--last-name", default="")
-    add.add_argument("--status", default="active", choices=operators.USER_STATUSES)
+    add.add_argument("--mail", required=True, metavar="EMAIL", help="the user's e-mail address")
+    add.add_argument("--first-name", default="", metavar="F", help="first name (default: empty)")
+    add.add_argument("--last-name", default="", metavar="L", help="last name (default: empty)")
+    add.add_argument(
+        "--status",
+        default="active",
+        choices=operators.USER_STATUSES,
+        help="%(choices)s (default: %(default)s)",
+    )
     add.add_argument(
         "--role",
         action="append",
         default=[],
+        type=group_role,
         metavar="GROUP_ID=ROLE",
-        help=f"a role in a group ({', '.join(operators.ROLES)}); repeatable",
+        help=f"a role in a group ({', '.join(operators.ROLES)}); repeat for several groups",
     )
     add.set_defaults(run=add_main)
 
 
+def group_role(item: str) -> tuple[str, str]:
+    group_id, sep, role = item.partition("=")
+    if not sep:
+        raise argparse.ArgumentTypeError(f"takes GROUP_ID=ROLE, not {item!r}")
+    return group_id, role
+
+
 def add_main(args: argparse.Namespace, settings: Settings) -> int:
-    roles: dict[str, str] = {}
-    for item in args.role:
-        group_id, sep, role = item.partition("=")
-        if not sep:
-            raise CommandError(f"--role takes GROUP_ID=ROLE, not {item!r}")
-        roles[group_id] = role
+    roles: dict[str, str] = dict(args.role)
 
     async def work(db: Database) -> str:
         return await operators.add_user(

@@ -3,11 +3,19 @@
 from __future__ import annotations
 
 from .database import Database
+from .errors import DatabaseUnavailable, redact_url
 from .migrate import SchemaTooNewError, migrate
 from .postgres import PostgresDatabase
 from .sqlite import SQLiteDatabase
 
-__all__ = ["Database", "SchemaTooNewError", "migrate", "open_database"]
+__all__ = [
+    "Database",
+    "DatabaseUnavailable",
+    "SchemaTooNewError",
+    "migrate",
+    "open_database",
+    "redact_url",
+]
 
 
 async def open_database(

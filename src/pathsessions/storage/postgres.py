@@ -11,6 +11,7 @@ from typing import Any
 import asyncpg
 
 from .database import Database, Row
+from .errors import postgres_failure
 
 _PLACEHOLDER = re.compile(r"\?")
 
@@ -79,9 +80,12 @@ class PostgresDatabase(_Conn):
 
     @classmethod
     async def open(cls, url: str, pool_size: int = 10) -> PostgresDatabase:
-        pool = await asyncpg.create_pool(
-            url, min_size=1, max_size=pool_size, server_settings={"timezone": "UTC"}
-        )
+        try:
+            pool = await asyncpg.create_pool(
+                url, min_size=1, max_size=pool_size, server_settings={"timezone": "UTC"}
+            )
+        except Exception as exc:
+            raise postgres_failure(url, exc) from None
         return cls(pool)
 
     @asynccontextmanager

@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from .database import Database, Row
+from .errors import DatabaseUnavailable, sqlite_failure
 
 T = TypeVar("T")
 
@@ -61,19 +62,35 @@ def sqlite_path(url: str) -> str:
 
 
 def connect(url: str, synchronous: str = "NORMAL") -> sqlite3.Connection:
+    """Open the file (and its directory, when missing); `DatabaseUnavailable` says why not."""
     path = sqlite_path(url)
-    Path(path).parent.mkdir(parents=True, exist_ok=True)
-    # isolation_level=None: we issue BEGIN/COMMIT ourselves, the module never does.
-    # While it is being opened, the connection may wait inside SQLite (switching the file to
-    # WAL, or recovering the WAL after a crash, locks out other processes): nothing is being
-    # served yet. From then on, waits are ours and asynchronous (module docstring).
-    conn = sqlite3.connect(
-        path, timeout=BUSY_DEADLINE, isolation_level=None, check_same_thread=False
-    )
-    _use_wal(conn)
-    conn.execute(f"PRAGMA synchronous = {synchronous.upper()}")
-    conn.execute("PRAGMA foreign_keys = ON")
-    conn.execute("PRAGMA busy_timeout = 0")
+    parent = Path(path).parent
+    try:
+        parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        reason = exc.strerror or type(exc).__name__
+        if isinstance(exc, FileExistsError | NotADirectoryError):
+            reason = "a file that is not a directory is in the way"
+        raise DatabaseUnavailable(
+            f"cannot create the directory {parent} of the SQLite database {path}: {reason}"
+        ) from None
+    conn: sqlite3.Connection | None = None
+    try:
+        # isolation_level=None: we issue BEGIN/COMMIT ourselves, the module never does.
+        # While it is being opened, the connection may wait inside SQLite (switching the file
+        # to WAL, or recovering the WAL after a crash, locks out other processes): nothing is
+        # being served yet. From then on, waits are ours and asynchronous (module docstring).
+        conn = sqlite3.connect(
+            path, timeout=BUSY_DEADLINE, isolation_level=None, check_same_thread=False
+        )
+        _use_wal(conn)
+        conn.execute(f"PRAGMA synchronous = {synchronous.upper()}")
+        conn.execute("PRAGMA foreign_keys = ON")
+        conn.execute("PRAGMA busy_timeout = 0")
+    except (sqlite3.Error, OSError) as exc:
+        if conn is not None:
+            conn.close()
+        raise sqlite_failure(path, exc) from None
     return conn
 
 
