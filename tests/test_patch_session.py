@@ -20,23 +20,9 @@ from pathsessions.core.clock import SYSTEM_CLOCK, SettableClock
 from pathsessions.core.operators import add_group, add_user
 from pathsessions.core.values import format_date, parse_date
 from pathsessions.storage import Database
-from support import ABSENT, JSON_TYPE, UNKNOWN_ID, World, error, valid_body
+from support import ABSENT, ITEM_KEYS, JSON_TYPE, UNKNOWN_ID, World, error, valid_body
 
-DETAIL_KEYS = [
-    "sessionName",
-    "sessionId",
-    "sessionOwnerGroup",
-    "pathId",
-    "startDate",
-    "endDate",
-    "instructorsMails",
-    "sessionAdditionalInformation",
-    "createdAt",
-    "modifiedAt",
-    "path",
-    "users",
-    "groups",
-]
+DETAIL_KEYS = [*ITEM_KEYS, "path", "users", "groups"]
 
 RUNNING = PATCH_RULE_MESSAGES[0]
 START_PAST = PATCH_RULE_MESSAGES[1]
