@@ -256,3 +256,55 @@ def test_relative_links_point_at_files_and_headings(document: Path) -> None:
         ):
             broken.append(target)
     assert not broken, f"{document.relative_to(ROOT)} has broken links: {broken}"
+
+
+# --- README: the source layout names the package's real modules, all of them -----------------
+
+
+def layout_entries() -> set[str]:
+    """Paths under src/pathsessions/ that the README's "Source layout" block names."""
+    block = sections(read("README.md"))["## Source layout"].split("```")[1]
+    entries: set[str] = set()
+    stack: list[tuple[int, str]] = []  # (indent, directory) of the enclosing folders
+    for line in block.splitlines():
+        stripped = line.strip()
+        if not stripped or stripped.startswith(("src/pathsessions/", "tests/", "bench/", "docs/")):
+            continue
+        if stripped.startswith(("dev,", ".ci")):
+            continue
+        indent = len(line) - len(line.lstrip())
+        while stack and stack[-1][0] >= indent:
+            stack.pop()
+        prefix = "/".join(d for _, d in stack)
+        names = re.findall(r"[\w.]+\.py|[\w]+/", stripped.split("  ")[0])
+        for name in names:
+            path = f"{prefix}/{name}" if prefix else name
+            entries.add(path.rstrip("/"))
+        if len(names) == 1 and names[0].endswith("/"):
+            stack.append((indent, names[0].rstrip("/")))
+    return entries
+
+
+def test_the_source_layout_names_every_module_and_only_real_ones() -> None:
+    package = ROOT / "src" / "pathsessions"
+    entries = layout_entries()
+    # The parser sees nested folders (a check that would pass on an empty set is none).
+    assert "web/pipeline.py" in entries, entries
+    assert "api/v1/routes.py" in entries, entries
+    stale = sorted(e for e in entries if not (package / e).exists())
+    assert not stale, f"README's source layout names what does not exist: {stale}"
+    modules = {
+        str(p.relative_to(package))
+        for p in package.rglob("*.py")
+        if p.name != "__main__.py"
+        and not (p.name == "__init__.py" and p.parent != package)
+        and "migrations" not in p.parts
+    }
+    # A folder named without its modules (`cli/  one small module per command`) covers them.
+    whole = {
+        e
+        for e in entries
+        if (package / e).is_dir() and not any(other.startswith(e + "/") for other in entries)
+    }
+    missing = sorted(m for m in modules - entries if not any(m.startswith(w + "/") for w in whole))
+    assert not missing, f"add these to README's source layout: {missing}"
