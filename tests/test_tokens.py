@@ -6,6 +6,9 @@ authenticates every v1 endpoint, alone when its header is present.
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
 import re
 from typing import Any
 
@@ -18,7 +21,7 @@ from pathsessions.core.operators import create_key, list_keys, revoke_key
 from pathsessions.settings import Settings
 from pathsessions.storage import Database
 from pathsessions.web.routing import Route
-from support import JSON_TYPE, OTHER, UNKNOWN_ID, World, error, valid_body
+from support import JSON_TYPE, OTHER, TOKEN_SECRET, UNKNOWN_ID, World, error, valid_body
 from support.catalogue import CATALOGUE
 
 TOKEN_URL = "/api/v2/oauth2/token"
@@ -548,6 +551,65 @@ async def test_tampered_tokens_unauthorized(client: httpx.AsyncClient, world: Wo
         assert r.content == UNAUTHORIZED, name
     # The untouched token still works.
     assert (await client.get("/api/v1/groups", headers=bearer(token))).status_code == 200
+
+
+def forge(payload: str) -> str:
+    """`payload` signed with the test servers' secret, as `POST /api/v2/oauth2/token` signs."""
+    digest = hmac.new(TOKEN_SECRET.encode(), payload.encode(), hashlib.sha256).digest()
+    return f"{payload}.{base64.urlsafe_b64encode(digest).rstrip(b'=').decode()}"
+
+
+FORGED_EXPIRY = f"{FIXED_NOW + HOUR_MS:x}"  # 1ba610a2680: has letters to upper-case
+
+
+def forged_payloads(company: str, key_id: str) -> dict[str, str]:
+    """Payloads that are not laid out as issued, each naming a live key and, read leniently,
+    an expiry still to come (or none that can be read)."""
+    e = FORGED_EXPIRY
+    return {
+        "expiry-plus": f"{company}.{key_id}.+{e}",
+        "expiry-space": f"{company}.{key_id}. {e}",
+        "expiry-trailing-space": f"{company}.{key_id}.{e} ",
+        "expiry-tab": f"{company}.{key_id}.\t{e}",
+        "expiry-upper": f"{company}.{key_id}.{e.upper()}",
+        "expiry-0x": f"{company}.{key_id}.0x{e}",
+        "expiry-underscore": f"{company}.{key_id}.{e[:3]}_{e[3:]}",
+        "expiry-leading-zero": f"{company}.{key_id}.0{e}",
+        "expiry-empty": f"{company}.{key_id}.",
+        "expiry-garbage": f"{company}.{key_id}.zz",
+        "expiry-minus": f"{company}.{key_id}.-{e}",
+        "expiry-14-digits": f"{company}.{key_id}.{'f' * 14}",
+        "expiry-huge": f"{company}.{key_id}.{'f' * 5000}",
+        "company-upper": f"{company.upper()}.{key_id}.{e}",
+        "key-upper": f"{company}.{key_id.upper()}.{e}",
+        "company-short": f"{company[:-1]}.{key_id}.{e}",
+        "company-long": f"{company}0.{key_id}.{e}",
+        "company-not-hex": f"{'g' * 24}.{key_id}.{e}",
+        "key-empty": f"{company}..{e}",
+        "extra-field": f"{company}.{key_id}.{e}.{e}",
+        "extra-field-first": f"x.{company}.{key_id}.{e}",
+        "missing-key": f"{company}.{e}",
+        "missing-expiry": f"{company}.{key_id}",
+        "empty": "",
+    }
+
+
+async def test_well_signed_malformed_tokens_unauthorized(
+    client: httpx.AsyncClient, world: World, db: Database, settable_clock: SettableClock
+) -> None:
+    """A token signed with the right secret is still refused, 401 and never 500, unless its
+    fields are exactly as issued (docs/api.md, decision 60)."""
+    settable_clock.set(FIXED_NOW)
+    key_id = await acme_key_id(db, world)
+    # The forging is right: the payload as issued is accepted.
+    well_formed = forge(f"{world.company}.{key_id}.{FORGED_EXPIRY}")
+    r = await client.get("/api/v1/groups", headers=bearer(well_formed))
+    assert r.status_code == 200, r.text
+    answers = {}
+    for name, payload in forged_payloads(world.company, key_id).items():
+        r = await client.get("/api/v1/groups", headers=bearer(forge(payload)))
+        answers[name] = (r.status_code, r.content)
+    assert answers == dict.fromkeys(answers, (401, UNAUTHORIZED))
 
 
 async def test_token_of_other_company_sees_only_its_data(

@@ -14,7 +14,7 @@ from .settings import Settings, SettingsError, load_settings, require_token_secr
 from .storage import Database, DatabaseUnavailable, migrate, open_database
 from .web.accesslog import AccessLog
 from .web.logs import configure_logging
-from .web.pipeline import Pipeline, Receive, Scope, Send
+from .web.pipeline import Pipeline, Receive, Scope, Send, refuse_websocket
 from .web.ratelimit import Limiter, open_limiter
 from .web.routing import Route
 
@@ -81,6 +81,8 @@ class App:
             await self.pipeline(scope, receive, send, self.context, self.limiter)
         elif scope["type"] == "lifespan":
             await self._lifespan(receive, send)
+        elif scope["type"] == "websocket":
+            await refuse_websocket(self.apis[0], scope, receive, send)
 
     async def _lifespan(self, receive: Receive, send: Send) -> None:
         while True:

@@ -152,6 +152,11 @@ def serve(settings: Settings, sock: socket.socket) -> int:
         workers=settings.workers,
         loop="uvloop",
         http="httptools",
+        # No WebSocket protocol: an Upgrade header is ignored (RFC 9110 7.8 lets a server do
+        # so) and the request is served as HTTP/1.1 by the pipeline, answered in our JSON. With
+        # a WebSocket library installed, uvicorn would otherwise hand the application a
+        # "websocket" call, and answer 500 in text when it is not accepted.
+        ws="none",
         lifespan="on",
         # Our own access log (pathsessions.access) redacts keys from query strings.
         access_log=False,

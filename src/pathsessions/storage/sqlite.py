@@ -21,7 +21,9 @@ nothing is added: one attempt, the same statements.
 from __future__ import annotations
 
 import asyncio
+import errno
 import json
+import os
 import random
 import sqlite3
 import time
@@ -61,12 +63,46 @@ def sqlite_path(url: str) -> str:
     return url.removeprefix("sqlite:///")
 
 
+def make_private_directory(directory: Path) -> None:
+    """Create `directory` and its missing parents, each readable by its owner only (0700);
+    a directory that exists is left as it is."""
+    missing: list[Path] = []
+    while not directory.exists() and directory.parent != directory:
+        missing.append(directory)
+        directory = directory.parent
+    for created in reversed(missing):
+        try:
+            created.mkdir(mode=0o700)
+        except FileExistsError:
+            continue  # another process made it meanwhile; not ours to change
+        os.chmod(created, 0o700)  # mkdir's mode is filtered by the umask
+    if missing:
+        directory = missing[0]
+    if not directory.is_dir():
+        raise NotADirectoryError(errno.ENOTDIR, os.strerror(errno.ENOTDIR), str(directory))
+
+
+def create_private_file(path: str) -> None:
+    """Create the file at `path`, empty, readable by its owner only (0600), unless it exists:
+    an existing file's mode is left as it is. SQLite gives the `-wal` and `-shm` files it
+    creates next to a database the mode of the database file, whatever the umask."""
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return
+    try:
+        os.fchmod(fd, 0o600)  # open's mode is filtered by the umask
+    finally:
+        os.close(fd)
+
+
 def connect(url: str, synchronous: str = "NORMAL") -> sqlite3.Connection:
-    """Open the file (and its directory, when missing); `DatabaseUnavailable` says why not."""
+    """Open the file (and its directory, when missing, both private to their owner);
+    `DatabaseUnavailable` says why not."""
     path = sqlite_path(url)
     parent = Path(path).parent
     try:
-        parent.mkdir(parents=True, exist_ok=True)
+        make_private_directory(parent)
     except OSError as exc:
         reason = exc.strerror or type(exc).__name__
         if isinstance(exc, FileExistsError | NotADirectoryError):
@@ -76,6 +112,7 @@ def connect(url: str, synchronous: str = "NORMAL") -> sqlite3.Connection:
         ) from None
     conn: sqlite3.Connection | None = None
     try:
+        create_private_file(path)
         # isolation_level=None: we issue BEGIN/COMMIT ourselves, the module never does.
         # While it is being opened, the connection may wait inside SQLite (switching the file
         # to WAL, or recovering the WAL after a crash, locks out other processes): nothing is

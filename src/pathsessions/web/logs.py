@@ -55,9 +55,20 @@ class JsonFormatter(logging.Formatter):
         return _encode(line).decode()
 
 
+# What uvicorn says of each request carrying an Upgrade header, when it serves it as plain
+# HTTP (`serve` runs it without a WebSocket protocol on purpose): the request has its access
+# line like any other, and the second warning would send operators to install a library.
+_UPGRADE_NOISE = ("Unsupported upgrade request.", "No supported WebSocket library detected.")
+
+
+def _not_upgrade_noise(record: logging.LogRecord) -> bool:
+    return not (isinstance(record.msg, str) and record.msg.startswith(_UPGRADE_NOISE))
+
+
 def configure_logging(level: str) -> None:
     handler = logging.StreamHandler()
     handler.setFormatter(JsonFormatter())
+    handler.addFilter(_not_upgrade_noise)
     logging.basicConfig(level=level.upper(), handlers=[handler], force=True)
 
 

@@ -70,12 +70,13 @@ class Facade(Protocol[Ctx_contra]):
 class Trace:
     """What the access log says of one request, filled in as the request is understood."""
 
-    __slots__ = ("company_id", "id", "route")
+    __slots__ = ("company_id", "id", "route", "upgrade")
 
     def __init__(self, request_id: str) -> None:
         self.id = request_id
         self.route: str | None = None
         self.company_id: str | None = None
+        self.upgrade = False
 
 
 class Pipeline(Generic[Ctx]):
@@ -104,6 +105,11 @@ class Pipeline(Generic[Ctx]):
         except ClientDisconnected:
             return  # nobody to answer, and nothing was done
         response.headers = [*(response.headers or ()), (b"x-request-id", trace.id.encode())]
+        if trace.upgrade:
+            # The protocol switch asked for is not made: the request was served as HTTP/1.1.
+            # The server's parser may have stopped reading the connection where the switch
+            # would have begun, so it is closed rather than left waiting for bytes it dropped.
+            response.headers.append((b"connection", b"close"))
         try:
             await send_response(send, response, receive)
         except Exception as exc:
@@ -143,6 +149,7 @@ class Pipeline(Generic[Ctx]):
         headers: dict[bytes, bytes] = {}
         for name, value in scope["headers"]:
             headers.setdefault(name, value)  # a repeated header counts by its first value
+        trace.upgrade = b"upgrade" in headers
         # Leading zeros are dropped so "000…01" is read as the small number it is; the
         # length check comes first because int() refuses strings of thousands of digits.
         declared = headers.get(b"content-length", b"").lstrip(b"0") or b"0"
@@ -182,6 +189,27 @@ class Pipeline(Generic[Ctx]):
                 return answer
             log_fault(exc, trace.id)
             return api.internal_error(trace.id)
+
+
+async def refuse_websocket(facade: Facade[Any], scope: Scope, receive: Receive, send: Send) -> None:
+    """No route speaks WebSocket: a "websocket" call (from a server that makes them; `serve`
+    does not) is refused with `facade`'s 404, as an HTTP answer to the handshake when the
+    server offers that, else by closing the handshake (which servers answer 403)."""
+    message = await receive()
+    if message["type"] != "websocket.connect":
+        return  # the client is already gone
+    if "websocket.http.response" not in (scope.get("extensions") or {}):
+        await send({"type": "websocket.close", "code": 1000})
+        return
+    response = facade.not_found()
+    headers = [
+        (b"content-type", response.content_type),
+        (b"content-length", str(len(response.body)).encode()),
+    ]
+    await send(
+        {"type": "websocket.http.response.start", "status": response.status, "headers": headers}
+    )
+    await send({"type": "websocket.http.response.body", "body": response.body})
 
 
 def log_fault(exc: Exception, request_id: str) -> None:
