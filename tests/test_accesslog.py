@@ -9,7 +9,7 @@ import re
 
 import pytest
 
-from pathsessions.web.accesslog import AccessLog, redact_query
+from pathsessions.web.accesslog import AccessLog, redact_path, redact_query
 
 COMPANY = "5f1b2c3d4e5f60718293a4b5"
 
@@ -79,14 +79,14 @@ async def test_a_full_buffer_is_written_at_once() -> None:
         # Spelled as the decoder reads it, not as it is written.
         (b"api%4Bey=s3cret", "api%4Bey=REDACTED"),
         (b"APIKEY=s3cret", "APIKEY=REDACTED"),
-        (b"api+Key=s3cret&apikey+=s3cret", "api+Key=s3cret&apikey+=REDACTED"),
+        (b"api+Key=s3cret&apikey+=s3cret", "api+Key=REDACTED&apikey+=REDACTED"),
         (
             b"client_secret=s3cret&access_token=s3cret",
             "client_secret=REDACTED&access_token=REDACTED",
         ),
         (b"token=s3cret;apiKey=x", "token=REDACTED"),
         (b"apiKey", "apiKey"),
-        (b"a=1&&b=%0A", "a=1&&b=%0A"),
+        (b"a=1&&b=%0A", "a=REDACTED&&b=REDACTED"),
     ],
 )
 def test_credentials_in_the_query_are_redacted(query: bytes, logged: str) -> None:
@@ -102,14 +102,63 @@ async def test_a_logged_line_cannot_be_forged() -> None:
     assert len(lines) == 1
     line = json.loads(lines[0])
     assert line["path"] == '/x\n{"forged": 1}'
-    assert line["query"] == 'apiKey=REDACTED&x="\n'
+    assert line["query"] == "apiKey=REDACTED&x=REDACTED"
 
 
 async def test_a_long_path_or_query_is_cut() -> None:
     out = io.StringIO()
     log = AccessLog(stream=out)
-    record(log, "/" + "p" * 100_000, query=b"apiKey=k&x=" + b"q" * 100_000)
+    record(log, "/" + "p" * 100_000, query=b"apiKey=k" + b"&x=q" * 100_000)
     log.flush()
     line = json.loads(out.getvalue())
     assert line["path"] == "/" + "p" * 2047 + "...(cut)"
-    assert line["query"] == "apiKey=REDACTED&x=" + "q" * 2030 + "...(cut)"
+    assert line["query"] == ("apiKey=REDACTED" + "&x=REDACTED" * 200)[:2048] + "...(cut)"
+
+
+SECRET = "k" * 43  # as long as an API key
+
+
+@pytest.mark.parametrize(
+    ("query", "logged"),
+    [
+        # Only the parameters the API reads keep their values...
+        (b"company=5f1b2c3d4e5f60718293a4b5", "company=5f1b2c3d4e5f60718293a4b5"),
+        (b"company=abc&x=1&company=", "company=abc&x=REDACTED&company="),
+        # ...unless the value is long enough to be a secret (a key sent as the company).
+        (f"company={SECRET}".encode(), "company=REDACTED"),
+        # Any other name is logged, its value is not, however the name is spelled.
+        (f"apiKey[]={SECRET}".encode(), "apiKey[]=REDACTED"),
+        (f"x;apiKey={SECRET}".encode(), "x;apiKey=REDACTED"),
+        (f"api+Key={SECRET}&api%2BKey={SECRET}".encode(), "api+Key=REDACTED&api%2BKey=REDACTED"),
+        (f"\u200bapiKey={SECRET}".encode(), "%E2%80%8BapiKey=REDACTED"),
+        (f"Company={SECRET}&company%20={SECRET}".encode(), "Company=REDACTED&company%20=REDACTED"),
+        (f"password={SECRET}&q=hello".encode(), "password=REDACTED&q=REDACTED"),
+        # A name long enough to be a secret is redacted too, with or without a value.
+        (f"{SECRET}=1&{SECRET}&apiKey{SECRET}".encode(), "REDACTED=REDACTED&REDACTED&REDACTED"),
+        (b"%6B" * 25 + b"=1", "REDACTED=REDACTED"),
+        (b"k" * 24 + b"=1", "k" * 24 + "=REDACTED"),
+        # Names are escaped: a byte outside printable ASCII is logged as %XX.
+        (b'a b\x00"\\=1', 'a%20b%00"\\=REDACTED'),
+    ],
+)
+def test_only_the_parameters_we_read_are_logged_with_their_values(
+    query: bytes, logged: str
+) -> None:
+    assert redact_query(query) == logged
+
+
+@pytest.mark.parametrize(
+    ("path", "logged"),
+    [
+        ("/api/v1/paths/5f1b2c3d4e5f60718293a4b5/sessions", None),
+        ("/nowhere%0Aforged%20200", None),
+        ("/api/v1/users/" + "k" * 24, None),
+        (f"/api/v1/paths/{SECRET}/sessions", "/api/v1/paths/REDACTED/sessions"),
+        (f"/{SECRET}/x/{'%6B' * 25}", "/REDACTED/x/REDACTED"),
+        ("/a b/\x00", "/a%20b/%00"),
+    ],
+)
+def test_a_path_segment_long_enough_to_be_a_secret_is_redacted(
+    path: str, logged: str | None
+) -> None:
+    assert redact_path(path) == (path if logged is None else logged)

@@ -3,11 +3,12 @@ not start without the secret that signs its tokens."""
 
 from __future__ import annotations
 
+import base64
 import hmac
 import json
 import re
 from dataclasses import replace
-from urllib.parse import urlencode
+from urllib.parse import quote, quote_plus, urlencode
 
 import httpx
 import pytest
@@ -24,10 +25,12 @@ from support.realserver import (
     SESSIONS,
     Servers,
     body,
+    cli,
     created_id,
     load_example,
     stop_cleanly,
 )
+from support.world import TOKEN_SECRET
 
 # --- Key comparison ---------------------------------------------------------------------------
 
@@ -138,6 +141,101 @@ def test_no_key_or_token_reaches_the_logs(database_url: str, servers: Servers) -
     ]
     assert len(access) == len(answers) + 1  # and the first token request
     assert all("REDACTED" in line["query"] for line in access if "ey=" in line["query"])
+
+
+def _spellings(secret: str) -> list[str]:
+    """How a secret could be written into a log: as is, percent-encoded, and in base64."""
+    raw = secret.encode()
+    return [
+        secret,
+        quote(secret, safe=""),
+        quote_plus(secret, safe=""),
+        *(enc(raw).decode() for enc in (base64.b64encode, base64.urlsafe_b64encode)),
+        base64.urlsafe_b64encode(raw).decode().rstrip("="),
+    ]
+
+
+# Names a client might put a credential under, mangled past any list of secret names.
+MANGLED_NAMES = [
+    "apiKey[]",
+    ";apiKey",
+    "x;apiKey",
+    "api+Key",
+    "api%2BKey",
+    "%E2%80%8BapiKey",
+    "\u200bapiKey",
+    "APIKEY ",
+    "api_key",
+    "key",
+    "secret",
+    "client%5Fsecret",
+    "Authorization",
+    "bearer",
+    "Company",
+]
+
+
+@pytest.mark.e2e
+def test_no_secret_we_issue_reaches_the_logs_under_any_name_or_place(
+    database_url: str, servers: Servers
+) -> None:
+    """A generated API key, a bearer token and the token secret, under a dozen mangled names
+    in the query string, as names themselves, in the path and in other headers; then every
+    line the server wrote is searched for each, as is, percent-encoded and in base64."""
+    load_example(database_url)
+    created = cli(database_url, "key", "create", "--company", COMPANY, "--json")
+    assert created.returncode == 0, created.stderr
+    key = json.loads(created.stdout)["apiKey"]
+    server = servers.start(env={"PATHSESSIONS_LOG_LEVEL": "DEBUG"})
+    statuses: list[int] = []
+    with httpx.Client(base_url=server.base_url, timeout=10.0) as http:
+        grant = {"grant_type": "client_credentials", "client_id": COMPANY, "client_secret": key}
+        token = http.post("/api/v2/oauth2/token", json=grant).json()["access_token"]
+        secrets = [key, token, TOKEN_SECRET]
+        for secret in secrets:
+            for value in (quote(secret, safe=""), secret):
+                for name in MANGLED_NAMES:
+                    query = f"company={COMPANY}&{name}={value}"
+                    statuses.append(http.get(f"/api/v1/groups?{query}").status_code)
+                    statuses.append(http.get(f"/no/such/route?{name}={value}").status_code)
+                    statuses.append(
+                        http.post(f"/api/v2/oauth2/token?{name}={value}", json=grant).status_code
+                    )
+                # The secret as a value of the parameters we read, and as a name.
+                for query in (f"company={value}", f"{value}", f"{value}=1", f"apiKey{value}=1"):
+                    statuses.append(http.get(f"/api/v1/groups?{query}").status_code)
+            # In the path: as a route's parameter, and as a segment of no route.
+            for path in (
+                f"/api/v1/paths/{secret}/sessions",
+                f"/api/v1/paths/sessions/{quote(secret, safe='')}",
+                f"/api/v1/users/{secret}",
+                f"/{secret}",
+                f"/api/{secret}/x",
+            ):
+                statuses.append(http.get(path, headers=HEADERS).status_code)
+            # In headers other than the credential headers (never logged).
+            other_headers = {
+                "X-Api-Key": secret,
+                "Api-Key": secret,
+                "X-Token": secret,
+                "Cookie": f"session={secret}",
+                "Proxy-Authorization": f"Bearer {secret}",
+                "X-Forwarded-For": secret,
+                "Referer": f"http://example.com/?apiKey={secret}",
+                "User-Agent": secret,
+            }
+            statuses.append(http.get("/api/v1/groups", headers=other_headers).status_code)
+            statuses.append(
+                http.get("/api/v1/groups", headers={**HEADERS, **other_headers}).status_code
+            )
+    assert set(statuses) <= {200, 400, 401, 404}, statuses
+    stop_cleanly(server)
+    logs = server.stdout + server.stderr
+    access = [line for line in logs.splitlines() if '"logger":"pathsessions.access"' in line]
+    assert len(access) > len(statuses)  # every request was logged (and /health)
+    for secret in secrets:
+        for spelling in _spellings(secret):
+            assert spelling not in logs, spelling
 
 
 @pytest.mark.e2e

@@ -13,7 +13,7 @@ import asyncio
 import sys
 import time
 from typing import TextIO
-from urllib.parse import unquote_plus
+from urllib.parse import unquote, unquote_plus
 
 import msgspec
 
@@ -21,10 +21,21 @@ from .logs import utc_time
 
 _encode = msgspec.json.Encoder().encode
 
-# Query parameters that carry credentials (compared decoded and case-blind, as a client can
-# spell `apiKey` as `api%4Bey`): their values never reach the log.
-SECRET_PARAMETERS = frozenset({"apikey", "client_secret", "access_token", "token"})
+# What a request sends is logged by the rules below, so that no secret we issue (an API key
+# of 43 characters, a bearer token of over 100, a token secret of at least 32) can reach the
+# log by value, whatever name or place a client puts it under:
+#
+# - A query parameter the API reads (`LOGGED_PARAMETERS`, matched by its name as the API
+#   decodes it) is logged with its value; every other parameter's value, and any value longer
+#   than `MAX_PLAIN` characters, is replaced by `REDACTED`. So `apiKey`, `client_secret` and
+#   the like are redacted, as is the same secret under any misspelling of their names.
+# - A parameter's name, and each segment of the path, is logged as received (percent-encoded),
+#   unless it is longer than `MAX_PLAIN` characters: then it is replaced by `REDACTED` too.
+#   No secret we issue is that short, and no name or segment of our API is that long.
+# - Bytes outside printable ASCII are logged percent-encoded; headers and bodies never.
+LOGGED_PARAMETERS = frozenset({"company"})
 REDACTED = "REDACTED"
+MAX_PLAIN = 24
 # A path or query string longer than this is cut (and marked): a client must not be able to
 # write megabytes into the log with one request.
 MAX_LOGGED = 2048
@@ -34,14 +45,43 @@ def _cut(text: str) -> str:
     return text if len(text) <= MAX_LOGGED else text[:MAX_LOGGED] + "...(cut)"
 
 
+def _escaped(raw: str) -> str:
+    """`raw` (one character per byte received) with bytes outside printable ASCII as %XX."""
+    if raw.isascii() and raw.isprintable() and " " not in raw:
+        return raw
+    return "".join(c if "!" <= c <= "~" else f"%{ord(c):02X}" for c in raw)
+
+
+def _plain(raw: str, decoded: str) -> str:
+    """`raw` escaped, or REDACTED when it is long enough to be a secret."""
+    if len(decoded) > MAX_PLAIN or len(raw) > 4 * MAX_PLAIN:
+        return REDACTED
+    return _escaped(raw)
+
+
 def redact_query(query_string: bytes) -> str:
-    """The query string as received (still percent-encoded), credentials replaced."""
+    """The query string as received (still percent-encoded), each value redacted but those of
+    the parameters we read, and each name too long to be anything but a secret."""
     parts = query_string.decode("latin-1").split("&")
     for i, part in enumerate(parts):
-        name, equals, _ = part.partition("=")
-        if equals and unquote_plus(name).strip().lower() in SECRET_PARAMETERS:
-            parts[i] = f"{name}={REDACTED}"
+        if not part:
+            continue
+        name, equals, value = part.partition("=")
+        # Decoded as the API decodes it (`Request.query`).
+        decoded = unquote_plus(name, errors="replace")
+        logged = _plain(name, decoded)
+        if equals:
+            if decoded in LOGGED_PARAMETERS:
+                logged += "=" + _plain(value, unquote_plus(value, errors="replace"))
+            else:
+                logged += "=" + REDACTED
+        parts[i] = logged
     return "&".join(parts)
+
+
+def redact_path(path: str) -> str:
+    """The path as received, each segment too long to be anything but a secret redacted."""
+    return "/".join(_plain(s, unquote(s, errors="replace")) for s in path.split("/"))
 
 
 class AccessLog:

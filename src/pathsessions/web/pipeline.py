@@ -14,7 +14,7 @@ from collections.abc import Awaitable, Callable, MutableMapping, Sequence
 from typing import Any, Generic, Protocol, TypeVar
 from urllib.parse import quote
 
-from .accesslog import AccessLog
+from .accesslog import AccessLog, redact_path
 from .asgi import (
     ClientDisconnected,
     Request,
@@ -121,12 +121,13 @@ class Pipeline(Generic[Ctx]):
             raise StreamAborted(trace.id) from None
         if self.access_log is not None:
             # The path still percent-encoded as received, so a decoded %0A cannot forge a
-            # line; credentials in the query string are redacted.
+            # line; a segment long enough to be a secret is redacted, and so is every value
+            # in the query string but those the API reads.
             self.access_log.record(
                 trace.id,
                 scope["method"],
                 trace.route,
-                path,
+                redact_path(path),
                 scope["query_string"],
                 response.status,
                 (time.perf_counter() - started) * 1000,
