@@ -24,7 +24,10 @@ async def company_for_key(db: Database, company_id: str | None, key: str | None)
     if not key or company_id is None or not is_object_id(company_id):
         raise DomainError(ErrorCode.UNAUTHENTICATED)
     company, active = await store.active_keys(db, company_id.lower())
-    if company is None or matching_key(key, active) is None:
+    # The key is hashed and compared even when the company has no active key (against a
+    # dummy digest), so an unknown company takes the time a wrong key does.
+    key_id = matching_key(key, active)
+    if company is None or key_id is None:
         raise DomainError(ErrorCode.UNAUTHENTICATED)
     return company
 
@@ -53,7 +56,7 @@ async def issue_token(
         raise DomainError(ErrorCode.INVALID_CLIENT)
     company_id = client_id.lower()
     _, active = await store.active_keys(db, company_id)
-    key_id = matching_key(client_secret, active)
+    key_id = matching_key(client_secret, active)  # hashed and compared even with no key
     if key_id is None:
         raise DomainError(ErrorCode.INVALID_CLIENT)
     token = tokens.issue(secret, company_id, key_id, clock.now_ms())
