@@ -1,5 +1,6 @@
 """A dependency that fails while the server runs: 503 with `Retry-After` rather than 500, one
-log line when the outage begins and one when it ends, and /health failing when writes fail."""
+log line when the outage begins and one when it ends, /health failing when writes fail, and a
+hung Redis costing one timeout rather than one per request."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import asyncio
 import logging
 import os
 import sqlite3
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import replace
@@ -22,6 +24,7 @@ from pathsessions.settings import Settings
 from pathsessions.storage import Database
 from pathsessions.storage.outage import StorageUnavailable
 from pathsessions.storage.sqlite import SQLiteDatabase
+from pathsessions.web.ratelimit import RedisLimiter
 from support import World, created_id, valid_body
 
 BACKENDS = os.environ.get("PATHSESSIONS_TEST_BACKENDS", "sqlite,postgresql").split(",")
@@ -206,3 +209,74 @@ async def test_postgresql_going_away_answers_503_and_logs_one_line_each_way(
         assert len(lines(caplog, "available again")) == 1
         assert len(lines(caplog, "unavailable (")) == 1
     await proxy.cut()
+
+
+# --- Redis that accepts and never answers -------------------------------------------------------
+
+
+@asynccontextmanager
+async def hung_redis() -> AsyncIterator[str]:
+    """A listener that accepts connections, reads what it is sent, and never answers."""
+    held: list[asyncio.StreamWriter] = []
+
+    async def swallow(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        held.append(writer)
+        while await reader.read(65536):
+            pass
+
+    server = await asyncio.start_server(swallow, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    try:
+        yield f"redis://127.0.0.1:{port}/0"
+    finally:
+        server.close()
+        for writer in held:
+            writer.transport.abort()
+
+
+async def test_a_hung_redis_costs_one_timeout_not_one_per_request(
+    settings: Settings, world: World, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.WARNING, logger="pathsessions")
+    async with hung_redis() as url:
+        app = create_app(replace(settings, rate_limits=True, redis_url=url))
+        await app.startup()
+        try:
+            async with client_for(app) as c:
+                started = time.monotonic()
+                r = await c.get("/api/v1/paths/sessions", headers=world.headers)
+                assert r.status_code == 200
+                assert time.monotonic() - started >= RedisLimiter.TIMEOUT * 0.9
+                started = time.monotonic()
+                for _ in range(20):
+                    r = await c.get("/api/v1/paths/sessions", headers=world.headers)
+                    assert r.status_code == 200
+                # 20 timeouts would be 10 s; skipping Redis costs nothing measurable.
+                assert time.monotonic() - started < 2.0
+        finally:
+            await app.shutdown()
+    assert len(lines(caplog, "Redis unavailable")) == 1
+
+
+async def test_after_the_cool_down_one_request_asks_redis_again() -> None:
+    async with hung_redis() as url:
+        limiter = RedisLimiter((10, 50), url, cool_down=0.3)
+        company = "0" * 24
+        try:
+            started = time.monotonic()
+            assert await limiter.wait(company, 0) == 0.0
+            assert time.monotonic() - started >= RedisLimiter.TIMEOUT * 0.9
+            started = time.monotonic()
+            assert await limiter.wait(company, 0) == 0.0  # open: not asked
+            assert time.monotonic() - started < 0.1
+            await asyncio.sleep(0.35)
+            # Half-open: the first request asks (and waits), the others meanwhile do not.
+            started = time.monotonic()
+            probe = asyncio.create_task(limiter.wait(company, 0))
+            await asyncio.sleep(0.05)
+            assert await limiter.wait(company, 0) == 0.0
+            assert time.monotonic() - started < 0.2
+            assert await probe == 0.0
+            assert time.monotonic() - started >= RedisLimiter.TIMEOUT * 0.9
+        finally:
+            await limiter.close()
