@@ -20,12 +20,14 @@ import httpx
 import pytest
 
 from pathsessions.app import App, create_app
+from pathsessions.core import sessions as core_sessions
+from pathsessions.loader import load_document
 from pathsessions.settings import Settings
 from pathsessions.storage import Database
 from pathsessions.storage.outage import StorageUnavailable
 from pathsessions.storage.sqlite import SQLiteDatabase
 from pathsessions.web.ratelimit import RedisLimiter
-from support import World, created_id, valid_body
+from support import WORLD, World, created_id, valid_body, world_document
 
 BACKENDS = os.environ.get("PATHSESSIONS_TEST_BACKENDS", "sqlite,postgresql").split(",")
 UNAVAILABLE = {"error": "service_unavailable"}
@@ -113,6 +115,21 @@ async def test_bad_sql_is_not_an_outage(db: Database) -> None:
         async with db.transaction() as tx:
             await tx.fetchall("SELECT no_such_column FROM companies")
     assert not isinstance(raised.value, StorageUnavailable)
+
+
+async def test_a_database_failing_under_a_load_is_not_blamed_on_the_document(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async def failing(*args: object) -> None:
+        raise StorageUnavailable("SQLite database", "disk I/O error")
+
+    monkeypatch.setattr(core_sessions, "draft_session", failing)
+    document = world_document()
+    document["companies"][0]["sessions"] = [
+        {"path": WORLD.path, **valid_body(), "instructorsMails": []}
+    ]
+    with pytest.raises(StorageUnavailable):
+        await load_document(db, document)
 
 
 # --- PostgreSQL: the server goes away, then comes back -----------------------------------------
