@@ -5,14 +5,17 @@ hung Redis costing one timeout rather than one per request."""
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import os
 import sqlite3
+import threading
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Coroutine
 from contextlib import asynccontextmanager
 from dataclasses import replace
-from typing import cast
+from pathlib import Path
+from typing import Any, cast
 from urllib.parse import urlsplit
 
 import asyncpg
@@ -28,6 +31,7 @@ from pathsessions.storage.outage import StorageUnavailable
 from pathsessions.storage.sqlite import SQLiteDatabase
 from pathsessions.web.ratelimit import RedisLimiter
 from support import WORLD, World, created_id, valid_body, world_document
+from support.realserver import HEADERS, Servers, load_example
 
 BACKENDS = os.environ.get("PATHSESSIONS_TEST_BACKENDS", "sqlite,postgresql").split(",")
 UNAVAILABLE = {"error": "service_unavailable"}
@@ -226,6 +230,51 @@ async def test_postgresql_going_away_answers_503_and_logs_one_line_each_way(
         assert len(lines(caplog, "available again")) == 1
         assert len(lines(caplog, "unavailable (")) == 1
     await proxy.cut()
+
+
+@only("postgresql")
+@pytest.mark.e2e
+def test_a_real_server_logs_one_line_when_postgresql_goes_and_one_when_it_is_back(
+    database_url: str, tmp_path: Path
+) -> None:
+    load_example(database_url)
+    target = urlsplit(database_url)
+    proxy = Proxy(target.hostname or "127.0.0.1", target.port or 5432)
+    loop = asyncio.new_event_loop()
+    thread = threading.Thread(target=loop.run_forever, daemon=True)
+    thread.start()
+
+    def run(coroutine: Coroutine[Any, Any, None]) -> None:
+        asyncio.run_coroutine_threadsafe(coroutine, loop).result(timeout=10)
+
+    run(proxy.start())
+    user = target.netloc.rsplit("@", 1)[0] + "@" if "@" in target.netloc else ""
+    proxied = target._replace(netloc=f"{user}127.0.0.1:{proxy.port}").geturl()
+    server = Servers(proxied, tmp_path).start()
+    try:
+        with httpx.Client(base_url=server.base_url, headers=HEADERS, timeout=10) as c:
+            assert c.get("/api/v1/paths/sessions").status_code == 200
+            run(proxy.cut())
+            for _ in range(20):
+                assert_unavailable(c.get("/api/v1/paths/sessions"))
+            run(proxy.start())
+            r = c.get("/api/v1/paths/sessions")
+            assert r.status_code == 200, r.text
+    finally:
+        server.stop()
+        run(proxy.cut())
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(timeout=10)
+        loop.close()
+    logged = [json.loads(line) for line in server.stderr.splitlines() if line.startswith("{")]
+    down = [e for e in logged if "unavailable (" in e.get("message", "")]
+    back = [e for e in logged if "available again" in e.get("message", "")]
+    assert len(down) == 1, logged
+    assert down[0]["level"] == "ERROR"
+    assert f"PostgreSQL at 127.0.0.1:{proxy.port}" in down[0]["message"]
+    assert len(back) == 1, logged
+    assert not [e for e in logged if "unhandled" in e.get("message", "")]
+    assert "Traceback" not in server.stderr
 
 
 # --- Redis that accepts and never answers -------------------------------------------------------
