@@ -81,6 +81,14 @@ def _operation(route: Route[Any, Any], api: Description) -> dict[str, Any]:
                 "schema": {"type": "integer", "minimum": 1},
             }
         }
+    if "503" in responses:
+        responses["503"]["headers"] = {
+            "Retry-After": {
+                "description": "Whole seconds after which to try again.",
+                "required": True,
+                "schema": {"type": "integer", "minimum": 1},
+            }
+        }
     responses["404"] = responses.get("404") or {
         "description": "Unknown route or method",
         "content": {"application/json": {"schema": {"$ref": "#/components/schemas/NotFound"}}},

@@ -6,14 +6,18 @@ from collections.abc import Callable
 from typing import Any
 
 from ..core.errors import DomainError, ErrorCode
+from ..storage.database import probe_writes
 from ..web.asgi import HTML, Request, Response
 from . import openapi
 from .context import Context
 
 
 async def health(request: Request, ctx: Context) -> Response:
+    # Reads and writes both: a database that answers but cannot store (a full disk, a
+    # read-only file or server) serves no request that changes anything.
     try:
         ok = await ctx.db.ping()
+        await probe_writes(ctx.db)
     except Exception:
         ok = False
     if not ok:

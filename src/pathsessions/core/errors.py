@@ -17,6 +17,7 @@ class ErrorCode(Enum):
     UNAUTHENTICATED = auto()
     RATE_LIMITED = auto()
     DATABASE_UNAVAILABLE = auto()
+    SERVICE_UNAVAILABLE = auto()
     # Token requests.
     INVALID_TOKEN_REQUEST = auto()
     UNSUPPORTED_GRANT_TYPE = auto()

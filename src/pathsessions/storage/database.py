@@ -47,6 +47,24 @@ class Database(Protocol):
     async def close(self) -> None: ...
 
 
+class _RolledBack(Exception):
+    pass
+
+
+async def probe_writes(db: Database) -> None:
+    """Raise unless a write can be made now: a table is created and given a row of a few
+    pages, in a transaction that is then rolled back, so nothing is left and nothing is
+    committed. It needs new pages of the file or relation, so a full disk (or a SQLite
+    `max_page_count` reached) and a read-only file or server fail it, as they fail writes."""
+    try:
+        async with db.transaction() as tx:
+            await tx.execute("CREATE TABLE health_probe (data TEXT)")
+            await tx.execute("INSERT INTO health_probe (data) VALUES (?)", "x" * 16384)
+            raise _RolledBack
+    except _RolledBack:
+        pass
+
+
 async def keyset_batches(
     db: Database, sql: str, company_id: str, batch: int = 500
 ) -> AsyncIterator[list[Row]]:

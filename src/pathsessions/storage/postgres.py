@@ -11,7 +11,8 @@ from typing import Any
 import asyncpg
 
 from .database import Database, Row
-from .errors import postgres_failure
+from .errors import PostgresTarget, postgres_failure
+from .outage import Outage, postgres_unavailable
 
 _PLACEHOLDER = re.compile(r"\?")
 
@@ -34,21 +35,59 @@ class _Conn:
 
     dialect = "postgresql"
 
-    def __init__(self, conn: Any) -> None:
+    def __init__(self, conn: Any, outage: Outage, pooled: bool = False) -> None:
         self._conn = conn
+        self.outage = outage
+        # On the pool, each statement commits alone; on a connection, at the transaction's end.
+        self._pooled = pooled
+        self.wrote = False
+
+    def _failed(self, exc: Exception) -> None:
+        """Raise `StorageUnavailable` if `exc` says PostgreSQL cannot be used."""
+        unavailable = postgres_unavailable(exc)
+        if unavailable is not None:
+            raise self.outage.failed(*unavailable) from None
 
     async def fetchone(self, sql: str, *args: Any) -> Row | None:
-        row: Row | None = await self._conn.fetchrow(to_numbered(sql), *args)
+        try:
+            row: Row | None = await self._conn.fetchrow(to_numbered(sql), *args)
+        except Exception as exc:
+            self._failed(exc)
+            raise
+        if self.outage.down and self._pooled:
+            self.outage.succeeded(False)
         return row
 
     async def fetchall(self, sql: str, *args: Any) -> list[Row]:
-        return list(await self._conn.fetch(to_numbered(sql), *args))
+        try:
+            rows = list(await self._conn.fetch(to_numbered(sql), *args))
+        except Exception as exc:
+            self._failed(exc)
+            raise
+        if self.outage.down and self._pooled:
+            self.outage.succeeded(False)
+        return rows
 
     async def execute(self, sql: str, *args: Any) -> int:
-        return _rowcount(await self._conn.execute(to_numbered(sql), *args))
+        try:
+            count = _rowcount(await self._conn.execute(to_numbered(sql), *args))
+        except Exception as exc:
+            self._failed(exc)
+            raise
+        self.wrote = self.wrote or count > 0
+        if self.outage.down and self._pooled:
+            self.outage.succeeded(count > 0)
+        return count
 
     async def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
-        await self._conn.executemany(to_numbered(sql), rows)
+        try:
+            await self._conn.executemany(to_numbered(sql), rows)
+        except Exception as exc:
+            self._failed(exc)
+            raise
+        self.wrote = self.wrote or bool(rows)
+        if self.outage.down and self._pooled:
+            self.outage.succeeded(bool(rows))
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Database]:
@@ -65,7 +104,7 @@ class _Conn:
         return list(values)
 
     async def ping(self) -> bool:
-        return bool(await self._conn.fetchval("SELECT 1") == 1)
+        return await self.fetchone("SELECT 1") == (1,)
 
     async def close(self) -> None:
         return None
@@ -74,8 +113,8 @@ class _Conn:
 class PostgresDatabase(_Conn):
     """Statements on the pool: each takes a connection for itself."""
 
-    def __init__(self, pool: Any) -> None:
-        super().__init__(pool)
+    def __init__(self, pool: Any, where: str = "") -> None:
+        super().__init__(pool, Outage(f"PostgreSQL at {where}" if where else "PostgreSQL"), True)
         self._pool = pool
 
     @classmethod
@@ -86,12 +125,19 @@ class PostgresDatabase(_Conn):
             )
         except Exception as exc:
             raise postgres_failure(url, exc) from None
-        return cls(pool)
+        return cls(pool, PostgresTarget.of(url).where)
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Database]:
-        async with self._pool.acquire() as conn, conn.transaction():
-            yield _Conn(conn)
+        try:
+            async with self._pool.acquire() as conn, conn.transaction():
+                inner = _Conn(conn, self.outage)
+                yield inner
+        except Exception as exc:
+            self._failed(exc)
+            raise
+        if self.outage.down:
+            self.outage.succeeded(inner.wrote)
 
     async def close(self) -> None:
         await self._pool.close()

@@ -34,6 +34,7 @@ from typing import Any, TypeVar
 
 from .database import Database, Row
 from .errors import DatabaseUnavailable, sqlite_failure
+from .outage import Outage, sqlite_unavailable
 
 T = TypeVar("T")
 
@@ -156,42 +157,74 @@ def _use_wal(conn: sqlite3.Connection) -> None:
 class SQLiteDatabase:
     dialect = "sqlite"
 
-    def __init__(self, conn: sqlite3.Connection) -> None:
+    def __init__(self, conn: sqlite3.Connection, path: str = "") -> None:
         self._conn = conn
         self._lock = asyncio.Lock()
         self._depth = 0
+        self.outage = Outage(f"SQLite database {path}" if path else "SQLite database")
 
     @classmethod
     def open(cls, url: str, synchronous: str = "NORMAL") -> SQLiteDatabase:
-        return cls(connect(url, synchronous))
+        return cls(connect(url, synchronous), sqlite_path(url))
+
+    def _failed(self, exc: sqlite3.Error) -> None:
+        """Raise `StorageUnavailable` if `exc` says the file cannot be used (storage/outage)."""
+        unavailable = sqlite_unavailable(exc)
+        if unavailable is not None:
+            raise self.outage.failed(*unavailable) from None
+
+    def _succeeded(self, wrote: bool = False) -> None:
+        if self.outage.down and not self._conn.in_transaction:
+            self.outage.succeeded(wrote)
 
     async def fetchone(self, sql: str, *args: Any) -> Row | None:
         try:
-            row: Row | None = self._conn.execute(sql, args).fetchone()
-        except sqlite3.OperationalError as exc:
-            row = await self._when_free(exc, lambda: self._conn.execute(sql, args).fetchone())
+            try:
+                row: Row | None = self._conn.execute(sql, args).fetchone()
+            except sqlite3.OperationalError as exc:
+                row = await self._when_free(exc, lambda: self._conn.execute(sql, args).fetchone())
+        except sqlite3.Error as exc:
+            self._failed(exc)
+            raise
+        self._succeeded()
         return row
 
     async def fetchall(self, sql: str, *args: Any) -> list[Row]:
         try:
-            return self._conn.execute(sql, args).fetchall()
-        except sqlite3.OperationalError as exc:
-            return await self._when_free(exc, lambda: self._conn.execute(sql, args).fetchall())
+            try:
+                rows = self._conn.execute(sql, args).fetchall()
+            except sqlite3.OperationalError as exc:
+                rows = await self._when_free(exc, lambda: self._conn.execute(sql, args).fetchall())
+        except sqlite3.Error as exc:
+            self._failed(exc)
+            raise
+        self._succeeded()
+        return rows
 
     async def execute(self, sql: str, *args: Any) -> int:
         try:
-            return self._conn.execute(sql, args).rowcount
-        except sqlite3.OperationalError as exc:
-            return await self._when_free(exc, lambda: self._conn.execute(sql, args).rowcount)
+            try:
+                count = self._conn.execute(sql, args).rowcount
+            except sqlite3.OperationalError as exc:
+                count = await self._when_free(exc, lambda: self._conn.execute(sql, args).rowcount)
+        except sqlite3.Error as exc:
+            self._failed(exc)
+            raise
+        self._succeeded(count > 0)
+        return count
 
     async def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
         if self._conn.in_transaction:
-            self._conn.executemany(sql, rows)
+            try:
+                self._conn.executemany(sql, rows)
+            except sqlite3.Error as exc:
+                self._failed(exc)
+                raise
             return
         # Outside a transaction each row would commit alone, and a retry after a busy row
         # would repeat the rows before it: all of them or none, as one transaction.
-        async with self.transaction():
-            self._conn.executemany(sql, rows)
+        async with self.transaction() as db:
+            await db.executemany(sql, rows)
 
     async def _when_free(self, busy: sqlite3.OperationalError, attempt: Callable[[], T]) -> T:
         """`attempt` again, pausing without blocking the loop, until it no longer meets
@@ -222,6 +255,15 @@ class SQLiteDatabase:
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Database]:
+        try:
+            async with self._transaction() as db:
+                yield db
+        except sqlite3.Error as exc:
+            self._failed(exc)
+            raise
+
+    @asynccontextmanager
+    async def _transaction(self) -> AsyncIterator[Database]:
         if self._conn.in_transaction:
             # Nested: by the invariant above, the open transaction is our caller's own.
             self._depth += 1
@@ -245,6 +287,7 @@ class SQLiteDatabase:
                 self._conn.execute("BEGIN IMMEDIATE")
             except sqlite3.OperationalError as exc:
                 await self._when_free(exc, lambda: self._conn.execute("BEGIN IMMEDIATE"))
+            changes = self._conn.total_changes
             try:
                 yield self
             except BaseException:
@@ -256,11 +299,18 @@ class SQLiteDatabase:
                 # A transaction left open would pass for the caller's own to the next one.
                 self._end("ROLLBACK")
                 raise
+            self._succeeded(self._conn.total_changes > changes)
 
     def _end(self, statement: str) -> None:
         # SQLite itself rolls back on some errors (a full disk...): nothing is left to end then.
         if self._conn.in_transaction:
-            self._conn.execute(statement)
+            try:
+                self._conn.execute(statement)
+            except sqlite3.Error as exc:
+                if sqlite_unavailable(exc) is None:
+                    raise
+                # The file failed under the rollback too: the error that made us roll back
+                # is the one to answer; SQLite ends the transaction itself on such errors.
 
     def for_update(self) -> str:
         return ""
@@ -272,7 +322,7 @@ class SQLiteDatabase:
         return json.dumps(list(values))
 
     async def ping(self) -> bool:
-        return bool(self._conn.execute("SELECT 1").fetchone() == (1,))
+        return await self.fetchone("SELECT 1") == (1,)
 
     async def close(self) -> None:
         self._conn.close()

@@ -146,27 +146,69 @@ return 0
 
 class RedisLimiter:
     """Buckets in Redis, shared by every host. If Redis does not answer, requests are let
-    through (and the outage logged): losing the limits for a while is better than refusing
-    every call because a helper service is down."""
+    through: losing the limits for a while is better than refusing every call because a
+    helper service is down.
 
-    def __init__(self, rates: tuple[int, int], url: str) -> None:
+    A circuit breaker keeps an unanswering Redis from costing every request its timeout: after
+    a failure, Redis is not asked at all for `cool_down` seconds; then one request asks it
+    again (the others still pass without it), and either closes the breaker or opens it for
+    another cool-down. One log line when Redis is lost, one when it is back.
+    """
+
+    # Seconds a request waits for Redis (to connect, then to answer) before it is let through.
+    TIMEOUT = 0.5
+    # Seconds Redis is skipped after a failure before one request tries it again.
+    COOL_DOWN = 10.0
+
+    def __init__(self, rates: tuple[int, int], url: str, cool_down: float = COOL_DOWN) -> None:
         import redis.asyncio as redis  # only servers configured for Redis need the module
+        from redis.asyncio.retry import Retry
+        from redis.backoff import NoBackoff
 
-        self._client = redis.Redis.from_url(url, socket_timeout=0.5, socket_connect_timeout=0.5)
+        # No retries by the client: a retry would double the wait the breaker is there to end.
+        self._client = redis.Redis.from_url(
+            url,
+            socket_timeout=self.TIMEOUT,
+            socket_connect_timeout=self.TIMEOUT,
+            retry=Retry(NoBackoff(), 0),
+        )
         self._script = self._client.register_script(_GCRA)
         self._args = [(round(1e6 / rate), round(1e6 * (rate - 1) / rate)) for rate in rates]
-        self._error_logged = 0.0
+        self.cool_down = cool_down
+        self._open_until = 0.0  # monotonic: Redis is skipped until then
+        self._down_since = 0.0  # 0: Redis is believed to answer
+        self._probing = False
 
     async def wait(self, company_id: str, kind: int) -> float:
+        if self._down_since:
+            if self._probing or time.monotonic() < self._open_until:
+                return 0.0  # the breaker is open: fail open, at no cost
+            self._probing = True  # half-open: this request alone asks Redis
         key = f"pathsessions:rate:{company_id}:{'wr'[kind]}"
         try:
             late = await self._script(keys=[key], args=list(self._args[kind]))
         except Exception as exc:  # any Redis or network failure
+            self._probing = False
             now = time.monotonic()
-            if now - self._error_logged > 10:
-                self._error_logged = now
-                log.warning("rate limits not applied: Redis unavailable (%s)", type(exc).__name__)
+            if not self._down_since:
+                self._down_since = now
+                log.warning(
+                    "rate limits not applied: Redis unavailable (%s); asking it again every %g s",
+                    type(exc).__name__,
+                    self.cool_down,
+                )
+            self._open_until = now + self.cool_down
             return 0.0
+        except BaseException:
+            self._probing = False  # cancelled: the next request after the cool-down asks
+            raise
+        if self._down_since:
+            log.warning(
+                "rate limits applied again: Redis available after %.1f s",
+                time.monotonic() - self._down_since,
+            )
+            self._down_since = 0.0
+            self._probing = False
         return int(late) / 1e6
 
     async def close(self) -> None:

@@ -23,6 +23,7 @@ ERRORS: dict[ErrorCode, tuple[int, str]] = {
     E.PAYLOAD_TOO_LARGE: (413, "payload_too_large"),
     E.UNAUTHENTICATED: (401, "unauthorized"),
     E.DATABASE_UNAVAILABLE: (503, "database_unavailable"),
+    E.SERVICE_UNAVAILABLE: (503, "service_unavailable"),
     # Per-company rate limits. camelCase is the real service's own spelling of this one.
     E.RATE_LIMITED: (429, "tooManyRequests"),
     # Create a path session, in the order the checks run.

@@ -17,6 +17,10 @@ from . import auth, openapi
 from .errors import FieldError, internal_error_body, not_found_body, render, render_code
 from .routes import ROUTES
 
+# `Retry-After` of a 503, in seconds: about the time a restarted database or a failed-over
+# PostgreSQL takes to answer again, short enough that clients resume soon after it does.
+RETRY_UNAVAILABLE = b"5"
+
 
 class V1:
     def __init__(self, settings: Settings) -> None:
@@ -35,7 +39,11 @@ class V1:
 
     def error(self, exc: Exception) -> Response | None:
         if isinstance(exc, DomainError | FieldError):
-            return Response(*render(exc))
+            status, body = render(exc)
+            if status == 503:
+                # A dependency is down: say when to ask again rather than let clients hammer.
+                return Response(status, body, headers=[(b"retry-after", RETRY_UNAVAILABLE)])
+            return Response(status, body)
         return None
 
     def payload_too_large(self) -> Response:

@@ -20,7 +20,9 @@ DATE = {
     "2022-05-16T23:00:00+01:00; answered in UTC as 2022-05-16T22:00:00.000Z.",
 }
 
-_AUTH_ERRORS = ["unauthorized"]
+# Credentials are checked against the database: every authenticated route answers 503 while it
+# cannot be reached or written.
+_AUTH_ERRORS = ["unauthorized", "service_unavailable"]
 
 
 def _ref(name: str) -> dict[str, Any]:
@@ -192,7 +194,12 @@ OPERATIONS: dict[str, dict[str, Any]] = {
                 },
             },
         },
-        "errors": ["invalid_request", "unsupported_grant_type", "invalid_client"],
+        "errors": [
+            "invalid_request",
+            "unsupported_grant_type",
+            "invalid_client",
+            "service_unavailable",
+        ],
     },
     "listPathSessions": {
         "tags": ["Path sessions"],
@@ -300,7 +307,7 @@ OPERATIONS: dict[str, dict[str, Any]] = {
     "health": {
         "tags": ["Service"],
         "summary": "Health check",
-        "description": "Answers 200 when the database answers.",
+        "description": "Answers 200 when the database answers and can be written.",
         "success": {
             "status": 200,
             "description": "The server and its database answer.",
