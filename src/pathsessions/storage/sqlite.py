@@ -174,7 +174,7 @@ class SQLiteDatabase:
             raise self.outage.failed(*unavailable) from None
 
     def _succeeded(self, wrote: bool = False) -> None:
-        if self.outage.down and not self._conn.in_transaction:
+        if not self._conn.in_transaction:
             self.outage.succeeded(wrote)
 
     async def fetchone(self, sql: str, *args: Any) -> Row | None:
@@ -186,7 +186,8 @@ class SQLiteDatabase:
         except sqlite3.Error as exc:
             self._failed(exc)
             raise
-        self._succeeded()
+        if self.outage.down:
+            self._succeeded()
         return row
 
     async def fetchall(self, sql: str, *args: Any) -> list[Row]:
@@ -198,7 +199,8 @@ class SQLiteDatabase:
         except sqlite3.Error as exc:
             self._failed(exc)
             raise
-        self._succeeded()
+        if self.outage.down:
+            self._succeeded()
         return rows
 
     async def execute(self, sql: str, *args: Any) -> int:
@@ -210,7 +212,8 @@ class SQLiteDatabase:
         except sqlite3.Error as exc:
             self._failed(exc)
             raise
-        self._succeeded(count > 0)
+        if self.outage.down:
+            self._succeeded(count > 0)
         return count
 
     async def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
@@ -255,51 +258,48 @@ class SQLiteDatabase:
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Database]:
+        # One generator, not one wrapping another: every write request pays for it.
         try:
-            async with self._transaction() as db:
-                yield db
+            if self._conn.in_transaction:
+                # Nested: by the invariant above, the open transaction is our caller's own.
+                self._depth += 1
+                name = f"nested_{self._depth}"
+                self._conn.execute(f"SAVEPOINT {name}")
+                try:
+                    yield self
+                except BaseException:
+                    self._conn.execute(f"ROLLBACK TO {name}")
+                    self._conn.execute(f"RELEASE {name}")
+                    raise
+                finally:
+                    self._depth -= 1
+                self._conn.execute(f"RELEASE {name}")
+                return
+            async with self._lock:
+                # IMMEDIATE takes the write lock now, so a second process waits (`_when_free`)
+                # instead of failing at the first write of a transaction that already read. The
+                # lock above makes this the only request of the process waiting for the file.
+                try:
+                    self._conn.execute("BEGIN IMMEDIATE")
+                except sqlite3.OperationalError as exc:
+                    await self._when_free(exc, lambda: self._conn.execute("BEGIN IMMEDIATE"))
+                changes = self._conn.total_changes
+                try:
+                    yield self
+                except BaseException:
+                    self._end("ROLLBACK")
+                    raise
+                try:
+                    self._conn.execute("COMMIT")
+                except BaseException:
+                    # A transaction left open would pass for the caller's own to the next one.
+                    self._end("ROLLBACK")
+                    raise
+                if self.outage.down:
+                    self._succeeded(self._conn.total_changes > changes)
         except sqlite3.Error as exc:
             self._failed(exc)
             raise
-
-    @asynccontextmanager
-    async def _transaction(self) -> AsyncIterator[Database]:
-        if self._conn.in_transaction:
-            # Nested: by the invariant above, the open transaction is our caller's own.
-            self._depth += 1
-            name = f"nested_{self._depth}"
-            self._conn.execute(f"SAVEPOINT {name}")
-            try:
-                yield self
-            except BaseException:
-                self._conn.execute(f"ROLLBACK TO {name}")
-                self._conn.execute(f"RELEASE {name}")
-                raise
-            finally:
-                self._depth -= 1
-            self._conn.execute(f"RELEASE {name}")
-            return
-        async with self._lock:
-            # IMMEDIATE takes the write lock now, so a second process waits (`_when_free`)
-            # instead of failing at the first write of a transaction that already read. The
-            # lock above makes this the only request of the process waiting for the file.
-            try:
-                self._conn.execute("BEGIN IMMEDIATE")
-            except sqlite3.OperationalError as exc:
-                await self._when_free(exc, lambda: self._conn.execute("BEGIN IMMEDIATE"))
-            changes = self._conn.total_changes
-            try:
-                yield self
-            except BaseException:
-                self._end("ROLLBACK")
-                raise
-            try:
-                self._conn.execute("COMMIT")
-            except BaseException:
-                # A transaction left open would pass for the caller's own to the next one.
-                self._end("ROLLBACK")
-                raise
-            self._succeeded(self._conn.total_changes > changes)
 
     def _end(self, statement: str) -> None:
         # SQLite itself rolls back on some errors (a full disk...): nothing is left to end then.
