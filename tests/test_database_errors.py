@@ -16,6 +16,7 @@ from pathsessions.app import create_app
 from pathsessions.cli import main
 from pathsessions.settings import Settings
 from pathsessions.storage import DatabaseUnavailable, redact_url
+from support.cli import clean_environment
 
 PASSWORD = "s3cr3t-pw"
 BACKENDS = os.environ.get("PATHSESSIONS_TEST_BACKENDS", "sqlite,postgresql").split(",")
@@ -41,9 +42,7 @@ def migrate_with(
     url: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> str:
     """Run `pathsessions migrate` on `url`; it must fail with one line: answer it."""
-    for name in list(os.environ):
-        if name.startswith("PATHSESSIONS_"):
-            monkeypatch.delenv(name)
+    clean_environment(monkeypatch)
     monkeypatch.setenv("PATHSESSIONS_DATABASE_URL", url)
     assert main(["migrate"]) == 1
     out, err = capsys.readouterr()

@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 
 from pathsessions.cli import main
+from support.cli import clean_environment
 
 COMPANY = "5f1b2c3d4e5f60718293a4b5"
 GROUP = "6a0000000000000000000001"
@@ -45,9 +46,7 @@ def write(tmp_path: Path, doc: Any, name: str = "doc.json") -> str:
 def load(
     database_url: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> Any:
-    for name in list(os.environ):
-        if name.startswith("PATHSESSIONS_"):
-            monkeypatch.delenv(name)
+    clean_environment(monkeypatch)
     monkeypatch.setenv("PATHSESSIONS_DATABASE_URL", database_url)
 
     def call(*args: str) -> tuple[int, str, str]:
