@@ -25,7 +25,9 @@ from support.cli import Cli, LiveApp, clean_environment
 
 OBJECT_ID = re.compile(r"[0-9a-f]{24}")
 DATE = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z")
-ROLES_ERROR = "role must be one of learner, author, coach, admin"
+ROLES_ERROR = (
+    "role must be one of admin, analyst, editor, coach, contributor, learner, owner, userAdmin"
+)
 
 
 def query(database_url: str, sql: str, *args: Any) -> list[tuple[Any, ...]]:
@@ -366,7 +368,7 @@ def test_user_add_with_roles(cli: Cli, live: LiveApp, database_url: str) -> None
         user,
     ) == [(company.id, "Ines@Acme.test", "ines@acme.test", "Ines", "Instructor", "active")]
     roles = query(database_url, "SELECT group_id, role FROM user_roles WHERE user_id = ?", user)
-    assert sorted(roles) == sorted([(sales, "author"), (root, "learner")])
+    assert sorted(roles) == sorted([(sales, "editor"), (root, "learner")])
     invited = printed_id(
         cli.ok(
             "user",

@@ -168,7 +168,7 @@ async def test_example_document_loads(db: Database, client: httpx.AsyncClient) -
     assert OBJECT_ID.fullmatch(gone)
     assert ines != gone
     assert await rows(db, "SELECT user_id, group_id, role FROM user_roles") == [
-        (ines, "6a0000000000000000000002", "author")
+        (ines, "6a0000000000000000000002", "editor")
     ]
     paths = await rows(db, "SELECT name, id, company_id, group_id, status FROM paths")
     assert [p[:1] + p[2:] for p in paths] == [

@@ -22,7 +22,7 @@ from .core.errors import DomainError, ErrorCode
 from .core.ids import new_id
 from .core.keys import MAX_ACTIVE_KEYS, generate_key, hash_key
 from .core.model import Group, Path, Person
-from .core.operators import PATH_STATUSES, ROLES, USER_STATUSES, is_company_group
+from .core.operators import PATH_STATUSES, ROLE_ALIASES, ROLES, USER_STATUSES, is_company_group
 from .core.values import is_object_id, normalize_email, storable
 from .storage import Database
 from .storage import companies as company_store
@@ -291,6 +291,7 @@ async def _load_users(
         for group_id, role in roles.items():
             if not await is_company_group(db, company_id, group_id):
                 raise FixtureError(f"{at}.roles.{group_id}", "unknown group")
+            role = ROLE_ALIASES.get(role, role) if isinstance(role, str) else role
             if role not in ROLES:
                 raise FixtureError(f"{at}.roles.{group_id}", f"must be one of {', '.join(ROLES)}")
             await directory_store.set_role(db, user_id, group_id.lower(), role)

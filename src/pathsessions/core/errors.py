@@ -45,6 +45,22 @@ class ErrorCode(Enum):
     START_IN_PAST = auto()
     END_IN_PAST = auto()
     END_BEFORE_START = auto()
+    # v2: credentials, the request as a whole.
+    INVALID_API_VERSION = auto()
+    INVALID_TOKEN = auto()
+    INSUFFICIENT_SCOPE = auto()
+    NON_EXISTING_USER = auto()
+    # v2 path sessions, in the order their checks run (docs/api-v2.md).
+    PATH_ARCHIVED = auto()
+    INVALID_DATES = auto()
+    INVALID_IP_FILTERING = auto()
+    MISSING_CERTIFICATE = auto()
+    INVALID_REGISTRATION_OPTION = auto()
+    SESSION_NOT_IN_PATH = auto()
+    CHILD_SESSION = auto()
+    ROOT_SESSION = auto()
+    SESSION_ENDED = auto()
+    END_DATE_LOCKED = auto()
 
 
 class DomainError(Exception):

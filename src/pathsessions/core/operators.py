@@ -15,7 +15,10 @@ from .keys import MAX_ACTIVE_KEYS, generate_key, hash_key
 from .model import ApiKeyInfo, Company, Group, NewKey, Path, Person
 from .values import is_object_id, normalize_email, storable
 
-ROLES = ("learner", "author", "coach", "admin")
+# A user's role in a group, as v2 names them; v1-era data and fixtures may say `author`,
+# which is `editor` (ROLE_ALIASES).
+ROLES = ("admin", "analyst", "editor", "coach", "contributor", "learner", "owner", "userAdmin")
+ROLE_ALIASES = {"author": "editor"}
 USER_STATUSES = ("active", "invited", "deleted")
 PATH_STATUSES = ("published", "archived")
 
@@ -151,9 +154,10 @@ async def add_user(
             raise OperatorError(f"a user with e-mail {mail_key} exists already in this company")
         user = Person(new_id(), mail.strip(), first_name, last_name)
         await directory_store.upsert_user(tx, company.id, user, mail_key, status, clock.now_ms())
-        for group_id, role in roles.items():
+        for group_id, given in roles.items():
+            role = ROLE_ALIASES.get(given, given)
             if role not in ROLES:
-                raise OperatorError(f"role must be one of {', '.join(ROLES)}, not {role!r}")
+                raise OperatorError(f"role must be one of {', '.join(ROLES)}, not {given!r}")
             group_id = await _require_group(tx, company.id, group_id)
             await directory_store.set_role(tx, user.id, group_id, role)
     return user.id
