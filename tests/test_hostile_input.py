@@ -63,7 +63,8 @@ _MIGRATIONS = Path(pathsessions.storage.migrations.__file__).parent
 _SQL = "".join(sql.read_text() for sql in sorted(_MIGRATIONS.glob("*.sql")))
 # Tables created, less those a later migration renamed away (rebuilt under the old name).
 TABLES = sorted(
-    set(re.findall(r"CREATE TABLE (\w+)", _SQL)) - set(re.findall(r"ALTER TABLE (\w+) RENAME", _SQL))
+    set(re.findall(r"CREATE TABLE (\w+)", _SQL))
+    - set(re.findall(r"ALTER TABLE (\w+) RENAME", _SQL))
 )
 
 Snapshot = dict[str, list[str]]
