@@ -33,6 +33,14 @@ class NewKey(msgspec.Struct, frozen=True):
     key: str
 
 
+class Client(msgspec.Struct, frozen=True):
+    """Who a v2 request acts as: a company's API credential, with the scopes it was given."""
+
+    company: Company
+    credential_id: str
+    scopes: frozenset[str]
+
+
 class NewSession(msgspec.Struct, frozen=True):
     """A validated path session, ready to store."""
 
