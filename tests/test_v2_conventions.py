@@ -4,16 +4,19 @@ the order of the checks and their exact answers, page tokens, filters, bodies an
 from __future__ import annotations
 
 import base64
+import re
 from collections.abc import AsyncIterator
 from dataclasses import replace
+from pathlib import Path
 import httpx
 import msgspec
 import pytest
 
 from pathsessions.api.context import Context
 from pathsessions.api.v2 import bodies, dates, filters
-from pathsessions.api.v2.errors import BadRequest
+from pathsessions.api.v2.errors import ERRORS, BadRequest
 from pathsessions.api.v2.pagination import Listing
+from pathsessions.api.v2.routes import ROUTES as V2_ROUTES
 from pathsessions.app import App, create_app
 from pathsessions.core import directory
 from pathsessions.core.errors import DomainError, ErrorCode
@@ -527,3 +530,22 @@ def _b64(data: bytes) -> str:
 
 def _unb64(text: str) -> bytes:
     return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+# --- The documentation --------------------------------------------------------------------------
+
+DOC = Path(__file__).resolve().parent.parent / "docs" / "api-v2.md"
+
+
+def test_the_doc_names_every_v2_route_and_error_code() -> None:
+    text = DOC.read_text(encoding="utf-8")
+    for route in V2_ROUTES:
+        assert f"`{route.method} {route.path}`" in text, route.operation_id
+        assert f"`{route.operation_id}`" in text, route.operation_id
+    rows = re.findall(r"^\| (\w+|—) \| (\d{3}) \| `(\w+)`", text, re.MULTILINE)
+    documented = {(name, int(status), code) for name, status, code in rows}
+    for core, (status, code, _) in ERRORS.items():
+        assert (core.name, status, code) in documented, core.name
+    assert ("—", 400, "badRequest") in documented
+    assert ("—", 500, "internalError") in documented
+    assert len(rows) == len(ERRORS) + 2
