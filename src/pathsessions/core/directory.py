@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 from ..storage import Database
 from ..storage import directory as store
 from .errors import DomainError, ErrorCode
-from .model import Company, Group, PathWithSessions, Person
+from .model import Company, Group, Membership, PathProfile, PathWithSessions, Person, UserProfile
 from .values import is_object_id, normalize_email
 
 
@@ -42,6 +42,40 @@ async def get_user(company: Company, db: Database, id_or_mail: str) -> Person:
     return user
 
 
+async def get_user_profile(company: Company, db: Database, user_id: str) -> UserProfile:
+    """By id only, deleted users included."""
+    user = None
+    if is_object_id(user_id):
+        user = await store.get_user_profile(db, company.id, user_id.lower())
+    if user is None:
+        raise DomainError(ErrorCode.USER_NOT_FOUND)
+    return user
+
+
+async def user_roles(
+    company: Company, db: Database, user_id: str, after_group_id: str, limit: int
+) -> list[Membership]:
+    """A page of the user's roles, by group id; a deleted user's roles are still shown."""
+    user = await get_user_profile(company, db, user_id)
+    return await store.user_roles_page(db, user.id, after_group_id, limit)
+
+
+# The languages a user may have, as v2 names them.
+USER_LANGS = (
+    "bg", "cs", "da", "de", "el", "en", "es", "fi", "fr", "hr", "ht_HT", "hu", "id", "it", "ja",
+    "kar_MM", "ko", "lt", "mh_MH", "nl", "nl_BE", "no", "pl", "pt", "ro", "ru", "rw_RW", "sk",
+    "sl", "so_SO", "sv", "sw_KE", "th", "ti_ET", "tr", "uk", "zh", "vi",
+)  # fmt: skip
+# The languages a path may be written and shown in: more than a user's.
+PATH_LANGS = (
+    *USER_LANGS,
+    "am_ET", "bn", "bs", "ca", "cy", "en_CA", "en_GB", "es_AR", "es_MX", "et", "fr_CA", "gu",
+    "he_IL", "hy", "kk", "km", "lo", "lv", "mi", "mn_MN", "mr", "ms", "my_MM", "nn_NO", "or",
+    "pa", "pt_BR", "pt_MZ", "rn_BI", "si", "ta", "te", "tl_PH", "ur", "uz", "yo_NG", "zh_tw",
+    "hi", "sr", "ar", "zh_HANT",
+)  # fmt: skip
+
+
 def list_paths(company: Company, db: Database) -> AsyncIterator[list[PathWithSessions]]:
     return store.iter_paths(db, company.id)
 
@@ -50,6 +84,15 @@ async def get_path(company: Company, db: Database, path_id: str) -> PathWithSess
     found = None
     if is_object_id(path_id):
         found = await store.get_path_with_sessions(db, company.id, path_id.lower())
+    if found is None:
+        raise DomainError(ErrorCode.PATH_NOT_FOUND)
+    return found
+
+
+async def get_path_profile(company: Company, db: Database, path_id: str) -> PathProfile:
+    found = None
+    if is_object_id(path_id):
+        found = await store.get_path_profile(db, company.id, path_id.lower())
     if found is None:
         raise DomainError(ErrorCode.PATH_NOT_FOUND)
     return found
