@@ -1,4 +1,4 @@
-"""The fixture keys v2 adds to users and paths: stored, defaulted, refused with their JSON
+"""The fixture keys v2 adds to groups, users and paths: stored, defaulted, refused with their JSON
 path (and then nothing changes), and idempotent.
 
 Read back through the core, as the v2 API reads them; the API's answers are in
@@ -125,6 +125,22 @@ async def test_path_fields_are_stored_and_default(db: Database, world: World) ->
         None,
         None,
     )
+
+
+async def test_a_group_keeps_its_custom_text(db: Database, world: World) -> None:
+    document = world_document()
+    acme(document)["groups"][1]["custom"] = "Sales team, EMEA"
+    await load_document(db, document)
+    assert (await directory.get_group(ACME, db, world.sales_group)).custom == "Sales team, EMEA"
+    assert (await directory.get_group(ACME, db, world.root_group)).custom is None
+    acme(document)["groups"][1]["custom"] = ""
+    error = await refused(db, document)
+    assert (error.where, error.problem) == (
+        "companies[0].groups[1].custom",
+        "must be a non-empty string",
+    )
+    await load_document(db, world_document())
+    assert (await directory.get_group(ACME, db, world.sales_group)).custom is None
 
 
 async def test_a_path_without_author_follows_the_platform_owner(db: Database, world: World) -> None:

@@ -33,7 +33,7 @@ from .storage import sessions as session_store
 _FIELDS = {
     "document": {"companies"},
     "company": {"id", "name", "apiKeys", "owner", "groups", "users", "paths", "sessions"},
-    "group": {"id", "name", "public", "parent"},
+    "group": {"id", "name", "public", "parent", "custom"},
     "user": {
         "id",
         "mail",
@@ -265,7 +265,7 @@ async def _load_groups(
         if group_id in ids:
             raise FixtureError(f"{at}.id", "duplicate group")
         ids.add(group_id)
-        record = Group(group_id, name, public, parent)
+        record = Group(group_id, name, public, parent, _text(group, "custom", at))
         await directory_store.upsert_group(db, company_id, record, clock.now_ms())
         report.loaded("groups")
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable
 
 from ..storage import Database
 from ..storage import directory as store
@@ -57,12 +57,25 @@ async def get_user_profile(company: Company, db: Database, user_id: str) -> User
     return user
 
 
-async def user_roles(
-    company: Company, db: Database, user_id: str, after_group_id: str, limit: int
-) -> list[Membership]:
-    """A page of the user's roles, by group id; a deleted user's roles are still shown."""
+def users_page(company: Company, db: Database, query: ListQuery) -> Awaitable[Page[UserProfile]]:
+    """Deleted users included: `status[ne]=deleted` leaves them out."""
+    return store.page_users(db, company.id, query)
+
+
+async def user_roles_page(
+    company: Company, db: Database, user_id: str, query: ListQuery
+) -> Page[Membership]:
+    """The user's roles, by group id; a deleted user's roles are shown too."""
     user = await get_user_profile(company, db, user_id)
-    return await store.user_roles_page(db, user.id, after_group_id, limit)
+    return await store.page_user_roles(db, user.id, query)
+
+
+async def group_roles_page(
+    company: Company, db: Database, group_id: str, query: ListQuery
+) -> Page[Membership]:
+    """The roles held in the group, by user id (deleted users' too, as the users list)."""
+    group = await get_group(company, db, group_id)
+    return await store.page_group_roles(db, group.id, query)
 
 
 # The languages a user may have, as v2 names them.
@@ -92,6 +105,10 @@ async def get_path(company: Company, db: Database, path_id: str) -> PathWithSess
     if found is None:
         raise DomainError(ErrorCode.PATH_NOT_FOUND)
     return found
+
+
+def paths_page(company: Company, db: Database, query: ListQuery) -> Awaitable[Page[PathProfile]]:
+    return store.page_paths(db, company.id, query)
 
 
 async def get_path_profile(company: Company, db: Database, path_id: str) -> PathProfile:

@@ -255,6 +255,23 @@ def _profile(row: Row) -> UserProfile:
     return UserProfile(*row)
 
 
+# The fields a list of users may be filtered on, by column. E-mail addresses are compared
+# in their normalised form, which filters hand over lower-cased.
+USER_FIELDS = {"mail": "mail_key", "username": "username", "status": "status"}
+
+
+async def page_users(db: Database, company_id: str, query: ListQuery) -> Page[UserProfile]:
+    """Deleted users too: their status says so."""
+    return await fetch_page(
+        db,
+        f"SELECT {_PROFILE_COLUMNS} FROM users WHERE company_id = ?",
+        [company_id],
+        query,
+        USER_FIELDS,
+        _profile,
+    )
+
+
 async def get_user_profile(db: Database, company_id: str, user_id: str) -> UserProfile | None:
     """Deleted users too: v2 shows them, with their status."""
     row = await db.fetchone(
@@ -305,34 +322,31 @@ async def upsert_user_profile(
     )
 
 
-async def user_roles_page(
-    db: Database, user_id: str, after_group_id: str, limit: int
-) -> list[Membership]:
-    """The user's roles by group id, the first `limit` after `after_group_id` ("" for the
-    first page). The caller has checked the user is the company's: a role only joins a user
-    and a group of one company."""
-    rows = await db.fetchall(
-        "SELECT group_id, role FROM user_roles WHERE user_id = ? AND group_id > ?"
-        " ORDER BY group_id LIMIT ?",
-        user_id,
-        after_group_id,
-        limit,
+async def page_user_roles(db: Database, user_id: str, query: ListQuery) -> Page[Membership]:
+    """The user's roles, by group id. The caller has checked the user is the company's: a
+    role only ever joins a user and a group of one company."""
+    return await fetch_page(
+        db,
+        "SELECT group_id, role FROM user_roles WHERE user_id = ?",
+        [user_id],
+        query,
+        {},
+        lambda row: Membership(user_id, row[0], row[1]),
+        id_column="group_id",
     )
-    return [Membership(user_id, row[0], row[1]) for row in rows]
 
 
-async def group_roles_page(
-    db: Database, group_id: str, after_user_id: str, limit: int
-) -> list[Membership]:
-    """The roles held in the group by user id, the first `limit` after `after_user_id`."""
-    rows = await db.fetchall(
-        "SELECT user_id, role FROM user_roles WHERE group_id = ? AND user_id > ?"
-        " ORDER BY user_id LIMIT ?",
-        group_id,
-        after_user_id,
-        limit,
+async def page_group_roles(db: Database, group_id: str, query: ListQuery) -> Page[Membership]:
+    """The roles held in the group, by user id (the group checked as for `page_user_roles`)."""
+    return await fetch_page(
+        db,
+        "SELECT user_id, role FROM user_roles WHERE group_id = ?",
+        [group_id],
+        query,
+        {},
+        lambda row: Membership(row[0], group_id, row[1]),
+        id_column="user_id",
     )
-    return [Membership(row[0], group_id, row[1]) for row in rows]
 
 
 # --- Paths -------------------------------------------------------------------------------
@@ -443,6 +457,22 @@ def _path_profile(row: Row) -> PathProfile:
         row[12],
         row[13],
         row[14],
+    )
+
+
+# The fields a list of paths may be filtered on, by column.
+PATH_FIELDS = {"createdAt": "p.created_at", "modifiedAt": "p.modified_at", "status": "p.status"}
+
+
+async def page_paths(db: Database, company_id: str, query: ListQuery) -> Page[PathProfile]:
+    return await fetch_page(
+        db,
+        f"SELECT {_PATH_PROFILE_COLUMNS} FROM {_PATH_PROFILE_FROM} WHERE p.company_id = ?",
+        [company_id],
+        query,
+        PATH_FIELDS,
+        _path_profile,
+        id_column="p.id",
     )
 
 
