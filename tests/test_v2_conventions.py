@@ -8,6 +8,7 @@ import re
 from collections.abc import AsyncIterator
 from dataclasses import replace
 from pathlib import Path
+
 import httpx
 import msgspec
 import pytest
@@ -15,8 +16,11 @@ import pytest
 from pathsessions.api.context import Context
 from pathsessions.api.v2 import bodies, dates, filters
 from pathsessions.api.v2.errors import ERRORS, BadRequest
+from pathsessions.api.v2.operations import Operation
 from pathsessions.api.v2.pagination import Listing
+from pathsessions.api.v2.routes import OPERATIONS
 from pathsessions.api.v2.routes import ROUTES as V2_ROUTES
+from pathsessions.api.v2.routes import SCHEMAS as V2_SCHEMAS
 from pathsessions.app import App, create_app
 from pathsessions.core import directory
 from pathsessions.core.errors import DomainError, ErrorCode
@@ -27,9 +31,9 @@ from pathsessions.storage import Database
 from pathsessions.storage.listing import fetch_page
 from pathsessions.web.asgi import Request
 from pathsessions.web.ratelimit import SharedTable
-from support import World
+from support import UNKNOWN_ID, World
 from support.v2 import VERSION_HEADER, v2_headers
-from support.world import ACME_DIRECTORY_READ, ACME_PATHS_READ, OTHER_FULL
+from support.world import ACME_DIRECTORY_READ, ACME_FULL, ACME_PATHS_READ, OTHER_FULL
 from test_v2_groups import GROUPS, LINK, add_groups
 
 INVALID_TOKEN = b'{"error":"invalid_token"}'
@@ -265,6 +269,7 @@ async def test_an_altered_page_token_is_bad_request(
         payload + "." + mac[:-2] + ("AA" if mac[-2:] != "AA" else "BB"),
         _b64(msgspec.json.encode(forged)) + "." + mac,
         payload,
+        payload + "!." + mac,
         "",
         "not a token",
         "é.é",
@@ -549,3 +554,52 @@ def test_the_doc_names_every_v2_route_and_error_code() -> None:
     assert ("—", 400, "badRequest") in documented
     assert ("—", 500, "internalError") in documented
     assert len(rows) == len(ERRORS) + 2
+
+
+# --- Every v2 operation -------------------------------------------------------------------------
+
+CREDENTIALS = (ACME_FULL, ACME_PATHS_READ, ACME_DIRECTORY_READ)
+
+
+def concrete(path: str) -> str:
+    return re.sub(r"\{\w+\}", UNKNOWN_ID, path)
+
+
+@pytest.mark.parametrize("op", OPERATIONS, ids=lambda op: op.route.operation_id)
+async def test_every_v2_operation_checks_token_version_and_scope_in_order(
+    client: httpx.AsyncClient, world: World, op: Operation
+) -> None:
+    route = op.route
+    url = concrete(route.path)
+    r = await client.request(route.method, url, headers=VERSION_HEADER)
+    assert (r.status_code, r.content) == (401, INVALID_TOKEN)
+    lacking = next((c for c in CREDENTIALS if op.scope not in c.scopes), None)
+    assert lacking is not None, f"the world has no credential without {op.scope}"
+    headers = await v2_headers(client, lacking)
+    no_version = {"Authorization": headers["Authorization"]}
+    assert_nested(
+        await client.request(route.method, url, headers=no_version), 400, "invalidApiVersion"
+    )
+    assert_nested(await client.request(route.method, url, headers=headers), 403, "invalid_scope")
+
+
+async def test_the_description_gives_v2_operations_their_header_scope_and_nested_errors(
+    client: httpx.AsyncClient,
+) -> None:
+    document = (await client.get("/openapi.json")).json()
+    for op in OPERATIONS:
+        route = op.route
+        described = document["paths"][route.path][route.method.lower()]
+        assert described["operationId"] == route.operation_id
+        assert described["parameters"][0]["name"] == "360-api-version"
+        assert described["security"] == [{"oauth2": [op.scope]}]
+        responses = described["responses"]
+        examples = responses["401"]["content"]["application/json"]["examples"]
+        assert examples["invalid_token"]["value"] == {"error": "invalid_token"}
+        scope = responses["403"]["content"]["application/json"]["examples"]["invalid_scope"]
+        assert set(scope["value"]["error"]) == {"code", "message"}
+        assert "invalidApiVersion" in responses["400"]["content"]["application/json"]["examples"]
+        assert "payloadTooLarge" in responses["413"]["content"]["application/json"]["examples"]
+        assert "Retry-After" in responses["429"]["headers"]
+    for name in document["components"]["schemas"]:
+        assert not name.startswith("v2.") or name[3:] in {"Error", *V2_SCHEMAS}, name
