@@ -23,6 +23,7 @@ from .clock import Clock
 from .errors import DomainError, ErrorCode
 from .ids import new_id
 from .ipfilter import is_authorizable
+from .listing import ListQuery, Page
 from .model import (
     Company,
     IpFiltering,
@@ -452,6 +453,17 @@ def _as_stored(s: NewSession) -> StoredSession:
         translations=s.translations,
         root_session_id=s.root_session_id,
     )
+
+
+async def path_sessions_page(
+    company: Company, db: Database, query: ListQuery, path_id: str
+) -> Page[StoredSession]:
+    path = await _session_path(company, db, path_id)
+    return await store.sessions_page(db, company.id, query, path.id)
+
+
+async def sessions_page(company: Company, db: Database, query: ListQuery) -> Page[StoredSession]:
+    return await store.sessions_page(db, company.id, query)
 
 
 async def find_path_session(

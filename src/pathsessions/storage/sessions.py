@@ -19,7 +19,9 @@ from ..core.model import (
     SessionTranslation,
     StoredSession,
 )
+from ..core.listing import ListQuery, Page
 from .database import Database, Row, keyset_batches
+from .listing import fetch_page
 
 _COLUMNS = (
     "s.id, s.path_id, s.name, s.start_date, s.end_date, s.owner_group_id,"
@@ -114,8 +116,34 @@ async def iter_sessions(
 
 
 async def _sessions(db: Database, rows: list[Row]) -> list[StoredSession]:
+    if not rows:
+        return []
     instructors = await _instructors(db, [row[0] for row in rows])
     return [_session(row, instructors) for row in rows]
+
+
+# The list filters of sessions, on their columns.
+_FILTERED = {
+    "createdAt": "s.created_at",
+    "modifiedAt": "s.modified_at",
+    "startDate": "s.start_date",
+    "endDate": "s.end_date",
+    "sessionId": "s.id",
+    "pathId": "s.path_id",
+}
+
+
+async def sessions_page(
+    db: Database, company_id: str, query: ListQuery, path_id: str | None = None
+) -> Page[StoredSession]:
+    """A page of the company's sessions, or of one path's, in id order."""
+    select = f"SELECT {_COLUMNS} FROM path_sessions s WHERE s.company_id = ?"
+    args = [company_id]
+    if path_id is not None:
+        select += " AND s.path_id = ?"
+        args.append(path_id)
+    page = await fetch_page(db, select, args, query, _FILTERED, lambda row: row, "s.id")
+    return Page(await _sessions(db, list(page.items)), page.next_after)
 
 
 async def enrolled_users(db: Database, session_id: str) -> list[Person]:
