@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator, Sequence
 
 import msgspec
 
+from ..core.listing import ListQuery, Page
 from ..core.model import (
     Group,
     IpFiltering,
@@ -19,7 +20,6 @@ from ..core.model import (
     SessionTranslation,
     StoredSession,
 )
-from ..core.listing import ListQuery, Page
 from .database import Database, Row, keyset_batches
 from .listing import fetch_page
 

@@ -136,6 +136,11 @@ def _optional(value: Any, convert: Any) -> Any:
     return value if value is None or isinstance(value, UnsetType) else convert(value)
 
 
+def _given(value: Any, convert: Any) -> Any:
+    """None for a field left out of a create; a value converted."""
+    return None if isinstance(value, UnsetType) else convert(value)
+
+
 def session_input(body: CreateBody) -> sessions.SessionInput:
     _storable(body)
     return sessions.SessionInput(
@@ -143,12 +148,12 @@ def session_input(body: CreateBody) -> sessions.SessionInput:
         start_date=int(body.startDate),
         main_instructor_id=body.mainInstructorId,
         registration_request_validation=body.registrationRequestValidation,
-        end_date=_optional(body.endDate, int),
+        end_date=_given(body.endDate, int),
         instructor_ids=() if isinstance(body.instructorIds, UnsetType) else (*body.instructorIds,),
-        user_limit=_optional(body.userLimit, int),
-        automatic_reenrollment=_optional(body.automaticReenrollment, _reenrollment),
-        ip_filtering=_optional(body.ipFiltering, _ip_filtering),
-        additional_information=_optional(body.additionalInformation, str),
+        user_limit=_given(body.userLimit, int),
+        automatic_reenrollment=_given(body.automaticReenrollment, _reenrollment),
+        ip_filtering=_given(body.ipFiltering, _ip_filtering),
+        additional_information=_given(body.additionalInformation, str),
     )
 
 
