@@ -7,7 +7,6 @@ from typing import Any
 
 import httpx
 import pytest
-from support.v2 import v2_headers
 
 from pathsessions.core.clock import SettableClock
 from pathsessions.storage import Database
@@ -24,6 +23,7 @@ from support.sessions_v2 import (
     session_url,
     sessions_url,
 )
+from support.v2 import v2_headers
 from support.world import ACME_DIRECTORY_READ, ACME_PATHS_READ, OTHER_FULL
 
 SECOND_PATH = "6c0000000000000000000003"

@@ -8,7 +8,6 @@ from typing import Any
 
 import httpx
 import pytest
-from support.v2 import v2_headers
 
 from pathsessions.core.clock import SettableClock
 from pathsessions.storage import Database
@@ -21,6 +20,7 @@ from support.sessions_v2 import (
     load_acme,
     session_url,
 )
+from support.v2 import v2_headers
 
 SECOND_PATH = "6c0000000000000000000003"
 ROOT = "6d0000000000000000000001"

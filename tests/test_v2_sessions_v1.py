@@ -7,7 +7,6 @@ from typing import Any
 
 import httpx
 import pytest
-from support.v2 import v2_headers
 
 from pathsessions.loader import FixtureError
 from pathsessions.storage import Database
@@ -21,6 +20,7 @@ from support.sessions_v2 import (
     session_url,
     sessions_url,
 )
+from support.v2 import v2_headers
 
 
 def v1_url(session_id: str) -> str:

@@ -65,9 +65,7 @@ AutomaticReenrollment = CertificationExpiryDate | PathCompletionDate
 
 class IpFilteringBody(msgspec.Struct):
     active: bool
-    authorizedAddresses: Annotated[
-        list[str], Meta(max_length=sessions.MAX_AUTHORIZED_ADDRESSES)
-    ]
+    authorizedAddresses: Annotated[list[str], Meta(max_length=sessions.MAX_AUTHORIZED_ADDRESSES)]
 
 
 class CreateBody(msgspec.Struct):
