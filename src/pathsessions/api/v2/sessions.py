@@ -493,7 +493,8 @@ SCHEMAS: dict[str, Any] = {
 
 
 def _body(name: str) -> dict[str, Any]:
-    return {"required": True, "content": {"application/json": {"schema": s.ref(name)}}}
+    # Inline, not a reference: the /docs page lists a body's fields from its schema.
+    return {"required": True, "content": {"application/json": {"schema": SCHEMAS[name]}}}
 
 
 _PATH_ID = s.path_id("pathId", "The unique ID of the path.")
