@@ -431,8 +431,9 @@ async def create_path_session(
 
 
 def _as_stored(s: NewSession) -> StoredSession:
-    """The session just stored, as a read of it would answer (the instructors' addresses
-    are v1's and not needed by who creates by id)."""
+    """The session just stored, as a read of it would answer, without reading it back: the
+    create is benchmarked. Its instructors' addresses are left out; only v1 shows them, and
+    v1 reads sessions from storage."""
     return StoredSession(
         id=s.id,
         path_id=s.path_id,
