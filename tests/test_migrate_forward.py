@@ -13,11 +13,14 @@ import httpx
 import pytest
 
 from pathsessions.app import create_app
-from pathsessions.core.keys import hash_key
+from pathsessions.core.clock import SYSTEM_CLOCK
+from pathsessions.core.keys import SCOPES, hash_key
+from pathsessions.core.operators import create_credential
 from pathsessions.settings import Settings
 from pathsessions.storage import Database, migrate, open_database
 from pathsessions.storage.migrate import available, current_version
 from support import TOKEN_SECRET
+from support.v2 import VERSION_HEADER, v2_token
 
 pytestmark = pytest.mark.fresh_database
 
@@ -133,6 +136,45 @@ V1_DETAIL = {
 }
 
 
+# What v2 reads of the same rows: v1's data with the defaults it implies.
+V2_SESSION = {
+    "_id": SESSION,
+    "pathId": PATH,
+    "name": "Cohort 1",
+    "startDate": "2023-11-14T22:13:20.000Z",
+    "endDate": "2023-11-14T22:14:20.000Z",
+    "mainInstructorId": INES,
+    "instructorIds": [OWNER],
+    "groupId": SALES,
+    "registrationRequestValidation": "disabled",
+    "isAudienceBuilder": False,
+    "additionalInformation": "REG-42",
+    "createdAt": "2023-11-14T22:13:20.000Z",
+    "modifiedAt": "2023-11-14T22:13:20.000Z",
+    "translations": [],
+}
+V2_PATH_DEFAULTS = {
+    "_id": PATH,
+    "name": "Onboarding",
+    "groupId": ROOT,
+    "status": "published",
+    "authorId": OWNER,
+    "coAuthorIds": [],
+    "defaultLang": "en",
+    "sourceLang": "en",
+    "steps": [],
+    "translations": [],
+    "options": {
+        "linearProgression": False,
+        "mandatoryReplay": False,
+        "displayForum": False,
+        "displayClassroomMessages": False,
+        "automatedReminders": False,
+        "notificationOnStepCreation": False,
+    },
+}
+
+
 async def previous_release_database(url: str, monkeypatch: pytest.MonkeyPatch) -> None:
     """A database at the previous release's schema, holding the rows above."""
     current = available()
@@ -190,5 +232,27 @@ async def test_previous_release_data_is_carried_forward(
                 "lea@acme.test",
                 "owner@acme.test",
             ]
+
+            # v2 reads the same rows whole, with the defaults v1-written data implies.
+            made = await create_credential(
+                app.db, SYSTEM_CLOCK, COMPANY, "after the upgrade", list(SCOPES)
+            )
+            token = await v2_token(c, made.client_id, made.client_secret)
+            v2 = {"Authorization": f"Bearer {token}", **VERSION_HEADER}
+            session = await c.get(f"/api/v2/paths/{PATH}/sessions/{SESSION}", headers=v2)
+            assert session.status_code == 200, session.text
+            assert session.json() == V2_SESSION
+            path = await c.get(f"/api/v2/paths/{PATH}", headers=v2)
+            assert path.status_code == 200, path.text
+            assert {k: path.json().get(k) for k in V2_PATH_DEFAULTS} == V2_PATH_DEFAULTS
+            ines = await c.get(f"/api/v2/users/{INES}", headers=v2)
+            assert ines.status_code == 200, ines.text
+            assert (ines.json()["mail"], ines.json()["status"], ines.json()["lang"]) == (
+                "Ines@Acme.test",
+                "active",
+                "en",
+            )
+            memberships = await c.get(f"/api/v2/users/{INES}/roles", headers=v2)
+            assert memberships.json() == [{"groupId": SALES, "role": "editor"}]
     finally:
         await app.shutdown()
