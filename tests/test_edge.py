@@ -1,7 +1,7 @@
-"""The HTTP edge against hostile clients (docs/api.md, decisions 67 to 69), through real
+"""The HTTP edge against hostile clients (docs/api.md, decisions 67 to 71), through real
 `pathsessions serve` processes spoken to with raw sockets: silent and slow clients are closed
 on time, headers are capped, a client opening more connections than the server may have files
-does not lock others out.
+does not lock others out, and no request refused before its body is read holds memory.
 
 Where the requests that show others are still served are answered before any storage is
 touched (an unknown route's 404), a test runs on one backend.
@@ -17,7 +17,16 @@ from collections.abc import Iterator
 
 import pytest
 
-from support.realserver import Server, Servers, stop_cleanly
+from support.realserver import (
+    COMPANY,
+    HEADERS,
+    KEY,
+    SESSIONS,
+    Server,
+    Servers,
+    load_example,
+    stop_cleanly,
+)
 
 pytestmark = pytest.mark.e2e
 
@@ -188,3 +197,96 @@ def test_connections_past_the_file_limit_lock_nobody_out(servers: Servers) -> No
     logs = server.stderr
     assert logs.count("connection limit of") == 1, logs[-3000:]
     assert logs.count("under the limit of") == 1, logs[-3000:]
+
+
+# --- Bodies: none is read for a request that is refused ---------------------------------------
+
+BODY_SIZE = 1_000_000
+SENT = 900_000  # most of the body, and then nothing more
+
+
+def rss_mib(pid: int) -> float:
+    with open(f"/proc/{pid}/status", encoding="ascii") as status:
+        for line in status:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    raise AssertionError("no VmRSS")
+
+
+def refused_heads(path: str) -> list[bytes]:
+    """Requests that will be refused, each announcing a body of BODY_SIZE bytes."""
+    length = f"Content-Length: {BODY_SIZE}\r\nContent-Type: application/json\r\n\r\n".encode()
+    start = b"POST " + path.encode() + b" HTTP/1.1\r\nHost: x\r\n"
+    return [
+        b"POST /api/v1/no-such-route HTTP/1.1\r\nHost: x\r\n" + length,  # 404
+        start + length,  # no credentials: 401
+        start + f"X-company-id: {COMPANY}\r\nX-apiKey: wrong\r\n".encode() + length,  # 401
+    ]
+
+
+def groups_seconds(server: Server) -> float:
+    """An authenticated request on a new connection, answered 200."""
+    started = time.perf_counter()
+    with connect(server) as s:
+        s.sendall(
+            f"GET /api/v1/groups HTTP/1.1\r\nHost: x\r\nX-company-id: {COMPANY}\r\n"
+            f"X-apiKey: {KEY}\r\n\r\n".encode()
+        )
+        assert read_answer(s).startswith(b"HTTP/1.1 200 "), server.stderr[-2000:]
+    return time.perf_counter() - started
+
+
+def test_refused_requests_hold_no_memory_and_slow_bodies_are_abandoned(
+    database_url: str, servers: Servers
+) -> None:
+    load_example(database_url)
+    server = servers.start(env={"PATHSESSIONS_BODY_TIMEOUT": "0.5"})
+    groups_seconds(server)
+    before = rss_mib(server.process.pid)
+    heads = refused_heads(SESSIONS)
+    part = b"x" * SENT
+    answers: list[bytes] = []
+    with contextlib.ExitStack() as held:
+        # 400 connections, each sending its head and most of a body, then nothing more.
+        for i in range(400):
+            s = held.enter_context(connect(server))
+            with contextlib.suppress(OSError):
+                s.sendall(heads[i % len(heads)])
+                s.sendall(part)
+            if i % 50 == 0:
+                s.settimeout(5)
+                with contextlib.suppress(OSError):
+                    answers.append(s.recv(4096))
+        time.sleep(0.5)
+        grown = rss_mib(server.process.pid) - before
+        # Others are served meanwhile.
+        times = [groups_seconds(server) for _ in range(10)]
+    print(f"\n[refused bodies] the server grew by {grown:.1f} MiB")
+    assert grown < 50, f"the server grew by {grown:.0f} MiB"
+    assert max(times) < 1, times
+    statuses = sorted({a.split(b" ", 2)[1] for a in answers if a})
+    assert statuses == [b"401", b"404"], answers
+    assert all(b"\r\nconnection: close\r\n" in a.lower() for a in answers if a)
+    # Too large by Content-Length: 413 at once, on a known or unknown route.
+    for path in (SESSIONS, "/api/v1/no-such-route"):
+        with connect(server) as s:
+            s.sendall(
+                b"POST " + path.encode() + b" HTTP/1.1\r\nHost: x\r\n"
+                b"Content-Length: 2000000\r\n\r\n" + b"x" * 1000
+            )
+            assert read_until_closed(s).startswith(b"HTTP/1.1 413 ")
+    # A served request whose body stops coming: abandoned after the body timeout, with 408.
+    with connect(server) as s:
+        started = time.monotonic()
+        credentials = "".join(f"{k}: {v}\r\n" for k, v in HEADERS.items())
+        s.sendall(
+            f"POST {SESSIONS} HTTP/1.1\r\nHost: x\r\n{credentials}"
+            "Content-Type: application/json\r\nContent-Length: 1000\r\n\r\n".encode()
+            + b'{"sessionName": "'
+        )
+        answer = read_until_closed(s)
+        assert answer.startswith(b"HTTP/1.1 408 "), answer
+        assert answer.endswith(b'{"error":"request_timeout"}')
+        assert 0.4 < time.monotonic() - started < 3
+    groups_seconds(server)
+    stop_cleanly(server)

@@ -33,7 +33,9 @@ class App:
         self.apis = [V1(settings)]
         quiet = settings.log_level.upper() in {"WARNING", "ERROR"}
         access_log = AccessLog() if settings.access_log and not quiet else None
-        self.pipeline = Pipeline(self.apis, settings.max_body_bytes, access_log)
+        self.pipeline = Pipeline(
+            self.apis, settings.max_body_bytes, access_log, settings.body_timeout
+        )
         self.limiter: Limiter | None = None
         self._context: Context | None = None
 

@@ -51,6 +51,8 @@ class Settings:
     # to send its next request on a kept-alive connection; the most header bytes a request may
     # have; connections per process (0: its file limit allows, less a reserve).
     header_timeout: float = 10.0
+    # Seconds a request body has to arrive, once the request is known to be served.
+    body_timeout: float = 30.0
     keep_alive_timeout: float = 5.0
     max_header_bytes: int = 32768
     max_connections: int = 0
@@ -150,7 +152,7 @@ def _check(s: Settings) -> None:
             raise SettingsError(f"{PREFIX}{name.upper()} must be positive")
     if s.max_connections < 0:
         raise SettingsError(f"{PREFIX}MAX_CONNECTIONS must be 0 (from the file limit) or more")
-    for name in ("header_timeout", "keep_alive_timeout"):
+    for name in ("header_timeout", "keep_alive_timeout", "body_timeout"):
         value = getattr(s, name)
         if not (value > 0 and math.isfinite(value)):
             raise SettingsError(f"{PREFIX}{name.upper()} must be a positive number of seconds")

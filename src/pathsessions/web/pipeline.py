@@ -1,13 +1,20 @@
 """One request's way through the service, the same for every API version.
 
-Body limit (413) → route (404) → credentials (401) → rate limit (429) → handler, then the
-answer, its request id and its access-log line. What the answers say is each API's own: the
-pipeline asks the `Facade` that owns the matched route (or the first, for a request that
-matches none) to authenticate and to render every refusal and fault.
+Declared body size (413) → route (404) → credentials (401) → rate limit (429) → the body, read
+only now and within a deadline (413, 408) → handler, then the answer, its request id and its
+access-log line. What the answers say is each API's own: the pipeline asks the `Facade` that
+owns the matched route (or the first, for a request that matches none) to authenticate and to
+render every refusal and fault.
+
+No body is read for a request that is refused: it would be memory held for a client nobody
+knows (up to the body limit each, for as long as the client cares to take). A refusal given
+while a body may still be coming closes the connection after the answer (web/server.py then
+drops what still arrives), rather than reading the body only to skip it.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable, MutableMapping, Sequence
@@ -67,16 +74,24 @@ class Facade(Protocol[Ctx_contra]):
     def internal_error(self, error_id: str) -> Response: ...
 
 
+# A body that does not arrive in time: the same words as the server's own 408 for a head
+# that does not (web/server.py), whatever the API.
+REQUEST_TIMEOUT = b'{"error":"request_timeout"}'
+
+
 class Trace:
     """What the access log says of one request, filled in as the request is understood."""
 
-    __slots__ = ("company_id", "id", "route", "upgrade")
+    __slots__ = ("body_pending", "company_id", "id", "route", "upgrade")
 
     def __init__(self, request_id: str) -> None:
         self.id = request_id
         self.route: str | None = None
         self.company_id: str | None = None
         self.upgrade = False
+        # A body was announced and not read (whole): the connection cannot serve another
+        # request before it is skipped, so it is closed after the answer instead.
+        self.body_pending = False
 
 
 class Pipeline(Generic[Ctx]):
@@ -85,12 +100,14 @@ class Pipeline(Generic[Ctx]):
         facades: Sequence[Facade[Ctx]],
         max_body_bytes: int,
         access_log: AccessLog | None,
+        body_timeout: float = 30.0,
     ) -> None:
         if not facades:
             raise ValueError("at least one API")
         self.facades = facades
         self.router = Router([(route, api) for api in facades for route in api.routes])
         self.max_body_bytes = max_body_bytes
+        self.body_timeout = body_timeout
         self.access_log = access_log
         self.request_ids = RequestIds()
 
@@ -105,10 +122,11 @@ class Pipeline(Generic[Ctx]):
         except ClientDisconnected:
             return  # nobody to answer, and nothing was done
         response.headers = [*(response.headers or ()), (b"x-request-id", trace.id.encode())]
-        if trace.upgrade:
+        if trace.upgrade or trace.body_pending:
             # The protocol switch asked for is not made: the request was served as HTTP/1.1.
             # The server's parser may have stopped reading the connection where the switch
             # would have begun, so it is closed rather than left waiting for bytes it dropped.
+            # So is a connection whose request body was left unread.
             response.headers.append((b"connection", b"close"))
         try:
             await send_response(send, response, receive)
@@ -143,8 +161,9 @@ class Pipeline(Generic[Ctx]):
         ctx: Ctx,
         limiter: Limiter | None,
     ) -> Response:
-        # Matching reads nothing of the body; its answer waits until the body checks are done,
-        # so that a body too large is 413 on any route, known or not.
+        # Matching reads nothing of the body. A declared length over the limit is refused
+        # first, on any route, known or not; nothing else of the body is looked at before the
+        # request is known to be served.
         matched = self.router.match(scope["method"], path)
         api = self.facades[0] if matched is None else matched[1]
         headers: dict[bytes, bytes] = {}
@@ -154,21 +173,22 @@ class Pipeline(Generic[Ctx]):
         # Leading zeros are dropped so "000…01" is read as the small number it is; the
         # length check comes first because int() refuses strings of thousands of digits.
         declared = headers.get(b"content-length", b"").lstrip(b"0") or b"0"
+        trace.body_pending = declared != b"0" or b"transfer-encoding" in headers
         limit = self.max_body_bytes
         if declared.isdigit() and (len(declared) > 15 or int(declared) > limit):
-            return api.payload_too_large()
-        body = await read_body(receive, limit)
-        if body is None:
             return api.payload_too_large()
         if matched is None:
             return api.not_found()
         route, _, params = matched
         trace.route = route.path
         request = Request(
-            scope["method"], scope["path"], scope["query_string"], headers, body, params
+            scope["method"], scope["path"], scope["query_string"], headers, b"", params
         )
         try:
             if route.public is not None:
+                refused = await self._read_body(receive, request, limit, trace, api)
+                if refused is not None:
+                    return refused
                 response = await route.public(request, ctx)
             else:
                 assert route.handler is not None
@@ -179,9 +199,14 @@ class Pipeline(Generic[Ctx]):
                     wait = await limiter.wait(tenant, READ if request.method == "GET" else WRITE)
                     if wait:
                         return api.rate_limited(wait)
+                refused = await self._read_body(receive, request, limit, trace, api)
+                if refused is not None:
+                    return refused
                 response = await route.handler(request, ctx, principal)
             await response.prime()
             return response
+        except ClientDisconnected:
+            raise  # mid-body: nobody to answer (`__call__`)
         except TooManyFields:
             return api.payload_too_large()
         except Exception as exc:
@@ -190,6 +215,32 @@ class Pipeline(Generic[Ctx]):
                 return answer
             log_fault(exc, trace.id)
             return api.internal_error(trace.id)
+
+    async def _read_body(
+        self,
+        receive: Receive,
+        request: Request,
+        limit: int,
+        trace: Trace,
+        api: Facade[Any],
+    ) -> Response | None:
+        """Read the body into `request`; else the answer: too large, or not in time."""
+        try:
+            if trace.body_pending:
+                async with asyncio.timeout(self.body_timeout):
+                    body = await read_body(receive, limit)
+            else:
+                # Neither a length nor chunks: no body in HTTP/1.1 (an in-process caller may
+                # still send one), and its one message is here already. Taken all the same:
+                # a streamed answer watches for the next one, the disconnect.
+                body = await read_body(receive, limit)
+        except TimeoutError:
+            return Response(408, REQUEST_TIMEOUT)
+        if body is None:
+            return api.payload_too_large()
+        trace.body_pending = False
+        request.body = body
+        return None
 
 
 async def refuse_websocket(facade: Facade[Any], scope: Scope, receive: Receive, send: Send) -> None:
