@@ -274,6 +274,7 @@ def backend(database_url: str) -> str:
 # --- 1. Kills ------------------------------------------------------------------------------
 
 KILL_WORKERS = 12
+MANY_LISTS = {"PATHSESSIONS_MAX_LISTS_PER_COMPANY": str(KILL_WORKERS)}
 KILLS = 12
 # Load between two kills, in seconds: random, so that kills land at any point of a request.
 KILL_DELAY = (0.2, 1.5)
@@ -304,7 +305,7 @@ class Killer:
         self.db = db
         self.clients = clients
         self.rng = rng
-        self.server = servers.start()
+        self.server = servers.start(env=MANY_LISTS)
         self.url = self.server.base_url
         self.gate = asyncio.Event()  # clear: clients park before their next request
         self.gate.set()
@@ -345,7 +346,8 @@ class Killer:
             os.killpg(self.server.process.pid, signal.SIGKILL)
             assert self.server.stop(signal.SIGKILL) == -signal.SIGKILL
             self.tally.kills += 1
-            self.server = self.servers.start(ready=False)
+            # The clients settle by listing every session at once: above the list cap.
+            self.server = self.servers.start(ready=False, env=MANY_LISTS)
             await wait_ready(self.server)
             self.url = self.server.base_url
             self.up.set()

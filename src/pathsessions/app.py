@@ -15,7 +15,7 @@ from .storage import Database, DatabaseUnavailable, migrate, open_database
 from .web.accesslog import AccessLog
 from .web.logs import configure_logging
 from .web.pipeline import Pipeline, Receive, Scope, Send, refuse_websocket
-from .web.ratelimit import Limiter, open_limiter
+from .web.ratelimit import Limiter, open_limiter, open_stream_slots
 from .web.routing import Route
 
 log = logging.getLogger("pathsessions")
@@ -65,6 +65,9 @@ class App:
         self.limiter = open_limiter(
             s.rate_limits, (s.write_rate_limit, s.read_rate_limit), s.redis_url, s.rate_limit_file
         )
+        self.pipeline.streams = open_stream_slots(
+            s.max_lists_per_company, s.redis_url, self.limiter
+        )
         described = [(route, api.description) for api in self.apis for route in api.routes]
         self._context = Context(db, self.clock, s.token_secret.encode(), s, described)
 
@@ -74,6 +77,9 @@ class App:
         if self.limiter is not None:
             await self.limiter.close()
             self.limiter = None
+        if self.pipeline.streams is not None:
+            await self.pipeline.streams.close()
+            self.pipeline.streams = None
         if self._context is not None:
             await self._context.db.close()
             self._context = None

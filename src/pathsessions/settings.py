@@ -47,6 +47,9 @@ class Settings:
     # The file that holds the limits of one host's worker processes. Empty: `serve` makes one
     # for its workers. Set it to share limits between several servers on one host.
     rate_limit_file: str = ""
+    # Streamed answers (whole lists) a company may have in progress at once: per process, or
+    # across every worker and host sharing PATHSESSIONS_REDIS_URL.
+    max_lists_per_company: int = 1
     # The HTTP edge (web/server.py): seconds a client has to send its request headers, and
     # to send its next request on a kept-alive connection; the most header bytes a request may
     # have; connections per process (0: its file limit allows, less a reserve).
@@ -146,6 +149,7 @@ def _check(s: Settings) -> None:
         "write_rate_limit",
         "read_rate_limit",
         "max_header_bytes",
+        "max_lists_per_company",
     )
     for name in positive:
         if getattr(s, name) < 1:
