@@ -27,8 +27,8 @@ LUA
 
 start() {
     case "$1" in
-        uvicorn-edge) exec "$VENV/bin/python" raw_app.py --port "$PORT" ;;
-        uvicorn-httptools) exec "$VENV/bin/python" raw_app.py --port "$PORT" --http httptools ;;
+        uvicorn-edge) exec "$VENV/bin/python" raw_app.py --port "$PORT" --http edge ;;
+        uvicorn-httptools) exec "$VENV/bin/python" raw_app.py --port "$PORT" ;;
         granian) exec "$VENV/bin/granian" --interface asgi --loop uvloop --host 127.0.0.1 \
             --port "$PORT" --workers 1 --no-ws --log-level warning raw_app:app ;;
         hypercorn) exec "$VENV/bin/hypercorn" -k uvloop -b "127.0.0.1:$PORT" -w 1 \

@@ -8,8 +8,9 @@ with its path is ≈ 27 kB), so for them the gap also prices the bytes. Run by b
 
     .venv/bin/python bench/raw_app.py --host 127.0.0.1 --port 8001 --workers 1
 
-`--http httptools` serves it on uvicorn's own protocol instead of ours (`EdgeProtocol`, with
-the limits of docs/performance.md): what those limits cost.
+The ceiling is stock uvicorn with httptools and uvloop; `--http edge` serves it on our
+protocol instead (`EdgeProtocol`, with the limits of docs/performance.md): what those limits
+cost.
 """
 
 from __future__ import annotations
@@ -55,7 +56,7 @@ def main() -> None:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--workers", type=int, default=1)
-    parser.add_argument("--http", choices=["edge", "httptools"], default="edge")
+    parser.add_argument("--http", choices=["edge", "httptools"], default="httptools")
     args = parser.parse_args()
     # The same uvicorn options as `pathsessions serve` (src/pathsessions/cli/serve.py), with
     # the default limits.
