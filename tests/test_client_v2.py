@@ -1,0 +1,350 @@
+"""`pathsessions.client.ClientV2`: what it sends and how it reads the answers.
+
+First against a scripted server (httpx.MockTransport), for what the real one cannot be made to
+do on demand: a token refused before its time, a Link to another host, a 429. Then through
+the real app.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import httpx
+import pytest
+
+from pathsessions.client import (
+    TOKEN_MARGIN_SECONDS,
+    ClientV2,
+    PathSessionsError,
+)
+
+CLIENT_ID = "0123456789abcdef0123456789abcdef"
+SECRET = "s3cret"
+PATH = "6c0000000000000000000001"
+SESSION = "6d0000000000000000000001"
+
+Handler = Callable[[httpx.Request], httpx.Response]
+
+
+class Scripted:
+    """A server that issues numbered tokens, accepts the ones in `valid`, and otherwise
+    answers with `handler`; it keeps every request it was sent."""
+
+    def __init__(self, handler: Handler, *, expires_in: Any = "3600") -> None:
+        self.handler = handler
+        self.expires_in = expires_in
+        self.requests: list[httpx.Request] = []
+        self.issued = 0
+        self.valid: set[str] = set()
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        self.requests.append(request)
+        if request.url.path == "/api/v2/oauth2/token":
+            self.issued += 1
+            token = f"token-{self.issued}"
+            self.valid.add(token)
+            return httpx.Response(
+                200,
+                json={"token_type": "Bearer", "access_token": token, "expires_in": self.expires_in},
+            )
+        if request.headers.get("authorization", "").removeprefix("Bearer ") not in self.valid:
+            return httpx.Response(401, json={"error": "invalid_token"})
+        return self.handler(request)
+
+    def client(self, **options: Any) -> ClientV2:
+        return ClientV2(
+            "http://api.test", CLIENT_ID, SECRET, transport=httpx.MockTransport(self), **options
+        )
+
+    def calls(self) -> list[str]:
+        """The requests sent, as `METHOD path?query`, tokens marked T."""
+        return [
+            "T" if r.url.path == "/api/v2/oauth2/token" else f"{r.method} {r.url.raw_path.decode()}"
+            for r in self.requests
+        ]
+
+
+def answer(body: Any, status: int = 200, **headers: str) -> Handler:
+    return lambda request: httpx.Response(status, json=body, headers=headers)
+
+
+def test_a_token_is_fetched_with_the_credential_and_every_call_carries_it_and_the_version() -> None:
+    server = Scripted(answer({"_id": PATH}))
+    with server.client(company_id="5f1b2c3d4e5f60718293a4b5") as api:
+        api.get_path(PATH)
+        api.get_path(PATH)
+    token_request, *calls = server.requests
+    assert token_request.method == "POST"
+    assert token_request.headers["content-type"] == "application/json"
+    assert "360-api-version" not in token_request.headers
+    assert json.loads(token_request.content) == {
+        "grant_type": "client_credentials",
+        "client_id": CLIENT_ID,
+        "client_secret": SECRET,
+        "company_id": "5f1b2c3d4e5f60718293a4b5",
+    }
+    assert len(calls) == 2  # one token for both
+    for call in calls:
+        assert call.headers["authorization"] == "Bearer token-1"
+        assert call.headers["360-api-version"] == "v2.0"
+
+
+@pytest.mark.parametrize("expires_in", [str(int(TOKEN_MARGIN_SECONDS)), TOKEN_MARGIN_SECONDS])
+def test_a_token_about_to_expire_is_fetched_again_before_the_call(expires_in: Any) -> None:
+    server = Scripted(answer({"_id": PATH}), expires_in=expires_in)
+    with server.client() as api:
+        api.get_path(PATH)
+        api.get_path(PATH)
+    assert server.calls() == ["T", f"GET /api/v2/paths/{PATH}", "T", f"GET /api/v2/paths/{PATH}"]
+    assert server.requests[-1].headers["authorization"] == "Bearer token-2"
+
+
+def test_a_token_refused_before_its_time_is_fetched_again_once() -> None:
+    server = Scripted(answer({"_id": PATH}))
+    with server.client() as api:
+        api.get_path(PATH)
+        server.valid.clear()  # revoked, say
+        assert api.get_path(PATH)["_id"] == PATH
+        assert server.calls()[2:] == ["GET /api/v2/paths/" + PATH, "T", "GET /api/v2/paths/" + PATH]
+
+        # Refused again with the new token: raised, with no third token.
+        server.handler = answer({"error": "invalid_token"}, 401)
+        with pytest.raises(PathSessionsError) as refused:
+            api.get_path(PATH)
+    assert (refused.value.status, refused.value.code, refused.value.message) == (
+        401,
+        "invalid_token",
+        "",
+    )
+    assert server.issued == 3
+
+
+def test_a_fresh_token_refused_is_not_fetched_again() -> None:
+    server = Scripted(answer({"error": "invalid_token"}, 401))
+    with server.client() as api, pytest.raises(PathSessionsError) as refused:
+        api.get_path(PATH)
+    assert refused.value.code == "invalid_token"
+    assert server.calls() == ["T", f"GET /api/v2/paths/{PATH}"]
+
+
+def test_a_refused_credential_raises_the_token_endpoints_error() -> None:
+    def refuse(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(401, json={"error": "invalid_client"})
+
+    with (
+        ClientV2(
+            "http://api.test", CLIENT_ID, "wrong", transport=httpx.MockTransport(refuse)
+        ) as api,
+        pytest.raises(PathSessionsError) as refused,
+    ):
+        api.list_groups()
+    assert (refused.value.status, refused.value.code) == (401, "invalid_client")
+
+
+@pytest.mark.parametrize(
+    ("status", "body", "code", "message"),
+    [
+        (
+            404,
+            {"error": {"code": "sessionNotFound", "message": "no such session"}},
+            "sessionNotFound",
+            "no such session",
+        ),
+        (429, {"error": "tooManyRequests"}, "tooManyRequests", ""),
+        (
+            404,
+            {"message": "Not Found", "documentation_url": "https://docs.test"},
+            "Not Found",
+            "",
+        ),
+        (500, "not json", "unknown_error", ""),
+    ],
+)
+def test_errors_carry_the_status_the_code_and_the_message(
+    status: int, body: Any, code: str, message: str
+) -> None:
+    def fail(request: httpx.Request) -> httpx.Response:
+        if isinstance(body, str):
+            return httpx.Response(status, text=body)
+        return httpx.Response(status, json=body)
+
+    with Scripted(fail).client() as api, pytest.raises(PathSessionsError) as failed:
+        api.get_path_session(PATH, SESSION)
+    assert (failed.value.status, failed.value.code, failed.value.message) == (
+        status,
+        code,
+        message,
+    )
+    assert str(failed.value) == f"{status} {code}" + (f": {message}" if message else "")
+
+
+def test_filters_are_sent_as_field_operator_value() -> None:
+    server = Scripted(answer([]))
+    paris = dt.timezone(dt.timedelta(hours=1))
+    with server.client() as api:
+        list(
+            api.list_all_path_sessions(
+                path_id={"in": [PATH, "6c0000000000000000000002"]},
+                session_id={"ne": SESSION},
+                created_at={"gte": dt.date(2030, 1, 1)},
+                start_date={"lt": dt.datetime(2030, 1, 15, 9, 30, 0, 250_000, tzinfo=paris)},
+                end_date={"gte": "2030-02-01T00:00:00.000Z"},
+            )
+        )
+        list(api.list_users(mail={"eq": "a+b@acme.test"}, status={"ne": "deleted"}))
+        list(api.list_paths(status={"eq": "published"}))
+        list(api.list_path_sessions(PATH))
+    _, *calls = server.calls()
+    assert calls == [
+        "GET /api/v2/paths/sessions?pathId%5Bin%5D=6c0000000000000000000001"
+        "&pathId%5Bin%5D=6c0000000000000000000002&sessionId%5Bne%5D=6d0000000000000000000001"
+        "&createdAt%5Bgte%5D=2030-01-01&startDate%5Blt%5D=2030-01-15T08%3A30%3A00.250Z"
+        "&endDate%5Bgte%5D=2030-02-01T00%3A00%3A00.000Z",
+        "GET /api/v2/users?mail%5Beq%5D=a%2Bb%40acme.test&status%5Bne%5D=deleted",
+        "GET /api/v2/paths?status%5Beq%5D=published",
+        f"GET /api/v2/paths/{PATH}/sessions",
+    ]
+
+
+def test_a_filter_that_cannot_be_sent_is_refused_before_sending() -> None:
+    server = Scripted(answer([]))
+    with server.client() as api:
+        with pytest.raises(ValueError, match=r"pathId\[in\] needs at least one value"):
+            api.list_all_path_sessions(path_id={"in": []})
+        with pytest.raises(TypeError, match="takes a list"):
+            api.list_all_path_sessions(path_id={"nin": PATH})
+        with pytest.raises(ValueError, match="time zone"):
+            api.list_path_sessions(PATH, created_at={"lt": dt.datetime(2030, 1, 1)})
+    assert server.requests == []
+
+
+def pages(*contents: list[int], host: str = "api.test") -> Handler:
+    """Page n answers contents[n], with a Link to page n + 1 while there is one."""
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        n = int(request.url.params.get("next", "0"))
+        headers = {}
+        if n + 1 < len(contents):
+            # As our server writes it: the same path, one `next` parameter.
+            headers["Link"] = f'<https://{host}{request.url.path}?next={n + 1}>; rel="next"'
+        return httpx.Response(200, json=contents[n], headers=headers)
+
+    return handler
+
+
+def test_a_list_follows_the_next_links_as_it_is_iterated() -> None:
+    server = Scripted(pages([1, 2], [3], [4, 5]))
+    with server.client() as api:
+        groups: Iterator[Any] = api.list_groups()
+        assert server.calls() == ["T", "GET /api/v2/groups"]  # the first page at the call
+        assert next(groups) == 1
+        assert list(groups) == [2, 3, 4, 5]
+    assert server.calls()[1:] == [
+        "GET /api/v2/groups",
+        "GET /api/v2/groups?next=1",
+        "GET /api/v2/groups?next=2",
+    ]
+
+
+def test_the_next_pages_are_asked_of_this_clients_server_whatever_host_the_link_names() -> None:
+    server = Scripted(pages([1], [2], host="elsewhere.test"))
+    with server.client() as api:
+        roles: Iterator[Any] = api.list_group_roles("6a0000000000000000000001")
+        assert list(roles) == [1, 2]
+    assert {r.url.host for r in server.requests} == {"api.test"}
+    assert all(r.url.scheme == "http" for r in server.requests)
+
+
+def test_a_list_raises_at_the_call_and_a_later_page_raises_as_it_is_reached() -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        if "next" in request.url.params:
+            return httpx.Response(400, json={"error": {"code": "badRequest", "message": "next"}})
+        if request.url.path.endswith("/roles"):
+            return httpx.Response(
+                404, json={"error": {"code": "userNotFound", "message": "no such user"}}
+            )
+        return httpx.Response(200, json=[1], headers={"Link": '</api/v2/users?next=x>; rel="next"'})
+
+    with Scripted(handler).client() as api:
+        with pytest.raises(PathSessionsError) as missing:
+            api.list_user_roles("6b0000000000000000000009")
+        assert missing.value.code == "userNotFound"
+        users: Iterator[Any] = api.list_users()
+        assert next(users) == 1
+        with pytest.raises(PathSessionsError) as refused:
+            next(users)
+        assert (refused.value.code, refused.value.message) == ("badRequest", "next")
+
+
+def test_an_edit_sends_only_the_fields_given_and_none_clears() -> None:
+    server = Scripted(answer({"_id": SESSION}))
+    with server.client() as api:
+        api.edit_path_session(PATH, SESSION)
+        api.edit_path_session(
+            PATH,
+            SESSION,
+            name="Renamed",
+            start_date=dt.datetime(2030, 1, 1, 10, tzinfo=dt.timezone(dt.timedelta(hours=1))),
+            end_date=None,
+            instructor_ids=("6b0000000000000000000002",),
+            user_limit=None,
+            ip_filtering={"active": True, "authorizedAddresses": ["10.0.0.*"]},
+            additional_information=None,
+        )
+        api.edit_child_session(PATH, SESSION, additional_information=None)
+        api.delete_path_session(PATH, SESSION)
+    bodies = [json.loads(r.content) if r.content else None for r in server.requests[1:]]
+    assert bodies == [
+        {},
+        {
+            "name": "Renamed",
+            "startDate": "2030-01-01T09:00:00.000Z",
+            "endDate": None,
+            "instructorIds": ["6b0000000000000000000002"],
+            "userLimit": None,
+            "ipFiltering": {"active": True, "authorizedAddresses": ["10.0.0.*"]},
+            "additionalInformation": None,
+        },
+        {"additionalInformation": None},
+        None,
+    ]
+    assert server.calls()[1:] == [
+        f"PATCH /api/v2/paths/{PATH}/sessions/{SESSION}",
+        f"PATCH /api/v2/paths/{PATH}/sessions/{SESSION}",
+        f"PATCH /api/v2/paths/{PATH}/child-sessions/{SESSION}",
+        f"DELETE /api/v2/paths/{PATH}/sessions/{SESSION}",
+    ]
+
+
+def test_a_create_sends_the_required_fields_and_the_optional_ones_given() -> None:
+    server = Scripted(answer({"_id": SESSION}))
+    with server.client() as api:
+        api.create_path_session(
+            PATH,
+            name="Cohort",
+            start_date="2030-01-01T09:00:00.000Z",
+            main_instructor_id="6b0000000000000000000002",
+            registration_request_validation="disabled",
+            user_limit=12,
+            automatic_reenrollment={
+                "type": "pathCompletionDate",
+                "delayDays": 30,
+                "recurrenceMonths": 12,
+            },
+        )
+    assert server.calls()[1] == f"POST /api/v2/paths/{PATH}/sessions"
+    assert json.loads(server.requests[1].content) == {
+        "name": "Cohort",
+        "startDate": "2030-01-01T09:00:00.000Z",
+        "mainInstructorId": "6b0000000000000000000002",
+        "registrationRequestValidation": "disabled",
+        "userLimit": 12,
+        "automaticReenrollment": {
+            "type": "pathCompletionDate",
+            "delayDays": 30,
+            "recurrenceMonths": 12,
+        },
+    }
