@@ -1,5 +1,5 @@
 """The shape of the package (docs/architecture.md): imports point inward, no import cycle,
-one reader of the time of day, and v1's error table covers every core error code."""
+one reader of the time of day, and each version's error table covers every core error code."""
 
 from __future__ import annotations
 
@@ -11,10 +11,11 @@ from pathlib import Path
 import pytest
 
 from pathsessions.api.v1.errors import ERRORS, NOT_RAISED
+from pathsessions.api.v2 import errors as v2_errors
 from pathsessions.core.errors import ErrorCode
 
 PACKAGE = Path(__file__).resolve().parent.parent / "src" / "pathsessions"
-CORE_LEAVES = {"model", "values", "ids", "clock", "errors", "keys", "tokens"}
+CORE_LEAVES = {"model", "values", "ids", "clock", "errors", "keys", "tokens", "listing"}
 
 
 def module_name(path: Path) -> str:
@@ -165,3 +166,25 @@ def test_v1_words_every_error_code() -> None:
     assert not set(ERRORS) & NOT_RAISED
     strings = [text for _, text in ERRORS.values()]
     assert len(strings) == len(set(strings)), "two codes answer the same v1 string"
+
+
+def test_v2_words_every_error_code() -> None:
+    assert set(v2_errors.ERRORS) | v2_errors.NOT_RAISED == set(ErrorCode)
+    assert not set(v2_errors.ERRORS) & v2_errors.NOT_RAISED
+    for status, code, message in v2_errors.ERRORS.values():
+        if code in v2_errors.BARE:
+            assert status in (401, 429), code
+        else:
+            # The nested envelope's two members are always present, and v2's codes camelCase
+            # but for the one the published API spells otherwise.
+            assert message, code
+            assert code == "invalid_scope" or re_camel.fullmatch(code), code
+
+
+re_camel = re.compile(r"[a-z]+(?:[A-Z][a-z]*)*")
+
+
+def test_v2_answers_each_code_with_one_status() -> None:
+    seen: dict[str, int] = {}
+    for status, code, _ in v2_errors.ERRORS.values():
+        assert seen.setdefault(code, status) == status, code

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from pathsessions.api.v1.errors import STATUS
-from pathsessions.app import ROUTES
+from pathsessions.api.v1.routes import ROUTES
 from pathsessions.cli import build_parser
 from pathsessions.settings import PREFIX, Settings
 from pathsessions.web.routing import Route

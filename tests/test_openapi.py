@@ -15,7 +15,9 @@ import pytest
 import pathsessions
 from pathsessions.api.v1.errors import STATUS
 from pathsessions.api.v1.openapi import OPERATIONS
-from pathsessions.app import ROUTES, App
+from pathsessions.api.v1.routes import ROUTES
+from pathsessions.app import ROUTES as ALL_ROUTES
+from pathsessions.app import App
 
 SAMPLE_ID = "0123456789abcdef01234567"
 
@@ -69,7 +71,7 @@ async def test_openapi_needs_no_credentials(client: httpx.AsyncClient, app: App)
         r = await client.get(path)
         assert r.status_code == 200, (path, r.text)
     document = await openapi(client)
-    for route in ROUTES:
+    for route in ALL_ROUTES:
         operation = operations(document)[(route.path, route.method)]
         assert ("security" in operation) == route.authenticated, route.operation_id
 
@@ -79,7 +81,7 @@ async def test_openapi_needs_no_credentials(client: httpx.AsyncClient, app: App)
 async def test_every_route_is_described_and_nothing_else(
     client: httpx.AsyncClient, app: App
 ) -> None:
-    served = {(route.path, route.method): route.operation_id for route in ROUTES}
+    served = {(route.path, route.method): route.operation_id for route in ALL_ROUTES}
     described = {key: op["operationId"] for key, op in operations(await openapi(client)).items()}
     assert described == served
     for path, method in described:
@@ -168,7 +170,7 @@ async def test_docs_page_is_self_contained_html_naming_every_route(
     assert r.status_code == 200
     assert r.headers["content-type"].startswith("text/html")
     page = r.text
-    routes = ROUTES
+    routes = ALL_ROUTES
     for route in routes:
         assert f"{route.method} {route.path}" in page, route.operation_id
     # No scripts, styles or images from elsewhere: the page works offline.

@@ -28,7 +28,8 @@ import pytest
 import schemathesis
 from schemathesis.python import asgi
 
-from pathsessions.app import ROUTES, App, create_app
+from pathsessions.api.v1.routes import ROUTES
+from pathsessions.app import App, create_app
 from pathsessions.loader import load_document
 from pathsessions.settings import Settings
 from support import WORLD, world_document

@@ -27,7 +27,7 @@ from typing import Any
 import httpx
 import pytest
 
-from pathsessions.app import ROUTES
+from pathsessions.api.v1.routes import ROUTES
 from pathsessions.core.clock import SYSTEM_CLOCK
 from pathsessions.core.operators import add_user
 from pathsessions.storage import Database

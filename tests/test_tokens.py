@@ -15,7 +15,8 @@ from typing import Any
 import httpx
 import pytest
 
-from pathsessions.app import ROUTES, App, create_app
+from pathsessions.api.v1.routes import ROUTES
+from pathsessions.app import App, create_app
 from pathsessions.core.clock import SYSTEM_CLOCK, SettableClock
 from pathsessions.core.operators import create_key, list_keys, revoke_key
 from pathsessions.settings import Settings

@@ -9,6 +9,8 @@ from typing import Any
 from .api.context import Context
 from .api.v1.facade import V1
 from .api.v1.routes import ROUTES as V1_ROUTES
+from .api.v2.facade import V2
+from .api.v2.routes import ROUTES as V2_ROUTES
 from .core.clock import SYSTEM_CLOCK, Clock
 from .settings import Settings, SettingsError, load_settings, require_token_secret
 from .storage import Database, DatabaseUnavailable, migrate, open_database
@@ -20,8 +22,8 @@ from .web.routing import Route
 
 log = logging.getLogger("pathsessions")
 
-# Every route served, in matching order.
-ROUTES: list[Route[Context, Any]] = [*V1_ROUTES]
+# Every route served, in matching order: v1 first, whose 404 answers what matches no route.
+ROUTES: list[Route[Context, Any]] = [*V1_ROUTES, *V2_ROUTES]
 
 
 class App:
@@ -30,7 +32,7 @@ class App:
     def __init__(self, settings: Settings, clock: Clock) -> None:
         self.settings = settings
         self.clock = clock
-        self.apis = [V1(settings)]
+        self.apis: list[V1 | V2] = [V1(settings), V2(settings)]
         quiet = settings.log_level.upper() in {"WARNING", "ERROR"}
         access_log = AccessLog() if settings.access_log and not quiet else None
         self.pipeline = Pipeline(self.apis, settings.max_body_bytes, access_log)

@@ -7,8 +7,8 @@ what is served and what is described cannot drift.
 from __future__ import annotations
 
 import html
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 import msgspec
@@ -32,15 +32,18 @@ class Description:
     # how authenticated operations may present credentials, and the schemes named there
     security: list[dict[str, list[str]]]
     security_schemes: dict[str, Any]
+    # The schema of every error body, and the body answered for one error string.
+    error_schema: str = "Error"
+    error_example: Callable[[str], Any] = field(default=lambda code: {"error": code})
 
 
-def _error_response(codes: list[str]) -> dict[str, Any]:
+def _error_response(codes: list[str], api: Description) -> dict[str, Any]:
     return {
         "description": "; ".join(f"`{c}`" for c in codes),
         "content": {
             "application/json": {
-                "schema": {"$ref": "#/components/schemas/Error"},
-                "examples": {c: {"value": {"error": c}} for c in codes},
+                "schema": {"$ref": f"#/components/schemas/{api.error_schema}"},
+                "examples": {c: {"value": api.error_example(c)} for c in codes},
             }
         },
     }
@@ -65,6 +68,8 @@ def _operation(route: Route[Any, Any], api: Description) -> dict[str, Any]:
     responses: dict[str, Any] = {
         str(success["status"]): {"description": success["description"], "content": content}
     }
+    if "headers" in success:
+        responses[str(success["status"])]["headers"] = success["headers"]
     by_status: dict[int, list[str]] = {}
     # Every route can answer 413: the body limit is checked before routing.
     for code in dict.fromkeys([api.too_large, *meta["errors"]]):
@@ -72,7 +77,7 @@ def _operation(route: Route[Any, Any], api: Description) -> dict[str, Any]:
     if route.authenticated:
         by_status[api.statuses[api.rate_limited]] = [api.rate_limited]
     for status, codes in sorted(by_status.items()):
-        responses[str(status)] = _error_response(codes)
+        responses[str(status)] = _error_response(codes, api)
     if route.authenticated:
         responses["429"]["headers"] = {
             "Retry-After": {
@@ -95,11 +100,13 @@ def _operation(route: Route[Any, Any], api: Description) -> dict[str, Any]:
     }
     responses["500"] = {
         "description": "Unexpected fault; the id is also in the server log.",
-        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+        "content": {
+            "application/json": {"schema": {"$ref": f"#/components/schemas/{api.error_schema}"}}
+        },
     }
     op["responses"] = responses
     if route.authenticated:
-        op["security"] = api.security
+        op["security"] = meta.get("security", api.security)
     return op
 
 
@@ -117,8 +124,8 @@ def document(routes: Sequence[tuple[Route[Any, Any], Description]]) -> dict[str,
         "info": {
             "title": "pathsessions",
             "version": __version__,
-            "description": "The 360Learning v1 path-sessions API, served by pathsessions. "
-            "Every route also answers with a trailing slash.",
+            "description": "The 360Learning path-sessions API, v1 and v2 side by side over the "
+            "same data, served by pathsessions. Every route also answers with a trailing slash.",
         },
         "servers": [{"url": "/"}],
         "paths": paths,
@@ -149,7 +156,12 @@ def html_page(doc: dict[str, Any]) -> bytes:
             out.append(f"<p><b>{e(op['summary'])}</b></p>")
             if "description" in op:
                 out.append(f"<p>{e(op['description'])}</p>")
-            if op.get("security"):
+            if any("oauth2" in scheme for scheme in op.get("security", ())):
+                out.append(
+                    "<p>Authentication: <code>Authorization: Bearer &lt;token&gt;</code> from a "
+                    "v2 API credential, and the header <code>360-api-version: v2.0</code>.</p>"
+                )
+            elif op.get("security"):
                 out.append(
                     "<p>Authentication: query <code>company</code> + <code>apiKey</code>"
                     ", headers <code>X-company-id</code> + <code>X-apiKey</code>, or "

@@ -7,12 +7,17 @@ from collections.abc import AsyncIterator
 from ..storage import Database
 from ..storage import directory as store
 from .errors import DomainError, ErrorCode
+from .listing import ListQuery, Page
 from .model import Company, Group, PathWithSessions, Person
 from .values import is_object_id, normalize_email
 
 
 def list_groups(company: Company, db: Database) -> AsyncIterator[list[Group]]:
     return store.iter_groups(db, company.id)
+
+
+async def groups_page(company: Company, db: Database, query: ListQuery) -> Page[Group]:
+    return await store.page_groups(db, company.id, query)
 
 
 async def get_group(company: Company, db: Database, group_id: str) -> Group:

@@ -83,6 +83,8 @@ class Group(msgspec.Struct, frozen=True):
     name: str
     public: bool
     parent_id: str | None
+    # Free text an operator keeps on the group; v2 shows it, v1 does not.
+    custom: str | None = None
 
 
 class Path(msgspec.Struct, frozen=True):

@@ -9,16 +9,18 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Sequence
 
+from ..core.listing import ListQuery, Page
 from ..core.model import Group, Path, PathWithSessions, Person
 from .database import Database, Row, keyset_batches
+from .listing import fetch_page
 
-_GROUP_COLUMNS = "id, name, public, parent_id"
+_GROUP_COLUMNS = "id, name, public, parent_id, custom"
 _USER_COLUMNS = "id, mail, first_name, last_name"
 _PATH_COLUMNS = "id, name, group_id, status, created_at, modified_at"
 
 
 def _group(row: Row) -> Group:
-    return Group(row[0], row[1], bool(row[2]), row[3])
+    return Group(row[0], row[1], bool(row[2]), row[3], row[4])
 
 
 def _person(row: Row) -> Person:
@@ -39,6 +41,21 @@ async def iter_groups(db: Database, company_id: str) -> AsyncIterator[list[Group
         company_id,
     ):
         yield [_group(row) for row in rows]
+
+
+# The fields a list of groups may be filtered on, by column (none yet: v2 lists them all).
+GROUP_FIELDS: dict[str, str] = {}
+
+
+async def page_groups(db: Database, company_id: str, query: ListQuery) -> Page[Group]:
+    return await fetch_page(
+        db,
+        f"SELECT {_GROUP_COLUMNS} FROM company_groups WHERE company_id = ?",
+        [company_id],
+        query,
+        GROUP_FIELDS,
+        _group,
+    )
 
 
 async def get_group(db: Database, company_id: str, group_id: str) -> Group | None:
@@ -87,14 +104,16 @@ async def group_id_by_name(
 
 async def upsert_group(db: Database, company_id: str, group: Group, now: int) -> None:
     await db.execute(
-        "INSERT INTO company_groups (id, company_id, name, public, parent_id, created_at)"
-        " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET name = excluded.name,"
-        " public = excluded.public, parent_id = excluded.parent_id",
+        "INSERT INTO company_groups (id, company_id, name, public, parent_id, custom,"
+        " created_at) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET"
+        " name = excluded.name, public = excluded.public, parent_id = excluded.parent_id,"
+        " custom = excluded.custom",
         group.id,
         company_id,
         group.name,
         group.public,
         group.parent_id,
+        group.custom,
         now,
     )
 

@@ -68,7 +68,7 @@ async def _prepend(first: bytes, rest: AsyncIterator[bytes]) -> AsyncIterator[by
 
 
 class Request:
-    __slots__ = ("_query", "body", "headers", "method", "params", "path", "query_string")
+    __slots__ = ("_query", "body", "headers", "method", "params", "path", "query_string", "scheme")
 
     def __init__(
         self,
@@ -78,6 +78,7 @@ class Request:
         headers: dict[bytes, bytes],
         body: bytes,
         params: dict[str, str],
+        scheme: str = "http",
     ) -> None:
         self.method = method
         self.path = path
@@ -85,6 +86,8 @@ class Request:
         self.headers = headers
         self.body = body
         self.params = params
+        # As the server saw it (behind a proxy, as the proxy's headers say, when trusted).
+        self.scheme = scheme
         self._query: dict[str, str] | None = None
 
     @property

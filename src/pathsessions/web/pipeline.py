@@ -165,7 +165,13 @@ class Pipeline(Generic[Ctx]):
         route, _, params = matched
         trace.route = route.path
         request = Request(
-            scope["method"], scope["path"], scope["query_string"], headers, body, params
+            scope["method"],
+            scope["path"],
+            scope["query_string"],
+            headers,
+            body,
+            params,
+            scope.get("scheme", "http"),
         )
         try:
             if route.public is not None:
