@@ -20,18 +20,46 @@ from .core import sessions
 from .core.clock import SYSTEM_CLOCK, Clock
 from .core.errors import DomainError, ErrorCode
 from .core.ids import new_id
-from .core.keys import MAX_ACTIVE_KEYS, generate_key, hash_key
+from .core.keys import (
+    MAX_ACTIVE_CREDENTIALS,
+    MAX_ACTIVE_KEYS,
+    generate_client_id,
+    generate_key,
+    hash_key,
+)
 from .core.model import Group, Path, Person
-from .core.operators import PATH_STATUSES, ROLE_ALIASES, ROLES, USER_STATUSES, is_company_group
+from .core.operators import (
+    PATH_STATUSES,
+    ROLE_ALIASES,
+    ROLES,
+    USER_STATUSES,
+    OperatorError,
+    client_id,
+    client_secret,
+    credential_scopes,
+    is_company_group,
+)
 from .core.values import is_object_id, normalize_email, storable
 from .storage import Database
 from .storage import companies as company_store
+from .storage import credentials as credential_store
 from .storage import directory as directory_store
 from .storage import sessions as session_store
 
 _FIELDS = {
     "document": {"companies"},
-    "company": {"id", "name", "apiKeys", "owner", "groups", "users", "paths", "sessions"},
+    "company": {
+        "id",
+        "name",
+        "apiKeys",
+        "apiCredentials",
+        "owner",
+        "groups",
+        "users",
+        "paths",
+        "sessions",
+    },
+    "credential": {"clientId", "clientSecret", "name", "scopes"},
     "group": {"id", "name", "public", "parent"},
     "user": {"id", "mail", "firstName", "lastName", "status", "roles"},
     "path": {"id", "name", "group", "status"},
@@ -62,6 +90,8 @@ class LoadReport:
     lines: list[str] = field(default_factory=list)
     company_ids: list[str] = field(default_factory=list)
     generated_keys: dict[str, str] = field(default_factory=dict)
+    # v2 credentials created with a generated secret: where, company, clientId, clientSecret.
+    generated_credentials: list[dict[str, str]] = field(default_factory=list)
     # Objects loaded (created or updated), by kind, in the order of KINDS.
     counts: Counter[str] = field(default_factory=Counter)
     # Called after each object of the document, for a progress bar.
@@ -96,7 +126,7 @@ def document_size(document: Any) -> int:
     total = len(companies)
     for company in companies:
         if isinstance(company, dict):
-            for key in ("groups", "users", "paths", "sessions", "apiKeys"):
+            for key in ("groups", "users", "paths", "sessions", "apiKeys", "apiCredentials"):
                 items = company.get(key)
                 total += len(items) if isinstance(items, list) else 0
     return total
@@ -207,6 +237,7 @@ async def _load_company(
     await _load_users(db, clock, company, company_id, where, report)
     await _load_owner(db, clock, company, company_id, where, report)
     await _load_keys(db, clock, company, company_id, where, report, generate_keys)
+    await _load_credentials(db, clock, company, company_id, where, report)
     await _load_paths(db, clock, company, company_id, where, report)
     await _load_sessions(db, clock, company, company_id, where, report)
 
@@ -355,6 +386,91 @@ async def _load_keys(
         # The key itself is the caller's to show, once, where it cannot be missed.
         report.lines.append(f"{where}: new API key generated (shown once, at the end)")
         report.loaded("API keys")
+
+
+def _checked(at: str, check: Callable[[Any], Any], value: Any) -> Any:
+    """`value` as the operators' `check` reads it; its refusal, at `at`."""
+    try:
+        return check(value)
+    except OperatorError as error:
+        raise FixtureError(at, str(error)) from None
+
+
+async def _load_credentials(
+    db: Database,
+    clock: Clock,
+    company: dict[str, Any],
+    company_id: str,
+    where: str,
+    report: LoadReport,
+) -> None:
+    """v2 API credentials, matched by `clientId`, else by name among the company's active
+    ones; a secret given is the credential's secret from now on."""
+    names: set[str] = set()
+    client_ids: set[str] = set()
+    for j, raw in enumerate(_list(company, "apiCredentials", where)):
+        at = f"{where}.apiCredentials[{j}]"
+        entry = _object(raw, at, "credential")
+        name = _string(entry, "name", at)
+        if name in names:
+            raise FixtureError(f"{at}.name", "duplicate credential name")
+        names.add(name)
+        if "scopes" not in entry:
+            raise FixtureError(f"{at}.scopes", "required")
+        scopes = _checked(f"{at}.scopes", credential_scopes, entry["scopes"])
+        given_id = None
+        if "clientId" in entry:
+            given_id = _checked(f"{at}.clientId", client_id, entry["clientId"])
+            if given_id in client_ids:
+                raise FixtureError(f"{at}.clientId", "duplicate client id")
+            client_ids.add(given_id)
+        secret = None
+        if "clientSecret" in entry:
+            secret = _checked(f"{at}.clientSecret", client_secret, entry["clientSecret"])
+        by_name = await credential_store.active_by_name(db, company_id, name)
+        existing = by_name
+        if given_id is not None:
+            found = await credential_store.get_by_client_id(db, given_id)
+            existing = None if found is None else found[1]
+            if found is not None and found[0] != company_id:
+                raise FixtureError(f"{at}.clientId", "client id belongs to another company")
+            # Revoking is a security decision: reloading a document must not undo it.
+            if existing is not None and existing.revoked_at is not None:
+                raise FixtureError(
+                    f"{at}.clientId", "this credential was revoked; list another one"
+                )
+            if by_name is not None and (existing is None or by_name.id != existing.id):
+                raise FixtureError(f"{at}.name", "another active credential has this name")
+        secret_hash = None if secret is None else hash_key(secret)
+        if existing is not None:
+            await credential_store.update_credential(db, existing.id, name, scopes, secret_hash)
+            report.loaded("API credentials")
+            continue
+        if await credential_store.count_active(db, company_id) >= MAX_ACTIVE_CREDENTIALS:
+            raise FixtureError(at, f"more than {MAX_ACTIVE_CREDENTIALS} active API credentials")
+        new_client_id = given_id or generate_client_id()
+        if secret is None:
+            secret = generate_key()
+            report.generated_credentials.append(
+                {
+                    "document": at,
+                    "company": company_id,
+                    "clientId": new_client_id,
+                    "clientSecret": secret,
+                }
+            )
+        await credential_store.insert_credential(
+            db,
+            new_id(),
+            company_id,
+            new_client_id,
+            hash_key(secret),
+            name,
+            scopes,
+            clock.now_ms(),
+        )
+        report.lines.append(f"{at}: new API credential {new_client_id} ({name})")
+        report.loaded("API credentials")
 
 
 async def _load_paths(

@@ -3,6 +3,10 @@
 `world_document()` is what the `world` fixture loads. tests/fixtures/example.json, which the
 real-server tests load through the CLI, is part of the same world: ACME with the same ids,
 under a literal key of its own (`EXAMPLE_KEY`), and one session.
+
+Each company also has v2 API credentials with fixed client ids and secrets (`Credential`):
+ACME one with every scope, one with `paths:read` alone, one with `groups:read` and
+`users:read`; OTHER one with every scope. `support.v2` makes tokens and headers from them.
 """
 
 from __future__ import annotations
@@ -15,6 +19,50 @@ ACME = "5f1b2c3d4e5f60718293a4b5"
 ACME_KEY = "acme-test-key"
 OTHER = "5f1b2c3d4e5f60718293a4b6"
 OTHER_KEY = "other-test-key"
+
+# Every v2 scope, as a credential is given them.
+ALL_SCOPES = (
+    "paths:read",
+    "paths:write",
+    "pathStats:read",
+    "groups:read",
+    "users:read",
+    "webhooks:read",
+    "webhooks:write",
+    "webhookSecrets:read",
+    "webhookSecrets:write",
+)
+
+
+@dataclass(frozen=True)
+class Credential:
+    """A v2 API credential of the world: its client id, secret, name and scopes."""
+
+    client_id: str
+    client_secret: str
+    name: str
+    scopes: tuple[str, ...]
+
+    def fixture(self) -> dict[str, Any]:
+        return {
+            "clientId": self.client_id,
+            "clientSecret": self.client_secret,
+            "name": self.name,
+            "scopes": list(self.scopes),
+        }
+
+
+ACME_FULL = Credential("a1" + "0" * 30, "acme-v2-secret-full", "full", ALL_SCOPES)
+ACME_PATHS_READ = Credential(
+    "a2" + "0" * 30, "acme-v2-secret-paths-read", "paths read", ("paths:read",)
+)
+ACME_DIRECTORY_READ = Credential(
+    "a3" + "0" * 30,
+    "acme-v2-secret-directory-read",
+    "directory read",
+    ("groups:read", "users:read"),
+)
+OTHER_FULL = Credential("b1" + "0" * 30, "other-v2-secret-full", "full", ALL_SCOPES)
 
 # The signing key of every application and server the tests start.
 TOKEN_SECRET = "a-token-secret-for-tests-0123456789abcdef"
@@ -43,6 +91,10 @@ class World:
     other_group: str = "6a0000000000000000000009"
     other_path: str = "6c0000000000000000000009"
     other_user_mail: str = "olga@other.test"
+    credential: Credential = ACME_FULL
+    paths_read_credential: Credential = ACME_PATHS_READ
+    directory_read_credential: Credential = ACME_DIRECTORY_READ
+    other_credential: Credential = OTHER_FULL
 
     @property
     def headers(self) -> dict[str, str]:
@@ -71,6 +123,10 @@ def world_document() -> dict[str, Any]:
                 "id": w.company,
                 "name": "Acme Learning",
                 "apiKeys": [w.key],
+                "apiCredentials": [
+                    c.fixture()
+                    for c in (w.credential, w.paths_read_credential, w.directory_read_credential)
+                ],
                 "owner": w.owner_mail,
                 "groups": [
                     {"id": w.root_group, "name": "Acme", "public": True},
@@ -112,6 +168,7 @@ def world_document() -> dict[str, Any]:
                 "id": w.other_company,
                 "name": "Other Corp",
                 "apiKeys": [w.other_key],
+                "apiCredentials": [w.other_credential.fixture()],
                 "owner": "owner@other.test",
                 "groups": [{"id": w.other_group, "name": "Other"}],
                 "users": [{"mail": w.other_user_mail, "firstName": "Olga"}],

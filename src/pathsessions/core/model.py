@@ -41,6 +41,26 @@ class Client(msgspec.Struct, frozen=True):
     scopes: frozenset[str]
 
 
+class CredentialInfo(msgspec.Struct, frozen=True):
+    """What may be shown of a v2 API credential: never its secret, nor its hash."""
+
+    id: str
+    client_id: str
+    name: str
+    scopes: tuple[str, ...]
+    created_at: int
+    revoked_at: int | None
+
+
+class NewCredential(msgspec.Struct, frozen=True):
+    """A credential just made: the only moment its secret is known."""
+
+    client_id: str
+    client_secret: str
+    name: str
+    scopes: tuple[str, ...]
+
+
 class NewSession(msgspec.Struct, frozen=True):
     """A validated path session, ready to store."""
 

@@ -1,4 +1,5 @@
-"""Operator actions behind the CLI: companies, API keys, groups, users, paths.
+"""Operator actions behind the CLI: companies, API keys, v2 API credentials, groups, users,
+paths.
 
 Each takes the database and the clock as arguments and raises `OperatorError` with a message
 for a person (these are not API answers).
@@ -8,11 +9,20 @@ from __future__ import annotations
 
 from ..storage import Database
 from ..storage import companies as company_store
+from ..storage import credentials as credential_store
 from ..storage import directory as directory_store
 from .clock import Clock
 from .ids import new_id
-from .keys import MAX_ACTIVE_KEYS, generate_key, hash_key
-from .model import ApiKeyInfo, Company, Group, NewKey, Path, Person
+from .keys import (
+    MAX_ACTIVE_CREDENTIALS,
+    MAX_ACTIVE_KEYS,
+    SCOPES,
+    generate_client_id,
+    generate_key,
+    hash_key,
+    is_client_id,
+)
+from .model import ApiKeyInfo, Company, CredentialInfo, Group, NewCredential, NewKey, Path, Person
 from .values import is_object_id, normalize_email, storable
 
 # A user's role in a group, as v2 names them; v1-era data and fixtures may say `author`,
@@ -115,6 +125,84 @@ async def revoke_keys_labelled(db: Database, clock: Clock, company_id: str, labe
 async def list_keys(db: Database, company_id: str) -> list[ApiKeyInfo]:
     company = await require_company(db, company_id)
     return await company_store.list_keys(db, company.id)
+
+
+def credential_name(name: object) -> str:
+    if not isinstance(name, str) or not name.strip():
+        raise OperatorError("the credential name must be a non-empty string")
+    return _text(name, "credential name")
+
+
+def credential_scopes(scopes: object) -> tuple[str, ...]:
+    """The scopes, each once, in the order of `SCOPES`; at least one."""
+    if not isinstance(scopes, list | tuple) or not scopes:
+        raise OperatorError("a credential needs at least one scope")
+    for scope in scopes:
+        if scope not in SCOPES:
+            raise OperatorError(f"unknown scope {scope!r}: scopes are {', '.join(SCOPES)}")
+    return tuple(s for s in SCOPES if s in scopes)
+
+
+def client_secret(secret: object) -> str:
+    if not isinstance(secret, str) or not secret:
+        raise OperatorError("the client secret must be a non-empty string")
+    return secret
+
+
+def client_id(value: object) -> str:
+    if not is_client_id(value):
+        raise OperatorError("a client id is 32 lower-case hexadecimal characters")
+    assert isinstance(value, str)
+    return value
+
+
+async def create_credential(
+    db: Database,
+    clock: Clock,
+    company_id: str,
+    name: str,
+    scopes: list[str],
+    *,
+    given_client_id: str | None = None,
+    given_secret: str | None = None,
+) -> NewCredential:
+    """A v2 API credential; its client id and secret are generated unless given. Its name is
+    unique among the company's active credentials (the fixture loader matches by it)."""
+    name = credential_name(name)
+    chosen = credential_scopes(scopes)
+    new_client_id = generate_client_id() if given_client_id is None else client_id(given_client_id)
+    secret = generate_key() if given_secret is None else client_secret(given_secret)
+    async with db.transaction() as tx:
+        # Locked: two concurrent creations must not both see 9 credentials and make 11.
+        company = await require_company(tx, company_id, lock=True)
+        if await credential_store.count_active(tx, company.id) >= MAX_ACTIVE_CREDENTIALS:
+            raise OperatorError(
+                f"the company has {MAX_ACTIVE_CREDENTIALS} active API credentials already;"
+                " revoke one first"
+            )
+        if await credential_store.active_by_name(tx, company.id, name) is not None:
+            raise OperatorError(f"an active API credential named {name!r} exists already")
+        if await credential_store.get_by_client_id(tx, new_client_id) is not None:
+            raise OperatorError(f"the client id {new_client_id} is taken")
+        await credential_store.insert_credential(
+            tx, new_id(), company.id, new_client_id, hash_key(secret), name, chosen, clock.now_ms()
+        )
+    return NewCredential(new_client_id, secret, name, chosen)
+
+
+async def revoke_credential(db: Database, clock: Clock, company_id: str, client: str) -> None:
+    """Revoke a credential: the tokens made from it stop working at once."""
+    company = await require_company(db, company_id)
+    wanted = client.lower()
+    if not is_client_id(wanted) or not await credential_store.revoke_credential(
+        db, company.id, wanted, clock.now_ms()
+    ):
+        raise OperatorError(f"no active API credential {client} in company {company.id}")
+
+
+async def list_credentials(db: Database, company_id: str) -> list[CredentialInfo]:
+    company = await require_company(db, company_id)
+    return await credential_store.list_credentials(db, company.id)
 
 
 async def add_group(

@@ -40,6 +40,7 @@ ERRORS: dict[ErrorCode, tuple[int, str]] = {
     E.INVALID_TOKEN_REQUEST: (400, "invalid_request"),
     E.UNSUPPORTED_GRANT_TYPE: (400, "unsupported_grant_type"),
     E.INVALID_CLIENT: (401, "invalid_client"),
+    E.NON_EXISTING_USER: (400, "non_existing_user"),
     # The rest of the path-session family.
     E.SESSION_NOT_FOUND: (404, "path_session_not_found"),
     E.INVALID_USERS: (400, "invalid_users"),
@@ -73,7 +74,6 @@ NOT_RAISED = frozenset(
         E.INVALID_API_VERSION,
         E.INVALID_TOKEN,
         E.INSUFFICIENT_SCOPE,
-        E.NON_EXISTING_USER,
         E.PATH_ARCHIVED,
         E.INVALID_DATES,
         E.INVALID_IP_FILTERING,

@@ -21,9 +21,15 @@ from .views import (
 
 
 async def issue_token(request: Request, ctx: Context) -> Response:
-    client_id, client_secret = requests.token_request(decode_body(request.body))
+    grant = requests.token_request(decode_body(request.body))
     issued = await credentials.issue_token(
-        ctx.db, ctx.clock, ctx.token_secret, client_id, client_secret
+        ctx.db,
+        ctx.clock,
+        ctx.token_secret,
+        grant.client_id,
+        grant.client_secret,
+        company_id=grant.company_id,
+        user_id=grant.user_id,
     )
     return Response.json(
         {

@@ -11,6 +11,8 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any, Final
 
+import msgspec
+
 from ...core.errors import DomainError, ErrorCode
 from ...core.model import StoredSession
 from ...core.sessions import Lookups, SessionChanges, SessionFields
@@ -272,8 +274,17 @@ def groups(fields: Fields) -> Callable[[Lookups], Awaitable[list[str]]]:
 # --- Tokens: POST /api/v2/oauth2/token ------------------------------------------------------
 
 
-def token_request(fields: Fields) -> tuple[str, str]:
-    """(client_id, client_secret) of a client-credentials grant."""
+class TokenGrant(msgspec.Struct, frozen=True):
+    """A client-credentials grant. `company_id` and `user_id` are as sent (None when not):
+    only a v2 credential's grant reads them, and the core judges them."""
+
+    client_id: str
+    client_secret: str
+    company_id: object = None
+    user_id: object = None
+
+
+def token_request(fields: Fields) -> TokenGrant:
     if fields is None:
         raise DomainError(E.INVALID_TOKEN_REQUEST)
     values = [fields.get(k) for k in ("grant_type", "client_id", "client_secret")]
@@ -283,4 +294,4 @@ def token_request(fields: Fields) -> tuple[str, str]:
     grant_type, client_id, client_secret = strings
     if grant_type != "client_credentials":
         raise DomainError(E.UNSUPPORTED_GRANT_TYPE)
-    return client_id, client_secret
+    return TokenGrant(client_id, client_secret, fields.get("company_id"), fields.get("user_id"))
