@@ -7,19 +7,25 @@ the real app.
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import json
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 import pytest
 
+from pathsessions.app import App
 from pathsessions.client import (
     TOKEN_MARGIN_SECONDS,
     ClientV2,
     PathSessionsError,
 )
+from pathsessions.core.clock import SettableClock
+from support import World
+from support.world import ACME_FULL, ACME_PATHS_READ, Credential
+from test_v2_groups import add_groups
 
 CLIENT_ID = "0123456789abcdef0123456789abcdef"
 SECRET = "s3cret"
@@ -348,3 +354,104 @@ def test_a_create_sends_the_required_fields_and_the_optional_ones_given() -> Non
             "recurrenceMonths": 12,
         },
     }
+
+
+# --- Through the real app ------------------------------------------------------------------
+
+T = TypeVar("T")
+
+
+class InApp(httpx.BaseTransport):
+    """The real app behind the (synchronous) client: the client runs in a worker thread, and
+    each of its requests is answered on the test's event loop, where the app and its database
+    connections live. Keeps the path and query of every request."""
+
+    def __init__(self, app: App) -> None:
+        self._asgi = httpx.ASGITransport(app=app)
+        self._loop = asyncio.get_running_loop()
+        self.sent: list[str] = []
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        self.sent.append(f"{request.method} {request.url.raw_path.decode()}")
+
+        async def answer() -> httpx.Response:
+            response = await self._asgi.handle_async_request(request)
+            content = await response.aread()
+            return httpx.Response(response.status_code, headers=response.headers, content=content)
+
+        return asyncio.run_coroutine_threadsafe(answer(), self._loop).result(timeout=30)
+
+
+async def with_client(
+    app: App, scenario: Callable[[ClientV2, InApp], T], credential: Credential = ACME_FULL
+) -> T:
+    transport = InApp(app)
+
+    def run() -> T:
+        with ClientV2(
+            "http://testserver",
+            credential.client_id,
+            credential.client_secret,
+            transport=transport,
+        ) as api:
+            return scenario(api, transport)
+
+    return await asyncio.to_thread(run)
+
+
+async def test_groups_are_read_and_paged_through_the_app(app: App, world: World) -> None:
+    more = await add_groups(app.db, world.company, 500)
+
+    def scenario(api: ClientV2, sent: InApp) -> None:
+        groups = list(api.list_groups())
+        assert [g["_id"] for g in groups] == [world.root_group, world.sales_group, *more]
+        pages = [call for call in sent.sent if call.startswith("GET /api/v2/groups")]
+        assert len(pages) == 2, pages
+        assert pages[1].startswith("GET /api/v2/groups?next=")
+        assert api.get_group(world.sales_group) == {
+            "_id": world.sales_group,
+            "name": "Sales",
+            "public": False,
+            "parentId": world.root_group,
+        }
+        with pytest.raises(PathSessionsError) as missing:
+            api.get_group(world.other_group)
+        assert (missing.value.status, missing.value.code) == (404, "groupNotFound")
+        assert missing.value.message
+
+    await with_client(app, scenario)
+
+
+async def test_a_token_the_server_no_longer_takes_is_fetched_again(
+    app: App, world: World, settable_clock: SettableClock
+) -> None:
+    def scenario(api: ClientV2, sent: InApp) -> None:
+        api.get_group(world.root_group)
+        settable_clock.advance(2 * 3600 * 1000)  # the server's clock: the token has expired
+        api.get_group(world.root_group)
+        tokens = [call for call in sent.sent if call.startswith("POST /api/v2/oauth2/token")]
+        assert len(tokens) == 2, sent.sent
+
+    await with_client(app, scenario)
+
+
+async def test_a_scope_the_credential_lacks_is_an_error_with_its_code(
+    app: App, world: World
+) -> None:
+    def scenario(api: ClientV2, sent: InApp) -> None:
+        with pytest.raises(PathSessionsError) as refused:
+            api.list_groups()
+        assert (refused.value.status, refused.value.code) == (403, "invalid_scope")
+        assert refused.value.message
+
+    await with_client(app, scenario, ACME_PATHS_READ)
+
+
+async def test_a_wrong_secret_is_the_token_endpoints_invalid_client(app: App, world: World) -> None:
+    def scenario(api: ClientV2, sent: InApp) -> None:
+        with pytest.raises(PathSessionsError) as refused:
+            api.get_group(world.root_group)
+        assert (refused.value.status, refused.value.code) == (401, "invalid_client")
+
+    wrong = Credential(ACME_FULL.client_id, "not-the-secret", "wrong", ())
+    await with_client(app, scenario, wrong)
