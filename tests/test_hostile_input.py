@@ -29,7 +29,8 @@ from hypothesis import strategies as st
 import pathsessions.storage.migrations
 from pathsessions.api.v1.errors import STATUS, not_found_body
 from pathsessions.api.v1.openapi import OPERATIONS
-from pathsessions.app import ROUTES, App
+from pathsessions.api.v1.routes import ROUTES
+from pathsessions.app import App
 from pathsessions.core.values import normalize_email
 from pathsessions.storage import Database
 from pathsessions.web.body import MAX_FORM_FIELDS

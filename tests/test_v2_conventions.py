@@ -269,6 +269,7 @@ async def test_an_altered_page_token_is_bad_request(
         payload + "." + mac[:-2] + ("AA" if mac[-2:] != "AA" else "BB"),
         _b64(msgspec.json.encode(forged)) + "." + mac,
         payload,
+        payload + "!." + mac,
         "",
         "not a token",
         "é.é",

@@ -36,6 +36,7 @@ T = TypeVar("T")
 NEXT = "next"
 # A Host header is echoed into the Link URL only if it looks like a host (and port).
 _HOST = re.compile(r"[A-Za-z0-9.\-]+(?::[0-9]{1,5})?|\[[0-9A-Fa-f:.]+\](?::[0-9]{1,5})?")
+_TOKEN = re.compile(r"[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+")
 _encode = msgspec.json.Encoder().encode
 
 
@@ -70,10 +71,11 @@ def seal(secret: bytes, token: _Token) -> str:
 
 def _open(secret: bytes, text: str, operation: str, company: str) -> _Token:
     invalid = field_error(NEXT, "is not a page token of this list")
-    payload_text, dot, mac_text = text.partition(".")
+    # Checked strictly: the decoder would skip characters outside the alphabet.
+    if _TOKEN.fullmatch(text) is None:
+        raise invalid
+    payload_text, _, mac_text = text.partition(".")
     try:
-        if not dot or not text.isascii():
-            raise ValueError
         payload, mac = _unb64(payload_text), _unb64(mac_text)
     except ValueError:
         raise invalid from None
