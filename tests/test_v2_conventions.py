@@ -443,8 +443,9 @@ async def test_conditions_become_sql_on_both_engines(world: World, db: Database)
     ]
     assert (await run(added, Condition("groupId", "nin", tuple(ids[1:4])))).items == ids[4:]
     assert (await run(added, Condition("groupId", "eq", ids[3]))).items == [ids[3]]
-    # `ne` keeps the rows where the column is unset.
+    # `ne` and `nin` keep the rows where the column is unset.
     assert (await run(added, Condition("parentId", "ne", ids[0]))).items == ids[2:]
+    assert (await run(added, Condition("parentId", "nin", (ids[0],)))).items == ids[2:]
     first = await run(added, limit=2)
     assert (first.items, first.next_after) == (ids[1:3], ids[2])
     last = await run(added, after=ids[4], limit=1)

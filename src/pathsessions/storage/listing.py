@@ -23,7 +23,10 @@ def _condition(db: Database, condition: Condition, column: str) -> tuple[str, An
     if condition.op in ("in", "nin"):
         assert isinstance(condition.value, tuple)
         sql = db.any_of(column)
-        return (sql if condition.op == "in" else f"NOT ({sql})"), db.array(condition.value)
+        if condition.op == "in":
+            return sql, db.array(condition.value)
+        # A missing value (NULL) is none of the values given, as for `ne` below.
+        return f"({column} IS NULL OR NOT ({sql}))", db.array(condition.value)
     if condition.op == "ne":
         # A missing value (NULL) differs from any value given.
         return f"({column} IS NULL OR {column} <> ?)", condition.value
