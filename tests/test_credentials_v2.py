@@ -8,6 +8,10 @@ v2 credentials make tokens that the other version refuses.
 
 from __future__ import annotations
 
+import hmac
+import json
+import re
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -16,11 +20,37 @@ import pytest
 from pathsessions.core import credentials, tokens
 from pathsessions.core.clock import SettableClock
 from pathsessions.core.errors import DomainError, ErrorCode
-from pathsessions.core.operators import create_credential, list_credentials, revoke_credential
+from pathsessions.core.keys import hash_key
+from pathsessions.core.operators import (
+    OperatorError,
+    create_credential,
+    list_credentials,
+    revoke_credential,
+)
+from pathsessions.loader import FixtureError, load_document
 from pathsessions.storage import Database
-from support import JSON_TYPE, TOKEN_SECRET, UNKNOWN_ID, World, error
+from support import (
+    ABSENT,
+    ACME,
+    JSON_TYPE,
+    OTHER,
+    TOKEN_SECRET,
+    UNKNOWN_ID,
+    WORLD,
+    World,
+    error,
+    world_document,
+)
+from support.cli import Cli, LiveApp
 from support.v2 import TOKEN_URL, v2_headers, v2_token
-from support.world import ALL_SCOPES, Credential
+from support.world import (
+    ACME_DIRECTORY_READ,
+    ACME_FULL,
+    ACME_PATHS_READ,
+    ALL_SCOPES,
+    OTHER_FULL,
+    Credential,
+)
 
 SECRET = TOKEN_SECRET.encode()
 HOUR_MS = 3_600_000
@@ -347,3 +377,402 @@ async def test_create_list_and_revoke(
     await revoke_credential(db, settable_clock, world.company, made.client_id)
     listed = {c.client_id: c for c in await list_credentials(db, world.company)}
     assert listed[made.client_id].revoked_at is not None
+
+
+async def test_a_refusal_hashes_and_compares_the_secret_even_for_an_unknown_client(
+    client: httpx.AsyncClient, world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An unknown client id costs the comparison a known one does (against a dummy digest)."""
+    compared: list[bytes] = []
+    real = hmac.compare_digest
+
+    def counting(a: bytes, b: bytes) -> bool:
+        compared.append(b)
+        return real(a, b)
+
+    monkeypatch.setattr(hmac, "compare_digest", counting)
+    for client_id in ("a9" + "0" * 30, world.credential.client_id):
+        compared.clear()
+        body = grant(world.credential, client_id=client_id, client_secret="wrong")
+        r = await client.post(TOKEN_URL, json=body)
+        assert (r.status_code, r.content) == (401, error("invalid_client"))
+        assert len(compared) == 1
+    assert compared == [hash_key(world.credential.client_secret).encode()]
+
+
+# --- Fixture documents -----------------------------------------------------------------------
+
+
+def acme(credentials: Any) -> dict[str, Any]:
+    """ACME as the world has it, given `credentials` (matched by id, nothing else changed)."""
+    return {
+        "companies": [
+            {
+                "id": ACME,
+                "name": "Acme Learning",
+                "owner": WORLD.owner_mail,
+                "apiCredentials": credentials,
+            }
+        ]
+    }
+
+
+async def credential_rows(db: Database) -> list[tuple[Any, ...]]:
+    rows = await db.fetchall(
+        "SELECT company_id, client_id, secret_hash, name, scopes, created_at, revoked_at"
+        " FROM api_credentials ORDER BY client_id"
+    )
+    return [tuple(r) for r in rows]
+
+
+async def test_the_world_loads_its_credentials_and_reloading_changes_nothing(
+    db: Database, world: World
+) -> None:
+    rows = await credential_rows(db)
+    assert [(r[0], r[1], r[3], r[4]) for r in rows] == [
+        (ACME, ACME_FULL.client_id, "full", " ".join(ALL_SCOPES)),
+        (ACME, ACME_PATHS_READ.client_id, "paths read", "paths:read"),
+        (ACME, ACME_DIRECTORY_READ.client_id, "directory read", "groups:read users:read"),
+        (OTHER, OTHER_FULL.client_id, "full", " ".join(ALL_SCOPES)),
+    ]
+    assert rows[0][2] == hash_key(ACME_FULL.client_secret)
+    report = await load_document(db, world_document())
+    assert await credential_rows(db) == rows
+    assert report.generated_credentials == []
+    assert not any("credential" in line for line in report.lines), report.lines
+
+
+async def test_generated_client_ids_and_secrets_are_reported_once_and_work(
+    client: httpx.AsyncClient, db: Database, world: World
+) -> None:
+    document = acme(
+        [
+            {"name": "generated", "scopes": ["users:read", "paths:read", "users:read"]},
+            {"clientId": "c" * 32, "name": "secret generated", "scopes": ["groups:read"]},
+            {"name": "id generated", "clientSecret": "given-secret", "scopes": ["paths:write"]},
+        ]
+    )
+    report = await load_document(db, document)
+    first, second = report.generated_credentials
+    assert list(first) == ["document", "company", "clientId", "clientSecret"]
+    assert first["document"] == "companies[0].apiCredentials[0]"
+    assert first["company"] == ACME
+    assert re.fullmatch(r"[0-9a-f]{32}", first["clientId"])
+    assert len(first["clientSecret"]) == 43
+    assert second["document"] == "companies[0].apiCredentials[1]"
+    assert second["clientId"] == "c" * 32
+    new_lines = [line for line in report.lines if "new API credential" in line]
+    assert len(new_lines) == 3
+    assert (
+        f"companies[0].apiCredentials[0]: new API credential {first['clientId']} (generated)"
+        in (new_lines)
+    )
+    assert all(first["clientSecret"] not in line for line in report.lines)
+    for made in (first, second):
+        await v2_token(client, made["clientId"], made["clientSecret"])
+    (given,) = [c for c in await list_credentials(db, ACME) if c.name == "id generated"]
+    await v2_token(client, given.client_id, "given-secret")
+    (scoped,) = [c for c in await list_credentials(db, ACME) if c.name == "generated"]
+    assert scoped.scopes == ("paths:read", "users:read")
+    # Reloaded: matched (by client id, else by name), nothing generated again.
+    before = await credential_rows(db)
+    again = await load_document(db, document)
+    assert again.generated_credentials == []
+    assert await credential_rows(db) == before
+
+
+async def test_a_reload_takes_the_documents_name_scopes_and_secret(
+    client: httpx.AsyncClient, db: Database, world: World, settable_clock: SettableClock
+) -> None:
+    token = await v2_token(client, ACME_FULL.client_id, ACME_FULL.client_secret)
+    changed = {**ACME_FULL.fixture(), "clientSecret": "rotated", "name": "renamed"}
+    changed["scopes"] = ["pathStats:read"]
+    await load_document(db, acme([changed]))
+    r = await client.post(TOKEN_URL, json=grant(ACME_FULL))
+    assert (r.status_code, r.content) == (401, error("invalid_client"))
+    await v2_token(client, ACME_FULL.client_id, "rotated")
+    found = await client_of(db, settable_clock, token)
+    assert found.scopes == {"pathStats:read"}
+    (info,) = [c for c in await list_credentials(db, ACME) if c.client_id == ACME_FULL.client_id]
+    assert info.name == "renamed"
+    # A secret left out keeps the one stored.
+    await load_document(db, acme([{k: v for k, v in changed.items() if k != "clientSecret"}]))
+    await v2_token(client, ACME_FULL.client_id, "rotated")
+
+
+def _entry(**fields: Any) -> dict[str, Any]:
+    entry: dict[str, Any] = {"name": "new", "scopes": ["paths:read"]}
+    entry.update(fields)
+    return {k: v for k, v in entry.items() if v is not ABSENT}
+
+
+AT = "companies[0].apiCredentials[0]"
+ONE_SCOPE = "a credential needs at least one scope"
+BAD_ID = "a client id is 32 lower-case hexadecimal characters"
+BAD_SECRET = "the client secret must be a non-empty string"
+
+
+@pytest.mark.parametrize(
+    ("credentials", "message"),
+    [
+        ({}, "companies[0].apiCredentials: must be an array"),
+        (["x"], f"{AT}: must be an object"),
+        ([_entry(colour="red")], f"{AT}.colour: unknown field"),
+        ([_entry(name=ABSENT)], f"{AT}.name: required"),
+        ([_entry(name="  ")], f"{AT}.name: must be a non-empty string"),
+        ([_entry(name=3)], f"{AT}.name: must be a non-empty string"),
+        ([_entry(name="a\x00b")], f"{AT}.name: must not contain NUL characters"),
+        ([_entry(scopes=ABSENT)], f"{AT}.scopes: required"),
+        ([_entry(scopes=[])], f"{AT}.scopes: {ONE_SCOPE}"),
+        ([_entry(scopes="paths:read")], f"{AT}.scopes: {ONE_SCOPE}"),
+        (
+            [_entry(scopes=["paths:read", "paths:admin"])],
+            f"{AT}.scopes: unknown scope 'paths:admin': scopes are {', '.join(ALL_SCOPES)}",
+        ),
+        ([_entry(clientId="C" * 32)], f"{AT}.clientId: {BAD_ID}"),
+        ([_entry(clientId=ACME)], f"{AT}.clientId: {BAD_ID}"),
+        ([_entry(clientId=None)], f"{AT}.clientId: {BAD_ID}"),
+        ([_entry(clientSecret="")], f"{AT}.clientSecret: {BAD_SECRET}"),
+        ([_entry(clientSecret=5)], f"{AT}.clientSecret: {BAD_SECRET}"),
+        (
+            [_entry(), _entry()],
+            "companies[0].apiCredentials[1].name: duplicate credential name",
+        ),
+        (
+            [_entry(clientId="d" * 32), _entry(name="other", clientId="d" * 32)],
+            "companies[0].apiCredentials[1].clientId: duplicate client id",
+        ),
+        (
+            [_entry(clientId=OTHER_FULL.client_id)],
+            f"{AT}.clientId: client id belongs to another company",
+        ),
+        (
+            [_entry(name="full", clientId="e" * 32)],
+            f"{AT}.name: another active credential has this name",
+        ),
+    ],
+)
+async def test_a_bad_credential_is_named_by_its_json_path_and_changes_nothing(
+    db: Database, world: World, credentials: Any, message: str
+) -> None:
+    before = await credential_rows(db)
+    with pytest.raises(FixtureError) as caught:
+        await load_document(db, acme(credentials))
+    assert str(caught.value) == message
+    assert await credential_rows(db) == before
+
+
+async def test_a_revoked_credential_is_not_brought_back_by_a_reload(
+    db: Database, world: World, settable_clock: SettableClock
+) -> None:
+    await revoke_credential(db, settable_clock, ACME, ACME_PATHS_READ.client_id)
+    before = await credential_rows(db)
+    with pytest.raises(FixtureError) as caught:
+        await load_document(db, world_document())
+    assert str(caught.value) == (
+        "companies[0].apiCredentials[1].clientId: this credential was revoked; list another one"
+    )
+    assert await credential_rows(db) == before
+
+
+async def test_at_most_10_active_credentials_in_a_document(db: Database, world: World) -> None:
+    # ACME has 3: 7 more fit, an 8th does not, and the whole load is refused.
+    more = [_entry(name=f"n{i}") for i in range(8)]
+    before = await credential_rows(db)
+    with pytest.raises(FixtureError) as caught:
+        await load_document(db, acme(more))
+    assert str(caught.value) == (
+        "companies[0].apiCredentials[7]: more than 10 active API credentials"
+    )
+    assert await credential_rows(db) == before
+    await load_document(db, acme(more[:7]))
+    assert len(await list_credentials(db, ACME)) == 10
+
+
+async def test_operator_limits_and_checks(
+    db: Database, world: World, settable_clock: SettableClock
+) -> None:
+    for i in range(7):
+        await create_credential(db, settable_clock, ACME, f"n{i}", ["paths:read"])
+    with pytest.raises(OperatorError, match="the company has 10 active API credentials already"):
+        await create_credential(db, settable_clock, ACME, "eleventh", ["paths:read"])
+    # OTHER is not limited by ACME's.
+    await create_credential(db, settable_clock, OTHER, "n0", ["paths:read"])
+    await revoke_credential(db, settable_clock, ACME, ACME_PATHS_READ.client_id)
+    made = await create_credential(db, settable_clock, ACME, "paths read", ["paths:read"])
+    assert made.client_id != ACME_PATHS_READ.client_id
+    with pytest.raises(OperatorError, match="no active API credential"):
+        await revoke_credential(db, settable_clock, ACME, ACME_PATHS_READ.client_id)
+    with pytest.raises(OperatorError, match="no active API credential"):
+        await revoke_credential(db, settable_clock, ACME, OTHER_FULL.client_id)
+    with pytest.raises(OperatorError, match="no active API credential"):
+        await revoke_credential(db, settable_clock, ACME, "not\x00an id")
+    with pytest.raises(OperatorError, match="unknown scope"):
+        await create_credential(db, settable_clock, OTHER, "x", ["admin"])
+    with pytest.raises(OperatorError, match="exists already"):
+        await create_credential(db, settable_clock, OTHER, "full", ["paths:read"])
+    with pytest.raises(OperatorError, match="no company"):
+        await create_credential(db, settable_clock, UNKNOWN_ID, "x", ["paths:read"])
+
+
+# --- The CLI ----------------------------------------------------------------------------------
+
+
+def new_company(cli: Cli) -> str:
+    out = cli.ok("company", "create", "--name", "Acme", "--owner", "owner@acme.test", "--json")
+    company: str = json.loads(out)["company"]
+    return company
+
+
+def new_credential(cli: Cli, company: str, name: str, *scopes: str) -> tuple[str, str]:
+    args = [a for s in scopes for a in ("--scope", s)]
+    out = cli.ok("credential", "create", "--company", company, "--name", name, *args)
+    m = re.fullmatch(
+        r"clientId: ([0-9a-f]{32})\n"
+        r"clientSecret: ([A-Za-z0-9_-]{43})\n"
+        rf"name: {re.escape(name)}\n"
+        # In the order of the scopes' list, whatever the order given.
+        rf"scopes: {re.escape(' '.join(s for s in ALL_SCOPES if s in scopes))}\n"
+        r"The client secret is shown only this once: keep it now\.\n",
+        out,
+    )
+    assert m is not None, out
+    return m.group(1), m.group(2)
+
+
+def token_status(live: LiveApp, client_id: str, client_secret: str) -> int:
+    r = live.request(
+        "POST",
+        TOKEN_URL,
+        json={
+            "grant_type": "client_credentials",
+            "client_id": client_id,
+            "client_secret": client_secret,
+        },
+    )
+    return r.status_code
+
+
+def test_cli_create_list_and_revoke(cli: Cli, live: LiveApp) -> None:
+    company = new_company(cli)
+    client_id, secret = new_credential(cli, company, "sync", "users:read", "paths:read")
+    assert token_status(live, client_id, secret) == 200
+    made = json.loads(
+        cli.ok(
+            *("credential", "create", "--company", company.upper(), "--name", "ci"),
+            *("--scope", "webhooks:write", "--json"),
+        )
+    )
+    assert made["scopes"] == ["webhooks:write"]
+    assert sorted(made) == ["clientId", "clientSecret", "name", "scopes"]
+    assert token_status(live, made["clientId"], made["clientSecret"]) == 200
+    text = cli.ok("credential", "list", "--company", company)
+    listed = json.loads(cli.ok("credential", "list", "--company", company, "--json"))
+    for out in (text, json.dumps(listed)):
+        assert secret not in out
+        assert made["clientSecret"] not in out
+        assert hash_key(secret) not in out
+    assert [line.split("  ")[:3] for line in text.splitlines()] == [
+        [client_id, "sync", "paths:read users:read"],
+        [made["clientId"], "ci", "webhooks:write"],
+    ]
+    assert [sorted(c) for c in listed] == [
+        ["clientId", "createdAt", "name", "revokedAt", "scopes"]
+    ] * 2
+    assert listed[0]["scopes"] == ["paths:read", "users:read"]
+    assert listed[0]["revokedAt"] is None
+    # Revoked: the running server refuses it at once.
+    assert cli.ok("credential", "revoke", "--company", company, "--client-id", client_id) == (
+        f"revoked {client_id}\n"
+    )
+    assert token_status(live, client_id, secret) == 401
+    assert token_status(live, made["clientId"], made["clientSecret"]) == 200
+    assert json.loads(cli.ok("credential", "list", "--company", company, "--json"))[0]["revokedAt"]
+    assert cli.failed("credential", "revoke", "--company", company, "--client-id", client_id) == (
+        f"error: no active API credential {client_id} in company {company}\n"
+    )
+    cli.ok(
+        *("credential", "revoke", "--company", company),
+        *("--client-id", made["clientId"].upper()),
+    )
+    assert token_status(live, made["clientId"], made["clientSecret"]) == 401
+
+
+def test_cli_at_most_10_active_credentials(cli: Cli, database_url: str) -> None:
+    company = new_company(cli)
+    made = [new_credential(cli, company, f"c{i}", "paths:read") for i in range(10)]
+    args = ("credential", "create", "--company", company, "--name", "c10", "--scope", "paths:read")
+    assert cli.failed(*args) == (
+        "error: the company has 10 active API credentials already; revoke one first\n"
+    )
+    cli.ok("credential", "revoke", "--company", company, "--client-id", made[0][0])
+    cli.ok(*args)
+    assert cli.failed(*args).startswith("error: the company has 10 active API credentials")
+
+
+def test_cli_refusals(cli: Cli) -> None:
+    company = new_company(cli)
+    new_credential(cli, company, "sync", "paths:read")
+    create = ("credential", "create", "--company", company)
+    assert cli.failed(*create, "--name", "sync", "--scope", "paths:read") == (
+        "error: an active API credential named 'sync' exists already\n"
+    )
+    assert cli.failed(*create, "--name", " ", "--scope", "paths:read") == (
+        "error: the credential name must be a non-empty string\n"
+    )
+    assert cli.failed(
+        "credential", "create", "--company", UNKNOWN_ID, "--name", "x", "--scope", "paths:read"
+    ) == (f"error: no company with id {UNKNOWN_ID}\n")
+    assert cli.failed("credential", "list", "--company", UNKNOWN_ID) == (
+        f"error: no company with id {UNKNOWN_ID}\n"
+    )
+    assert cli.failed("credential", "revoke", "--company", company, "--client-id", "nonsense") == (
+        f"error: no active API credential nonsense in company {company}\n"
+    )
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["credential"],
+        ["credential", "create", "--company", UNKNOWN_ID, "--name", "x"],
+        ["credential", "create", "--company", UNKNOWN_ID, "--scope", "paths:read"],
+        ["credential", "create", "--name", "x", "--scope", "paths:read"],
+        ["credential", "create", "--company", UNKNOWN_ID, "--name", "x", "--scope", "admin"],
+        ["credential", "revoke", "--company", UNKNOWN_ID],
+        ["credential", "list"],
+    ],
+)
+def test_cli_usage_mistakes_exit_2(cli: Cli, args: list[str]) -> None:
+    result = cli(*args)
+    assert result.code == 2, result
+    assert result.out == ""
+    assert "usage:" in result.err
+
+
+def test_load_prints_generated_secrets_once_or_writes_them_to_the_secrets_file(
+    cli: Cli, tmp_path: Path
+) -> None:
+    document = world_document()
+    document["companies"][0]["apiCredentials"].append({"name": "new", "scopes": ["users:read"]})
+    file = tmp_path / "world.json"
+    file.write_text(json.dumps(document), encoding="utf-8")
+    out = cli.ok("load", str(file))
+    (row,) = re.findall(
+        rf"^  companies\[0\]\.apiCredentials\[3\]  {ACME}  ([0-9a-f]{{32}})  (\S{{43}})$",
+        out,
+        re.M,
+    )
+    assert out.count(row[1]) == 1
+    assert out.splitlines()[-1].startswith("=")
+    # Reloaded: matched by name, nothing to print.
+    assert "apiCredentials" not in cli.ok("load", str(file))
+    document["companies"][1]["apiCredentials"].append({"name": "new", "scopes": ["users:read"]})
+    file.write_text(json.dumps(document), encoding="utf-8")
+    secrets = tmp_path / "secrets.json"
+    out = cli.ok("load", "--secrets-file", str(secrets), str(file))
+    (entry,) = json.loads(secrets.read_text())
+    assert entry["document"] == "companies[1].apiCredentials[1]"
+    assert entry["company"] == OTHER
+    assert entry["clientSecret"] not in out
+    assert out.splitlines()[-1] == f"1 new API key(s) written to {secrets}"

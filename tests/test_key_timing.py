@@ -1,4 +1,5 @@
-"""An unknown company and a wrong key for a known one cost the same work, and the same time."""
+"""An unknown company and a wrong key for a known one cost the same work, and the same time;
+so do an unknown v2 client id and a wrong secret for a known one."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from pathsessions.storage import Database
 from support.world import TOKEN_SECRET, World
 
 UNKNOWN = "5f0000000000000000000abc"
+UNKNOWN_CLIENT = "f" * 32
 WRONG_KEY = "w" * 43
 
 
@@ -61,6 +63,11 @@ async def test_an_unknown_company_hashes_and_compares_the_key_like_a_wrong_key(
             await credentials.issue_token(db, SystemClock(), secret, company_id, WRONG_KEY)
         assert refused.value.code is ErrorCode.INVALID_CLIENT
         assert spy.take() == (1, 1), company_id
+    for client_id in (world.credential.client_id, UNKNOWN_CLIENT):
+        with pytest.raises(DomainError) as refused:
+            await credentials.issue_token(db, SystemClock(), secret, client_id, WRONG_KEY)
+        assert refused.value.code is ErrorCode.INVALID_CLIENT
+        assert spy.take() == (1, 1), client_id
 
 
 def test_no_key_is_the_dummy_digest() -> None:
@@ -81,7 +88,7 @@ async def _median_us(calls: list[Callable[[], Awaitable[object]]], rounds: int) 
     return [statistics.median(t) for t in times]
 
 
-@pytest.mark.parametrize("operation", ["company_for_key", "issue_token"])
+@pytest.mark.parametrize("operation", ["company_for_key", "issue_token", "issue_v2_token"])
 async def test_an_unknown_company_is_refused_in_the_time_a_wrong_key_is(
     db: Database, world: World, operation: str
 ) -> None:
@@ -91,12 +98,16 @@ async def test_an_unknown_company_is_refused_in_the_time_a_wrong_key_is(
     secret = TOKEN_SECRET.encode()
     clock = SystemClock()
 
-    def refusal(company_id: str) -> Callable[[], Awaitable[object]]:
+    def refusal(client_id: str) -> Callable[[], Awaitable[object]]:
+        """A refusal for the company (v1) or the credential (v2) `client_id`."""
         if operation == "company_for_key":
-            return lambda: credentials.company_for_key(db, company_id, WRONG_KEY)
-        return lambda: credentials.issue_token(db, clock, secret, company_id, WRONG_KEY)
+            return lambda: credentials.company_for_key(db, client_id, WRONG_KEY)
+        return lambda: credentials.issue_token(db, clock, secret, client_id, WRONG_KEY)
 
-    calls = [refusal(world.company), refusal(UNKNOWN)]
+    if operation == "issue_v2_token":
+        calls = [refusal(world.credential.client_id), refusal(UNKNOWN_CLIENT)]
+    else:
+        calls = [refusal(world.company), refusal(UNKNOWN)]
     await _median_us(calls, 200)  # warm up
     wrong, unknown = await _median_us(calls, 3000)
     assert abs(wrong - unknown) <= max(0.15 * wrong, 5.0), (wrong, unknown)

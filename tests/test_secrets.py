@@ -179,19 +179,40 @@ MANGLED_NAMES = [
 def test_no_secret_we_issue_reaches_the_logs_under_any_name_or_place(
     database_url: str, servers: Servers
 ) -> None:
-    """A generated API key, a bearer token and the token secret, under a dozen mangled names
-    in the query string, as names themselves, in the path and in other headers; then every
-    line the server wrote is searched for each, as is, percent-encoded and in base64."""
+    """A generated API key, a v2 client secret, the bearer tokens made from them and the token
+    secret, under a dozen mangled names in the query string, as names themselves, in the path
+    and in other headers; then every line the server wrote is searched for each, as is,
+    percent-encoded and in base64."""
     load_example(database_url)
     created = cli(database_url, "key", "create", "--company", COMPANY, "--json")
     assert created.returncode == 0, created.stderr
     key = json.loads(created.stdout)["apiKey"]
+    made = cli(
+        database_url,
+        *("credential", "create", "--company", COMPANY, "--name", "logs"),
+        *("--scope", "paths:read", "--json"),
+    )
+    assert made.returncode == 0, made.stderr
+    credential = json.loads(made.stdout)
     server = servers.start(env={"PATHSESSIONS_LOG_LEVEL": "DEBUG"})
     statuses: list[int] = []
     with httpx.Client(base_url=server.base_url, timeout=10.0) as http:
         grant = {"grant_type": "client_credentials", "client_id": COMPANY, "client_secret": key}
         token = http.post("/api/v2/oauth2/token", json=grant).json()["access_token"]
-        secrets = [key, token, TOKEN_SECRET]
+        v2_grant = {
+            "grant_type": "client_credentials",
+            "client_id": credential["clientId"],
+            "client_secret": credential["clientSecret"],
+        }
+        v2_token = http.post("/api/v2/oauth2/token", json=v2_grant).json()["access_token"]
+        statuses.append(
+            http.get("/api/v1/groups", headers={"Authorization": f"Bearer {v2_token}"}).status_code
+        )
+        statuses.append(http.post("/api/v2/oauth2/token", data=v2_grant).status_code)
+        statuses.append(
+            http.post("/api/v2/oauth2/token", json={**v2_grant, "client_secret": key}).status_code
+        )
+        secrets = [key, token, credential["clientSecret"], v2_token, TOKEN_SECRET]
         for secret in secrets:
             for value in (quote(secret, safe=""), secret):
                 for name in MANGLED_NAMES:

@@ -107,17 +107,20 @@ def secrets_file(path: Path | None) -> Iterator[int | None]:
 
 
 def generated(report: LoadReport) -> list[dict[str, str]]:
-    return [
+    """The generated API keys, then the v2 credentials given a generated secret."""
+    keys = [
         {"document": f"companies[{i}]", "company": company_id, "apiKey": key}
         for i, company_id in enumerate(report.company_ids)
         if (key := report.generated_keys.get(company_id)) is not None
     ]
+    return keys + report.generated_credentials
 
 
 def secrets_block(keys: list[dict[str, str]]) -> str:
-    """The generated keys, framed, after everything else: the last thing on the screen."""
+    """The generated keys, framed, after everything else: the last thing on the screen. A
+    credential's row has its client id before its secret."""
     title = "New API keys, shown only this once (only their hashes are stored): keep them now."
-    rows = [f"  {k['document']}  {k['company']}  {k['apiKey']}" for k in keys]
+    rows = ["  " + "  ".join(k.values()) for k in keys]
     rule = "=" * max(len(line) for line in [title, *rows])
     return "\n".join(["", rule, title, *rows, rule])
 

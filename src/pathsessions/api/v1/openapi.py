@@ -166,10 +166,14 @@ OPERATIONS: dict[str, dict[str, Any]] = {
     },
     "issueToken": {
         "tags": ["Authentication"],
-        "summary": "Exchange an API key for a bearer token",
+        "summary": "Exchange an API key or a v2 API credential for a bearer token",
         "description": (
-            "client_id is the company id, client_secret one of its API keys. The token lasts "
-            "one hour and stops working when that key is revoked. JSON or form body."
+            "For v1: client_id is the company id, client_secret one of its API keys. For v2: "
+            "client_id is a v2 API credential's client id (32 hexadecimal characters), "
+            "client_secret its secret; company_id and user_id, when sent, must name the "
+            "credential's company and a user of it (v1 ignores them). The token lasts one "
+            "hour, works on its own version's routes only, and stops working when its key or "
+            "credential is revoked. JSON or form body."
         ),
         "requestBody": _body(
             {
@@ -177,8 +181,13 @@ OPERATIONS: dict[str, dict[str, Any]] = {
                 "required": ["grant_type", "client_id", "client_secret"],
                 "properties": {
                     "grant_type": {"const": "client_credentials"},
-                    "client_id": OBJECT_ID,
+                    "client_id": {
+                        "type": "string",
+                        "pattern": "^([0-9a-fA-F]{24}|[0-9a-fA-F]{32})$",
+                    },
                     "client_secret": {"type": "string", "minLength": 1},
+                    "company_id": OBJECT_ID,
+                    "user_id": OBJECT_ID,
                 },
             }
         ),
@@ -198,6 +207,7 @@ OPERATIONS: dict[str, dict[str, Any]] = {
             "invalid_request",
             "unsupported_grant_type",
             "invalid_client",
+            "non_existing_user",
             "service_unavailable",
         ],
     },
