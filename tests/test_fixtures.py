@@ -925,8 +925,8 @@ UNKNOWN_FIELDS: list[tuple[str, Mutation, str]] = [
     ),
     (
         "user",
-        lambda d: d["companies"][0]["users"][0].update(phone="1"),
-        "companies[0].users[0].phone",
+        lambda d: d["companies"][0]["users"][0].update(fax="1"),
+        "companies[0].users[0].fax",
     ),
     ("path", lambda d: d["companies"][0]["paths"][0].update(tags=[]), "companies[0].paths[0].tags"),
     (

@@ -18,6 +18,7 @@ from .api.v1 import requests as v1_requests
 from .api.v1.errors import ERRORS
 from .core import sessions
 from .core.clock import SYSTEM_CLOCK, Clock
+from .core.directory import PATH_LANGS, USER_LANGS
 from .core.errors import DomainError, ErrorCode
 from .core.ids import new_id
 from .core.keys import (
@@ -27,7 +28,7 @@ from .core.keys import (
     generate_key,
     hash_key,
 )
-from .core.model import Group, Path, Person
+from .core.model import Group, Path, PathProfile, Person, UserProfile
 from .core.operators import (
     PATH_STATUSES,
     ROLE_ALIASES,
@@ -60,9 +61,32 @@ _FIELDS = {
         "sessions",
     },
     "credential": {"clientId", "clientSecret", "name", "scopes"},
-    "group": {"id", "name", "public", "parent"},
-    "user": {"id", "mail", "firstName", "lastName", "status", "roles"},
-    "path": {"id", "name", "group", "status"},
+    "group": {"id", "name", "public", "parent", "custom"},
+    "user": {
+        "id",
+        "mail",
+        "firstName",
+        "lastName",
+        "status",
+        "roles",
+        "lang",
+        "username",
+        "job",
+        "organization",
+        "phone",
+        "custom",
+    },
+    "path": {
+        "id",
+        "name",
+        "group",
+        "status",
+        "author",
+        "certificateId",
+        "defaultLang",
+        "description",
+        "additionalInformation",
+    },
     "session": {
         "id",
         "path",
@@ -272,9 +296,37 @@ async def _load_groups(
         if group_id in ids:
             raise FixtureError(f"{at}.id", "duplicate group")
         ids.add(group_id)
-        record = Group(group_id, name, public, parent)
+        record = Group(group_id, name, public, parent, _text(group, "custom", at))
         await directory_store.upsert_group(db, company_id, record, clock.now_ms())
         report.loaded("groups")
+
+
+def _text(obj: dict[str, Any], key: str, where: str) -> str | None:
+    """An optional non-empty string; absent (or null) is None."""
+    if obj.get(key) is None:
+        return None
+    return _string(obj, key, where)
+
+
+def _lang(obj: dict[str, Any], key: str, where: str, langs: tuple[str, ...]) -> str:
+    """A language code of `langs`, `en` when absent. The list is too long for a message."""
+    value = obj.get(key, "en")
+    if value not in langs:
+        raise FixtureError(f"{where}.{key}", "not a known language code (e.g. en, fr, pt_BR)")
+    return str(value)
+
+
+async def _member_by_mail(
+    db: Database, company_id: str, obj: dict[str, Any], key: str, where: str
+) -> str:
+    """The id of the company's non-deleted user with the e-mail at `obj[key]`."""
+    mail_key = normalize_email(_string(obj, key, where))
+    if mail_key is None:
+        raise FixtureError(f"{where}.{key}", "not a valid e-mail address")
+    user_id = await directory_store.user_id_by_mail(db, company_id, mail_key)
+    if user_id is None or not await directory_store.user_is_member(db, company_id, user_id):
+        raise FixtureError(f"{where}.{key}", "no user of the company has this e-mail")
+    return user_id
 
 
 async def _load_users(
@@ -287,6 +339,7 @@ async def _load_users(
 ) -> None:
     seen: set[str] = set()
     seen_ids: set[str] = set()
+    usernames: set[str] = set()
     for j, raw in enumerate(_list(company, "users", where)):
         at = f"{where}.users[{j}]"
         user = _object(raw, at, "user")
@@ -300,6 +353,12 @@ async def _load_users(
         first = _string(user, "firstName", at, default="")
         last = _string(user, "lastName", at, default="")
         status = _choice(user, "status", at, USER_STATUSES)
+        lang = _lang(user, "lang", at, USER_LANGS)
+        username = _text(user, "username", at)
+        if username is not None:
+            if username in usernames:
+                raise FixtureError(f"{at}.username", "duplicate username")
+            usernames.add(username)
         by_mail = await directory_store.user_id_by_mail(db, company_id, mail_key)
         user_id = _id(user, "id", at)
         if user_id is None:
@@ -314,8 +373,24 @@ async def _load_users(
             if user_id in seen_ids:
                 raise FixtureError(f"{at}.id", "duplicate user")
         seen_ids.add(user_id)
-        person = Person(user_id, mail.strip(), first, last)
-        await directory_store.upsert_user(db, company_id, person, mail_key, status, clock.now_ms())
+        if username is not None:
+            holder = await directory_store.user_id_by_username(db, company_id, username)
+            if holder is not None and holder != user_id:
+                raise FixtureError(f"{at}.username", "username used by another user of the company")
+        profile = UserProfile(
+            user_id,
+            mail.strip(),
+            first,
+            last,
+            status,
+            lang,
+            username=username,
+            job=_text(user, "job", at),
+            organization=_text(user, "organization", at),
+            phone=_text(user, "phone", at),
+            custom=_text(user, "custom", at),
+        )
+        await directory_store.upsert_user_profile(db, company_id, profile, mail_key, clock.now_ms())
         roles = user.get("roles", {})
         if not isinstance(roles, dict):
             raise FixtureError(f"{at}.roles", "must be an object of group id -> role")
@@ -491,6 +566,13 @@ async def _load_paths(
         if await directory_store.group_company(db, group_id) != company_id:
             raise FixtureError(f"{at}.group", "unknown group")
         status = _choice(path, "status", at, PATH_STATUSES)
+        author_id = None  # the platform owner, whoever that is when the path is read
+        if "author" in path:
+            author_id = await _member_by_mail(db, company_id, path, "author", at)
+        certificate_id = _id(path, "certificateId", at)
+        default_lang = _lang(path, "defaultLang", at, PATH_LANGS)
+        description = _text(path, "description", at)
+        additional_information = _text(path, "additionalInformation", at)
         given = _id(path, "id", at)
         if given is None:
             path_id = await directory_store.path_id_by_name(db, company_id, name)
@@ -504,8 +586,15 @@ async def _load_paths(
             raise FixtureError(f"{at}.id" if given else f"{at}.name", "duplicate path")
         seen_ids.add(path_id)
         now = clock.now_ms()
-        record = Path(path_id, name, group_id, status, now, now)
-        await directory_store.upsert_path(db, company_id, record)
+        record = PathProfile(
+            Path(path_id, name, group_id, status, now, now),
+            author_id=author_id,
+            certificate_id=certificate_id,
+            default_lang=default_lang,
+            description=description,
+            additional_information=additional_information,
+        )
+        await directory_store.upsert_path_profile(db, company_id, record)
         report.loaded("paths")
 
 

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable
 
 from ..storage import Database
 from ..storage import directory as store
 from .errors import DomainError, ErrorCode
 from .listing import ListQuery, Page
-from .model import Company, Group, PathWithSessions, Person
+from .model import Company, Group, Membership, PathProfile, PathWithSessions, Person, UserProfile
 from .values import is_object_id, normalize_email
 
 
@@ -47,6 +47,53 @@ async def get_user(company: Company, db: Database, id_or_mail: str) -> Person:
     return user
 
 
+async def get_user_profile(company: Company, db: Database, user_id: str) -> UserProfile:
+    """By id only, deleted users included."""
+    user = None
+    if is_object_id(user_id):
+        user = await store.get_user_profile(db, company.id, user_id.lower())
+    if user is None:
+        raise DomainError(ErrorCode.USER_NOT_FOUND)
+    return user
+
+
+def users_page(company: Company, db: Database, query: ListQuery) -> Awaitable[Page[UserProfile]]:
+    """Deleted users included: `status[ne]=deleted` leaves them out."""
+    return store.page_users(db, company.id, query)
+
+
+async def user_roles_page(
+    company: Company, db: Database, user_id: str, query: ListQuery
+) -> Page[Membership]:
+    """The user's roles, by group id; a deleted user's roles are shown too."""
+    user = await get_user_profile(company, db, user_id)
+    return await store.page_user_roles(db, user.id, query)
+
+
+async def group_roles_page(
+    company: Company, db: Database, group_id: str, query: ListQuery
+) -> Page[Membership]:
+    """The roles held in the group, by user id (deleted users' too, as the users list)."""
+    group = await get_group(company, db, group_id)
+    return await store.page_group_roles(db, group.id, query)
+
+
+# The languages a user may have, as v2 names them.
+USER_LANGS = (
+    "bg", "cs", "da", "de", "el", "en", "es", "fi", "fr", "hr", "ht_HT", "hu", "id", "it", "ja",
+    "kar_MM", "ko", "lt", "mh_MH", "nl", "nl_BE", "no", "pl", "pt", "ro", "ru", "rw_RW", "sk",
+    "sl", "so_SO", "sv", "sw_KE", "th", "ti_ET", "tr", "uk", "zh", "vi",
+)  # fmt: skip
+# The languages a path may be written and shown in: more than a user's.
+PATH_LANGS = (
+    *USER_LANGS,
+    "am_ET", "bn", "bs", "ca", "cy", "en_CA", "en_GB", "es_AR", "es_MX", "et", "fr_CA", "gu",
+    "he_IL", "hy", "kk", "km", "lo", "lv", "mi", "mn_MN", "mr", "ms", "my_MM", "nn_NO", "or",
+    "pa", "pt_BR", "pt_MZ", "rn_BI", "si", "ta", "te", "tl_PH", "ur", "uz", "yo_NG", "zh_tw",
+    "hi", "sr", "ar", "zh_HANT",
+)  # fmt: skip
+
+
 def list_paths(company: Company, db: Database) -> AsyncIterator[list[PathWithSessions]]:
     return store.iter_paths(db, company.id)
 
@@ -55,6 +102,19 @@ async def get_path(company: Company, db: Database, path_id: str) -> PathWithSess
     found = None
     if is_object_id(path_id):
         found = await store.get_path_with_sessions(db, company.id, path_id.lower())
+    if found is None:
+        raise DomainError(ErrorCode.PATH_NOT_FOUND)
+    return found
+
+
+def paths_page(company: Company, db: Database, query: ListQuery) -> Awaitable[Page[PathProfile]]:
+    return store.page_paths(db, company.id, query)
+
+
+async def get_path_profile(company: Company, db: Database, path_id: str) -> PathProfile:
+    found = None
+    if is_object_id(path_id):
+        found = await store.get_path_profile(db, company.id, path_id.lower())
     if found is None:
         raise DomainError(ErrorCode.PATH_NOT_FOUND)
     return found

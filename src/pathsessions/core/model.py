@@ -98,6 +98,32 @@ class Person(msgspec.Struct, frozen=True):
     last_name: str
 
 
+class UserProfile(msgspec.Struct, frozen=True):
+    """Everything stored about a user, deleted users included: what v2 shows of one.
+    The optional texts are absent (None) rather than empty."""
+
+    id: str
+    mail: str
+    first_name: str
+    last_name: str
+    status: str
+    lang: str
+    username: str | None = None
+    job: str | None = None
+    organization: str | None = None
+    phone: str | None = None
+    custom: str | None = None
+    primary_group_id: str | None = None
+
+
+class Membership(msgspec.Struct, frozen=True):
+    """One user's role in one group."""
+
+    user_id: str
+    group_id: str
+    role: str
+
+
 class Group(msgspec.Struct, frozen=True):
     id: str
     name: str
@@ -114,6 +140,46 @@ class Path(msgspec.Struct, frozen=True):
     status: str
     created_at: int
     modified_at: int
+
+
+# The stored JSON of a path's options and translations uses v2's camelCase names, so a
+# column decodes straight into these records.
+class PathOptions(msgspec.Struct, frozen=True, rename="camel"):
+    linear_progression: bool = False
+    mandatory_replay: bool = False
+    display_forum: bool = False
+    display_classroom_messages: bool = False
+    automated_reminders: bool = False
+    notification_on_step_creation: bool = False
+
+
+class PathTranslatedFields(msgspec.Struct, frozen=True, omit_defaults=True):
+    name: str | None = None
+    description: str | None = None
+
+
+class PathTranslation(msgspec.Struct, frozen=True, rename="camel"):
+    lang: str
+    published: bool
+    translator_ids: tuple[str, ...] = ()
+    translated_fields: PathTranslatedFields = PathTranslatedFields()
+
+
+class PathProfile(msgspec.Struct, frozen=True):
+    """Everything stored about a path: what v2 shows of one. `author_id` None is the
+    company's platform owner: read back, it is that owner's id (None only for a company
+    without one)."""
+
+    path: Path
+    author_id: str | None = None
+    co_author_ids: tuple[str, ...] = ()
+    default_lang: str = "en"
+    source_lang: str = "en"
+    options: PathOptions = PathOptions()
+    translations: tuple[PathTranslation, ...] = ()
+    certificate_id: str | None = None
+    description: str | None = None
+    additional_information: str | None = None
 
 
 class PathWithSessions(msgspec.Struct, frozen=True):

@@ -9,8 +9,20 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Sequence
 
+import msgspec
+
 from ..core.listing import ListQuery, Page
-from ..core.model import Group, Path, PathWithSessions, Person
+from ..core.model import (
+    Group,
+    Membership,
+    Path,
+    PathOptions,
+    PathProfile,
+    PathTranslation,
+    PathWithSessions,
+    Person,
+    UserProfile,
+)
 from .database import Database, Row, keyset_batches
 from .listing import fetch_page
 
@@ -233,6 +245,110 @@ async def set_role(db: Database, user_id: str, group_id: str, role: str) -> None
     )
 
 
+_PROFILE_COLUMNS = (
+    "id, mail, first_name, last_name, status, lang, username, job, organization, phone,"
+    " custom, primary_group_id"
+)
+
+
+def _profile(row: Row) -> UserProfile:
+    return UserProfile(*row)
+
+
+# The fields a list of users may be filtered on, by column. E-mail addresses are compared
+# in their normalised form, which filters hand over lower-cased.
+USER_FIELDS = {"mail": "mail_key", "username": "username", "status": "status"}
+
+
+async def page_users(db: Database, company_id: str, query: ListQuery) -> Page[UserProfile]:
+    """Deleted users too: their status says so."""
+    return await fetch_page(
+        db,
+        f"SELECT {_PROFILE_COLUMNS} FROM users WHERE company_id = ?",
+        [company_id],
+        query,
+        USER_FIELDS,
+        _profile,
+    )
+
+
+async def get_user_profile(db: Database, company_id: str, user_id: str) -> UserProfile | None:
+    """Deleted users too: v2 shows them, with their status."""
+    row = await db.fetchone(
+        f"SELECT {_PROFILE_COLUMNS} FROM users WHERE id = ? AND company_id = ?",
+        user_id,
+        company_id,
+    )
+    return None if row is None else _profile(row)
+
+
+async def user_id_by_username(db: Database, company_id: str, username: str) -> str | None:
+    row = await db.fetchone(
+        "SELECT id FROM users WHERE company_id = ? AND username = ? ORDER BY id",
+        company_id,
+        username,
+    )
+    return None if row is None else str(row[0])
+
+
+async def upsert_user_profile(
+    db: Database, company_id: str, user: UserProfile, mail_key: str, now: int
+) -> None:
+    """Every field of the record is written, on insert and on update."""
+    await db.execute(
+        "INSERT INTO users (id, company_id, mail, mail_key, first_name, last_name, status,"
+        " lang, username, job, organization, phone, custom, primary_group_id, created_at)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET"
+        " mail = excluded.mail, mail_key = excluded.mail_key,"
+        " first_name = excluded.first_name, last_name = excluded.last_name,"
+        " status = excluded.status, lang = excluded.lang, username = excluded.username,"
+        " job = excluded.job, organization = excluded.organization, phone = excluded.phone,"
+        " custom = excluded.custom, primary_group_id = excluded.primary_group_id",
+        user.id,
+        company_id,
+        user.mail,
+        mail_key,
+        user.first_name,
+        user.last_name,
+        user.status,
+        user.lang,
+        user.username,
+        user.job,
+        user.organization,
+        user.phone,
+        user.custom,
+        user.primary_group_id,
+        now,
+    )
+
+
+async def page_user_roles(db: Database, user_id: str, query: ListQuery) -> Page[Membership]:
+    """The user's roles, by group id. The caller has checked the user is the company's: a
+    role only ever joins a user and a group of one company."""
+    return await fetch_page(
+        db,
+        "SELECT group_id, role FROM user_roles WHERE user_id = ?",
+        [user_id],
+        query,
+        {},
+        lambda row: Membership(user_id, row[0], row[1]),
+        id_column="group_id",
+    )
+
+
+async def page_group_roles(db: Database, group_id: str, query: ListQuery) -> Page[Membership]:
+    """The roles held in the group, by user id (the group checked as for `page_user_roles`)."""
+    return await fetch_page(
+        db,
+        "SELECT user_id, role FROM user_roles WHERE group_id = ?",
+        [group_id],
+        query,
+        {},
+        lambda row: Membership(row[0], group_id, row[1]),
+        id_column="user_id",
+    )
+
+
 # --- Paths -------------------------------------------------------------------------------
 
 
@@ -313,4 +429,93 @@ async def upsert_path(db: Database, company_id: str, path: Path) -> None:
         path.status,
         path.created_at,
         path.modified_at,
+    )
+
+
+# The platform owner stands for a path without an author of its own.
+_PATH_PROFILE_COLUMNS = (
+    "p.id, p.name, p.group_id, p.status, p.created_at, p.modified_at,"
+    " COALESCE(p.author_id, c.owner_user_id), p.co_author_ids, p.default_lang, p.source_lang,"
+    " p.options, p.translations, p.certificate_id, p.description, p.additional_information"
+)
+_PATH_PROFILE_FROM = "paths p JOIN companies c ON c.id = p.company_id"
+_decode_ids = msgspec.json.Decoder(tuple[str, ...]).decode
+_decode_options = msgspec.json.Decoder(PathOptions).decode
+_decode_translations = msgspec.json.Decoder(tuple[PathTranslation, ...]).decode
+_encode = msgspec.json.Encoder().encode
+
+
+def _path_profile(row: Row) -> PathProfile:
+    return PathProfile(
+        _path(row),
+        row[6],
+        _decode_ids(row[7]),
+        row[8],
+        row[9],
+        _decode_options(row[10]),
+        _decode_translations(row[11]),
+        row[12],
+        row[13],
+        row[14],
+    )
+
+
+# The fields a list of paths may be filtered on, by column.
+PATH_FIELDS = {"createdAt": "p.created_at", "modifiedAt": "p.modified_at", "status": "p.status"}
+
+
+async def page_paths(db: Database, company_id: str, query: ListQuery) -> Page[PathProfile]:
+    return await fetch_page(
+        db,
+        f"SELECT {_PATH_PROFILE_COLUMNS} FROM {_PATH_PROFILE_FROM} WHERE p.company_id = ?",
+        [company_id],
+        query,
+        PATH_FIELDS,
+        _path_profile,
+        id_column="p.id",
+    )
+
+
+async def get_path_profile(db: Database, company_id: str, path_id: str) -> PathProfile | None:
+    row = await db.fetchone(
+        f"SELECT {_PATH_PROFILE_COLUMNS} FROM {_PATH_PROFILE_FROM}"
+        " WHERE p.id = ? AND p.company_id = ?",
+        path_id,
+        company_id,
+    )
+    return None if row is None else _path_profile(row)
+
+
+async def upsert_path_profile(db: Database, company_id: str, profile: PathProfile) -> None:
+    """As `upsert_path`, with every v2 field written too (`author_id` None: the owner)."""
+    path = profile.path
+    await db.execute(
+        "INSERT INTO paths (id, company_id, name, group_id, status, created_at, modified_at,"
+        " author_id, co_author_ids, default_lang, source_lang, options, translations,"
+        " certificate_id, description, additional_information)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+        " ON CONFLICT (id) DO UPDATE SET name = excluded.name,"
+        " group_id = excluded.group_id, status = excluded.status,"
+        " modified_at = excluded.modified_at, author_id = excluded.author_id,"
+        " co_author_ids = excluded.co_author_ids, default_lang = excluded.default_lang,"
+        " source_lang = excluded.source_lang, options = excluded.options,"
+        " translations = excluded.translations, certificate_id = excluded.certificate_id,"
+        " description = excluded.description,"
+        " additional_information = excluded.additional_information",
+        path.id,
+        company_id,
+        path.name,
+        path.group_id,
+        path.status,
+        path.created_at,
+        path.modified_at,
+        profile.author_id,
+        _encode(profile.co_author_ids).decode(),
+        profile.default_lang,
+        profile.source_lang,
+        _encode(profile.options).decode(),
+        _encode(profile.translations).decode(),
+        profile.certificate_id,
+        profile.description,
+        profile.additional_information,
     )
