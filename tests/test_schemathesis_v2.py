@@ -37,7 +37,9 @@ from test_schemathesis import Counted
 MAX_EXAMPLES = 20
 
 Case = schemathesis.Case[Any]
+SECOND_PATH = "6c0000000000000000000003"
 KEPT_SESSION = "6d0000000000000000000001"
+# A session of another path: asked for under WORLD.path, it is `sessionNotBelongToPath`.
 OTHER_PATH_SESSION = "6d0000000000000000000002"
 # Only the delete route gets these, so the sessions the other routes read stay in place.
 DISPOSABLE_SESSIONS = [f"6d00000000000000000000{n:02x}" for n in range(16, 20)]
@@ -47,7 +49,7 @@ END = "2031-06-30T17:00:00.000Z"
 # What a generated value may be swapped for, by the path parameter or body field it is the
 # value of. The other company's objects are there to be answered as unknown.
 PATH_PARAMETERS: dict[str, list[str]] = {
-    "pathId": [WORLD.path, WORLD.archived_path, WORLD.other_path],
+    "pathId": [WORLD.path, WORLD.path, SECOND_PATH, WORLD.archived_path, WORLD.other_path],
     "groupId": [WORLD.root_group, WORLD.sales_group, WORLD.other_group],
     "userId": [WORLD.owner, WORLD.instructor, WORLD.second_instructor],
     "sessionId": [KEPT_SESSION, OTHER_PATH_SESSION],
@@ -96,10 +98,12 @@ async def _load_world(settings: Settings) -> str:
     """The test world, plus sessions with known ids, loaded through an app on this test's
     event loop; answers a bearer token of ACME's credential with every scope."""
     document = world_document()
-    document["companies"][0]["sessions"] = [
+    acme = document["companies"][0]
+    acme["paths"].append({"id": SECOND_PATH, "name": "Second", "group": WORLD.root_group})
+    acme["sessions"] = [
         {
             "id": session_id,
-            "path": WORLD.path if session_id != OTHER_PATH_SESSION else WORLD.archived_path,
+            "path": WORLD.path if session_id != OTHER_PATH_SESSION else SECOND_PATH,
             "sessionName": f"Session {session_id[-2:]}",
             "startDate": "2030-01-01T09:00:00.000Z",
             "endDate": "2040-02-01T09:00:00.000Z",
@@ -159,6 +163,15 @@ async def api_schema(
                     # start, an open session); these answer 4xx with a documented code.
                     "include-method": ["POST", "PATCH", "PUT", "DELETE"],
                     "checks": {"positive_data_acceptance": {"enabled": False}},
+                },
+                {
+                    # A session asked for under another path than its own is a 400.
+                    "include-operation-id": "v2.paths.GetPathSessionController_getPathSession",
+                    "checks": {
+                        "positive_data_acceptance": {
+                            "expected-statuses": ["2xx", "400", "401", "403", "404", "429"]
+                        }
+                    },
                 },
             ],
         }
