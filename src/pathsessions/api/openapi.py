@@ -69,10 +69,13 @@ def _operation(route: Route[Any, Any], api: Description) -> dict[str, Any]:
         op["parameters"] = meta["parameters"]
     if "requestBody" in meta:
         op["requestBody"] = meta["requestBody"]
-    content = {media: {"schema": success["schema"]}} if "schema" in success else {media: {}}
-    responses: dict[str, Any] = {
-        str(success["status"]): {"description": success["description"], "content": content}
-    }
+    answer: dict[str, Any] = {"description": success["description"]}
+    if "schema" in success:
+        answer["content"] = {media: {"schema": success["schema"]}}
+    elif "media" in success:
+        answer["content"] = {media: {}}
+    # else no body at all, as a 204 has
+    responses: dict[str, Any] = {str(success["status"]): answer}
     if "headers" in success:
         responses[str(success["status"])]["headers"] = success["headers"]
     by_status: dict[int, list[str]] = {}
