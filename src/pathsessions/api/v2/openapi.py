@@ -26,10 +26,6 @@ _MESSAGES = {code: message for _, code, message in ERRORS.values()}
 _MESSAGES["badRequest"] = "<field path>: <what is wrong>"
 
 ERROR_SCHEMA = "v2.Error"
-COMPONENTS: dict[str, Any] = {
-    ERROR_SCHEMA: SCHEMAS["V2Error"],
-    **{f"v2.{name}": schema for name, schema in OPERATION_SCHEMAS.items()},
-}
 
 
 def _error_schema(status: int, codes: list[str]) -> dict[str, Any]:
@@ -89,6 +85,13 @@ def _rename(value: Any) -> Any:
     if isinstance(value, list):
         return [_rename(v) for v in value]
     return value
+
+
+# The components, their references to one another renamed too.
+COMPONENTS: dict[str, Any] = {
+    ERROR_SCHEMA: SCHEMAS["V2Error"],
+    **{f"v2.{name}": _rename(schema) for name, schema in OPERATION_SCHEMAS.items()},
+}
 
 
 def _operation(op: Operation) -> dict[str, Any]:
