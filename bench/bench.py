@@ -173,12 +173,56 @@ class ObjectIds:
 
 
 @dataclass(frozen=True)
+class Credential:
+    """A v2 API credential, seeded straight into the table as `pathsessions credential`
+    would write it: the secret hashed like an API key."""
+
+    id: str
+    client_id: str
+    client_secret: str
+
+    @classmethod
+    def make(cls, rng: random.Random) -> Credential:
+        return cls(
+            id=object_id(rng),
+            client_id=f"{rng.getrandbits(128):032x}",
+            client_secret=f"bench-secret-{rng.getrandbits(128):032x}",
+        )
+
+
+V2_READ_SCOPES = "paths:read groups:read users:read pathStats:read"
+
+
+async def seed_credential(db: Database, company_id: str, credential: Credential, at: int) -> None:
+    await db.executemany(
+        "INSERT INTO api_credentials (id, company_id, client_id, secret_hash, name, scopes,"
+        " created_at, revoked_at) VALUES (?, ?, ?, ?, ?, ?, ?, NULL)",
+        [
+            (
+                credential.id,
+                company_id,
+                credential.client_id,
+                hash_key(credential.client_secret),
+                "bench",
+                V2_READ_SCOPES,
+                at,
+            )
+        ],
+    )
+
+
+@dataclass(frozen=True)
 class Reader:
     """The read scenarios' company: its credentials and its sessions' ids, in id order."""
 
     company_id: str
     api_key: str
     session_ids: list[str]
+    # The path of each session of `session_ids`, in the same order (v2 URLs name both).
+    path_ids: list[str]
+    # A v2 API credential with every read scope.
+    client_id: str
+    client_secret: str
 
 
 READER = "reader"
@@ -199,6 +243,8 @@ async def seed_reader(db: Database, data: Dataset, rng: random.Random) -> None:
     if READER in data.extra:
         return
     rng = random.Random(f"{SEED}-{READER}")
+    # Its own generator too, so that adding it left the reader's data as it was.
+    credential = Credential.make(random.Random(f"{SEED}-{READER}-v2"))
     ids = ObjectIds(rng)
     # The company and its directory exist before its first session.
     second = READER_EPOCH - 86_400
@@ -283,11 +329,16 @@ async def seed_reader(db: Database, data: Dataset, rng: random.Random) -> None:
             "INSERT INTO session_instructors (session_id, position, user_id) VALUES (?, ?, ?)",
             instructors,
         )
+        await seed_credential(tx, company_id, credential, created_ms)
+    # The order the listing answers in, whatever order the ids were made in.
+    ordered = sorted((str(row[0]), str(row[2])) for row in sessions)
     data.extra[READER] = Reader(
         company_id=company_id,
         api_key=api_key,
-        # The order the listing answers in, whatever order the ids were made in.
-        session_ids=sorted(session_ids),
+        session_ids=[session_id for session_id, _ in ordered],
+        path_ids=[path_id for _, path_id in ordered],
+        client_id=credential.client_id,
+        client_secret=credential.client_secret,
     )
 
 
@@ -329,6 +380,7 @@ class Probe:
 
 
 ProbeStep = Callable[[int, Dataset], Probe]
+PrepareStep = Callable[[int, Dataset], None]
 
 
 @dataclass(frozen=True)
@@ -342,7 +394,9 @@ class Scenario:
     shared by several scenarios must write its data only once (it gets the same `Dataset`).
 
     `connections` and `timeout` (wrk's, in seconds) override the command line's for this
-    scenario; `ceiling` false skips the raw app, for loads it cannot stand for; `probe` sends one
+    scenario; `ceiling` false skips the raw app, for loads it cannot stand for; `prepare` runs
+    against our running server before any script is made (a bearer token, a URL that only
+    following links reaches), keeping what it finds in `Dataset.extra`; `probe` sends one
     request on our server before the timed runs and checks its answer.
     """
 
@@ -353,6 +407,7 @@ class Scenario:
     connections: int | None = None
     timeout: int | None = None
     ceiling: bool = True
+    prepare: PrepareStep | None = None
     probe: ProbeStep | None = None
 
 
@@ -522,6 +577,318 @@ def probe_list_sessions(port: int, data: Dataset) -> Probe:
     return probe
 
 
+# --- v2 -------------------------------------------------------------------------------------
+
+DEEP = "deep"
+DEEP_SESSIONS = 100_000
+V2_PATH_PAGE = 100  # sessions of a path, a page (the v2 contract)
+# The last page of the deep path: what keyset pagination must answer at page 1's cost.
+DEEP_PAGE = DEEP_SESSIONS // V2_PATH_PAGE
+V2_TOKEN = "v2-token"  # noqa: S105 (the name of a key in Dataset.extra)
+DEEP_PAGE_URL = "deep-page-url"
+
+
+@dataclass(frozen=True)
+class Deep:
+    """A company whose one path holds DEEP_SESSIONS sessions, for v2's pages deep in a path."""
+
+    company_id: str
+    path_id: str
+    credential: Credential
+    session_ids: list[str]
+
+
+async def seed_deep(db: Database, data: Dataset, rng: random.Random) -> None:
+    if DEEP in data.extra:
+        return
+    rng = random.Random(f"{SEED}-{DEEP}")
+    ids = ObjectIds(rng)
+    second = READER_EPOCH - 86_400
+    company_id, group_id, owner_id, path_id = (ids.at(second) for _ in range(4))
+    credential = Credential.make(rng)
+    created_ms = second * 1000
+    step = READER_SPAN // DEEP_SESSIONS
+    sessions: list[tuple[object, ...]] = []
+    for i in range(DEEP_SESSIONS):
+        created = READER_EPOCH + i * step + rng.randrange(step)
+        start = (created + rng.randrange(1, 90) * 86_400) * 1000
+        sessions.append(
+            (
+                ids.at(created),
+                company_id,
+                path_id,
+                f"Deep session {i}",
+                start,
+                start + DAY_MS,
+                group_id,
+                None,
+                created * 1000,
+                created * 1000,
+            )
+        )
+    async with db.transaction() as tx:
+        await tx.execute(
+            "INSERT INTO companies (id, name, owner_user_id, created_at) VALUES (?, ?, ?, ?)",
+            company_id,
+            "Deep company",
+            owner_id,
+            created_ms,
+        )
+        await tx.execute(
+            "INSERT INTO company_groups (id, company_id, name, public, parent_id, created_at)"
+            " VALUES (?, ?, ?, ?, NULL, ?)",
+            group_id,
+            company_id,
+            "Deep group",
+            True,
+            created_ms,
+        )
+        await tx.execute(
+            "INSERT INTO users (id, company_id, mail, mail_key, first_name, last_name, status,"
+            " created_at) VALUES (?, ?, ?, ?, ?, ?, 'active', ?)",
+            owner_id,
+            company_id,
+            "deep@example.com",
+            "deep@example.com",
+            "Deep",
+            "Owner",
+            created_ms,
+        )
+        await tx.execute(
+            "INSERT INTO paths (id, company_id, name, group_id, status, created_at, modified_at)"
+            " VALUES (?, ?, ?, ?, 'published', ?, ?)",
+            path_id,
+            company_id,
+            "Deep path",
+            group_id,
+            created_ms,
+            created_ms,
+        )
+        await tx.executemany(
+            "INSERT INTO path_sessions (id, company_id, path_id, name, start_date, end_date,"
+            " owner_group_id, additional_information, created_at, modified_at)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            sessions,
+        )
+        await tx.executemany(
+            "INSERT INTO session_instructors (session_id, position, user_id) VALUES (?, ?, ?)",
+            [(row[0], 0, owner_id) for row in sessions],
+        )
+        await seed_credential(tx, company_id, credential, created_ms)
+    data.extra[DEEP] = Deep(company_id, path_id, credential, sorted(str(r[0]) for r in sessions))
+
+
+def deep(data: Dataset) -> Deep:
+    found = data.extra.get(DEEP)
+    if not isinstance(found, Deep):
+        raise RuntimeError("the scenario needs seed_deep as its seed step")
+    return found
+
+
+def v2_request(
+    port: int, method: str, path: str, token: str | None = None, body: Any = None
+) -> tuple[int, http.client.HTTPMessage, bytes, float]:
+    """One v2 request: status, headers, whole body, seconds."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=PROBE_TIMEOUT)
+    headers = {"360-api-version": "v2.0"}
+    if token is not None:
+        headers["Authorization"] = f"Bearer {token}"
+    payload = None
+    if body is not None:
+        payload = json.dumps(body).encode()
+        headers["Content-Type"] = "application/json"
+    started = time.monotonic()
+    try:
+        conn.request(method, path, body=payload, headers=headers)
+        answer = conn.getresponse()
+        data = answer.read()
+    except OSError as error:
+        raise BenchError(f"{method} {path} failed: {error}") from None
+    finally:
+        conn.close()
+    return answer.status, answer.headers, data, time.monotonic() - started
+
+
+def v2_token(port: int, credential: Credential) -> str:
+    status, _, body, _ = v2_request(
+        port,
+        "POST",
+        "/api/v2/oauth2/token",
+        body={
+            "grant_type": "client_credentials",
+            "client_id": credential.client_id,
+            "client_secret": credential.client_secret,
+        },
+    )
+    if status != 200:
+        raise BenchError(f"no v2 token: status {status}: {body[:300]!r}")
+    return str(json.loads(body)["access_token"])
+
+
+_NEXT = re.compile(r'<https?://[^/>]+(/[^>]*)>;\s*rel="next"')
+
+
+def next_page(headers: http.client.HTTPMessage) -> str | None:
+    """The path and query of the `Link: <…>; rel="next"` URL, if there is one."""
+    match = _NEXT.search(headers.get("link") or "")
+    return None if match is None else match.group(1)
+
+
+def prepare_reader_v2(port: int, data: Dataset) -> None:
+    company = reader(data)
+    credential = Credential("", company.client_id, company.client_secret)
+    data.extra[f"{READER}-{V2_TOKEN}"] = v2_token(port, credential)
+
+
+def prepare_deep(port: int, data: Dataset) -> None:
+    """A token, and the URL of the deep path's last page, reached by following its links (a
+    `next` token is opaque: the only way to page N is through pages 1 to N-1)."""
+    company = deep(data)
+    if DEEP_PAGE_URL in data.extra:
+        return
+    token = v2_token(port, company.credential)
+    data.extra[f"{DEEP}-{V2_TOKEN}"] = token
+    url: str | None = f"/api/v2/paths/{company.path_id}/sessions"
+    for page in range(1, DEEP_PAGE):
+        assert url is not None
+        status, headers, body, _ = v2_request(port, "GET", url, token)
+        if status != 200:
+            raise BenchError(f"page {page} of the deep path: status {status}: {body[:300]!r}")
+        url = next_page(headers)
+        if url is None:
+            raise BenchError(f"the deep path has no page after page {page}")
+    data.extra[DEEP_PAGE_URL] = url
+
+
+def lua_bearer_headers(token: str) -> str:
+    return f'{{["Authorization"] = {json.dumps("Bearer " + token)}, ["360-api-version"] = "v2.0"}}'
+
+
+V2_GET_SESSION_LUA = string.Template(
+    """\
+-- Generated by bench/bench.py (scenario v2-get-session): one of the reader company's $count
+-- sessions per request, drawn at random, through v2.
+local ids = $ids
+local paths = $paths
+local headers = $headers
+
+function init(args)
+  math.randomseed($seed)
+end
+
+function request()
+  local i = math.random(#ids)
+  return wrk.format("GET", "/api/v2/paths/" .. paths[i] .. "/sessions/" .. ids[i], headers)
+end
+"""
+)
+
+
+def v2_get_session_script(data: Dataset) -> str:
+    company = reader(data)
+    return V2_GET_SESSION_LUA.substitute(
+        count=f"{len(company.session_ids):,}",
+        ids=lua_strings(company.session_ids),
+        paths=lua_strings(company.path_ids),
+        headers=lua_bearer_headers(data.extra[f"{READER}-{V2_TOKEN}"]),
+        seed=SEED,
+    )
+
+
+FIXED_GET_LUA = string.Template(
+    """\
+-- Generated by bench/bench.py (scenario $name): the same request every time.
+local req
+
+function init(args)
+  req = wrk.format("GET", $path, $headers)
+end
+
+function request()
+  return req
+end
+"""
+)
+
+
+def v2_first_page_script(data: Dataset) -> str:
+    company = deep(data)
+    return FIXED_GET_LUA.substitute(
+        name="v2-path-page-1",
+        path=json.dumps(f"/api/v2/paths/{company.path_id}/sessions"),
+        headers=lua_bearer_headers(data.extra[f"{DEEP}-{V2_TOKEN}"]),
+    )
+
+
+def v2_deep_page_script(data: Dataset) -> str:
+    return FIXED_GET_LUA.substitute(
+        name=f"v2-path-page-{DEEP_PAGE}",
+        path=json.dumps(data.extra[DEEP_PAGE_URL]),
+        headers=lua_bearer_headers(data.extra[f"{DEEP}-{V2_TOKEN}"]),
+    )
+
+
+def probe_v2_get_session(port: int, data: Dataset) -> Probe:
+    company = reader(data)
+    middle = len(company.session_ids) // 2
+    session_id, path_id = company.session_ids[middle], company.path_ids[middle]
+    token = data.extra[f"{READER}-{V2_TOKEN}"]
+    url = f"/api/v2/paths/{path_id}/sessions/{session_id}"
+    status, _, body, seconds = v2_request(port, "GET", url, token)
+    probe = Probe(len(body), 1, seconds)
+    if status != 200:
+        return replace(probe, problem=f"status {status}: {body[:300]!r}")
+    try:
+        answer = json.loads(body)
+    except ValueError as error:
+        return replace(probe, problem=f"not JSON ({error!r}): {body[:300]!r}")
+    if not isinstance(answer, dict) or (answer.get("_id"), answer.get("pathId")) != (
+        session_id,
+        path_id,
+    ):
+        return replace(probe, problem=f"not session {session_id} of {path_id}: {body[:300]!r}")
+    return probe
+
+
+def probe_page(port: int, path: str, token: str, expected: list[str], last: bool) -> Probe:
+    status, headers, body, seconds = v2_request(port, "GET", path, token)
+    probe = Probe(len(body), 0, seconds)
+    if status != 200:
+        return replace(probe, problem=f"status {status}: {body[:300]!r}")
+    try:
+        ids = [item["_id"] for item in json.loads(body)]
+    except (ValueError, KeyError, TypeError) as error:
+        return replace(probe, problem=f"not a JSON array of sessions: {error!r}")
+    probe = replace(probe, items=len(ids))
+    if ids != expected:
+        return replace(probe, problem=f"{len(ids)} sessions, not the {len(expected)} expected")
+    if (next_page(headers) is None) != last:
+        return replace(probe, problem="a Link header on the last page, or none before it")
+    return probe
+
+
+def probe_first_page(port: int, data: Dataset) -> Probe:
+    company = deep(data)
+    return probe_page(
+        port,
+        f"/api/v2/paths/{company.path_id}/sessions",
+        data.extra[f"{DEEP}-{V2_TOKEN}"],
+        company.session_ids[:V2_PATH_PAGE],
+        last=False,
+    )
+
+
+def probe_deep_page(port: int, data: Dataset) -> Probe:
+    company = deep(data)
+    return probe_page(
+        port,
+        data.extra[DEEP_PAGE_URL],
+        data.extra[f"{DEEP}-{V2_TOKEN}"],
+        company.session_ids[-V2_PATH_PAGE:],
+        last=True,
+    )
+
+
 SCENARIOS = [
     Scenario(
         name="create-session",
@@ -547,6 +914,31 @@ SCENARIOS = [
         timeout=30,
         ceiling=False,
         probe=probe_list_sessions,
+    ),
+    Scenario(
+        name="v2-get-session",
+        description=f"GET /api/v2/paths/{{pathId}}/sessions/{{sessionId}}, one of"
+        f" {READER_SESSIONS:,}",
+        script=v2_get_session_script,
+        seed=seed_reader,
+        prepare=prepare_reader_v2,
+        probe=probe_v2_get_session,
+    ),
+    Scenario(
+        name="v2-path-page-1",
+        description=f"GET /api/v2/paths/{{pathId}}/sessions, the first page of {DEEP_SESSIONS:,}",
+        script=v2_first_page_script,
+        seed=seed_deep,
+        prepare=prepare_deep,
+        probe=probe_first_page,
+    ),
+    Scenario(
+        name=f"v2-path-page-{DEEP_PAGE}",
+        description=f"the same path's page {DEEP_PAGE:,} (its last), by its `next` link",
+        script=v2_deep_page_script,
+        seed=seed_deep,
+        prepare=prepare_deep,
+        probe=probe_deep_page,
     ),
 ]
 
@@ -1039,14 +1431,6 @@ def measure(args: argparse.Namespace, wrk: str, scenarios: list[Scenario], tmp: 
     seeded = asyncio.run(count_sessions(database_url))
     progress(f"seeded {database_url} ({seeded:,} sessions) in {time.monotonic() - started:.1f}s")
 
-    scripts: dict[str, tuple[Path, Path]] = {}
-    for scenario in scenarios:
-        source = scenario.script(data)
-        measured, warm = tmp / f"{scenario.name}.lua", tmp / f"{scenario.name}-warmup.lua"
-        measured.write_text(source, encoding="utf-8")
-        warm.write_text(source + CHECK_LUA, encoding="utf-8")
-        scripts[scenario.name] = (measured, warm)
-
     runs: list[Run] = []
     reports: list[ScenarioReport] = []
     with contextlib.ExitStack() as stack:
@@ -1058,6 +1442,15 @@ def measure(args: argparse.Namespace, wrk: str, scenarios: list[Scenario], tmp: 
             progress(f"{server.label}: 127.0.0.1:{up.port}, {args.workers} worker(s)")
             running.append(up)
         ours = running[0]
+        scripts: dict[str, tuple[Path, Path]] = {}
+        for scenario in scenarios:
+            if scenario.prepare is not None:
+                scenario.prepare(ours.port, data)
+            source = scenario.script(data)
+            measured, warm = tmp / f"{scenario.name}.lua", tmp / f"{scenario.name}-warmup.lua"
+            measured.write_text(source, encoding="utf-8")
+            warm.write_text(source + CHECK_LUA, encoding="utf-8")
+            scripts[scenario.name] = (measured, warm)
         for scenario in scenarios:
             load = load_of(args, scenario)
             targets = [up for up in running if scenario.ceiling or up is ours]
@@ -1129,11 +1522,11 @@ def print_table(args: argparse.Namespace, report: Report) -> None:
         + f"{rounds}, {args.workers} worker(s), access log {access_log}, "
         f"{os.cpu_count()} CPUs, Python {platform.python_version()}"
     )
-    header = f"{'scenario':<16} {'server':<13} {'req/s':>9} {'p50':>10} {'p99':>10}"
+    header = f"{'scenario':<19} {'server':<13} {'req/s':>9} {'p50':>10} {'p99':>10}"
     print(header + f" {'non-2xx':>8} {'socket errors':>14}")
     for s in report.summaries():
         print(
-            f"{s.scenario:<16} {LABELS[s.server]:<13} {rate(s.requests_per_second):>9}"
+            f"{s.scenario:<19} {LABELS[s.server]:<13} {rate(s.requests_per_second):>9}"
             f" {latency(s.p50_ms)} {latency(s.p99_ms)} {s.non_2xx:>8,} {s.socket_errors:>14,}"
         )
     percents = report.percent_of_ceiling()
@@ -1144,6 +1537,14 @@ def print_table(args: argparse.Namespace, report: Report) -> None:
         if not scenario.ceiling:
             line += " (not measured against it)"
         print(line + answer_figures(report, scenario))
+    first, deepest = report.ours("v2-path-page-1"), report.ours(f"v2-path-page-{DEEP_PAGE}")
+    if first is not None and deepest is not None and first.requests_per_second:
+        print(
+            f"v2 page {DEEP_PAGE:,} of a {DEEP_SESSIONS:,}-session path answers at"
+            f" {deepest.requests_per_second / first.requests_per_second * 100:.1f} % of page 1's"
+            f" throughput (p99 {latency(deepest.p99_ms).strip()} vs"
+            f" {latency(first.p99_ms).strip()})"
+        )
     memory = [
         (s.name, s.memory_before, s.memory_after)
         for s in report.scenarios
@@ -1153,7 +1554,7 @@ def print_table(args: argparse.Namespace, report: Report) -> None:
         print("pathsessions memory, largest process: peak RSS (VmHWM) before → after, RSS after")
     for name, before, after in memory:
         print(
-            f"  {name:<16} {mb(before.peak_rss_kb):>10} → {mb(after.peak_rss_kb):>10}"
+            f"  {name:<19} {mb(before.peak_rss_kb):>10} → {mb(after.peak_rss_kb):>10}"
             f"   {mb(after.rss_kb):>10}"
         )
     # Proof that the answers were real writes: warm-up and in-flight requests add to the count.

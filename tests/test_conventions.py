@@ -78,7 +78,7 @@ def test_documentation_url_is_set(app: App) -> None:
         ("POST", "/api/v1/paths/6c0000000000000000000001/sessions/extra"),
         ("POST", "/api/v1/paths/6c0000000000000000000001/sessions//"),
         ("POST", "/api/v1/paths/6c0000000000000000000001/session"),
-        ("POST", "/api/v2/paths/6c0000000000000000000001/sessions"),
+        ("POST", "/api/v2/paths/6c0000000000000000000001/session"),
         ("POST", "/api/v1/paths/a/b/sessions"),
         # Wrong method on the create route.
         ("GET", "/api/v1/paths/6c0000000000000000000001/sessions/"),

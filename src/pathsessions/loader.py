@@ -10,8 +10,9 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
+import msgspec
 from msgspec.structs import replace
 
 from .api.v1 import requests as v1_requests
@@ -21,6 +22,7 @@ from .core.clock import SYSTEM_CLOCK, Clock
 from .core.directory import PATH_LANGS, USER_LANGS
 from .core.errors import DomainError, ErrorCode
 from .core.ids import new_id
+from .core.ipfilter import is_authorizable
 from .core.keys import (
     MAX_ACTIVE_CREDENTIALS,
     MAX_ACTIVE_KEYS,
@@ -28,7 +30,17 @@ from .core.keys import (
     generate_key,
     hash_key,
 )
-from .core.model import Group, Path, PathProfile, Person, UserProfile
+from .core.model import (
+    Group,
+    IpFiltering,
+    NewSession,
+    Path,
+    PathProfile,
+    Person,
+    Reenrollment,
+    SessionTranslation,
+    UserProfile,
+)
 from .core.operators import (
     PATH_STATUSES,
     ROLE_ALIASES,
@@ -40,12 +52,27 @@ from .core.operators import (
     credential_scopes,
     is_company_group,
 )
-from .core.values import is_object_id, normalize_email, storable
+from .core.sessions import MAX_AUTHORIZED_ADDRESSES, REENROLLMENT_TYPES, REGISTRATION_OPTIONS
+from .core.values import is_object_id, normalize_email, parse_date, storable
 from .storage import Database
 from .storage import companies as company_store
 from .storage import credentials as credential_store
 from .storage import directory as directory_store
 from .storage import sessions as session_store
+
+T = TypeVar("T")
+
+# A session's keys beyond v1's create body, read by `_session_settings`.
+SESSION_SETTINGS = (
+    "registrationRequestValidation",
+    "userLimit",
+    "automaticReenrollment",
+    "ipFiltering",
+    "isAudienceBuilder",
+    "translations",
+    "rootSession",
+    "createdAt",
+)
 
 _FIELDS = {
     "document": {"companies"},
@@ -96,6 +123,7 @@ _FIELDS = {
         "instructorsMails",
         "sessionOwnerGroup",
         "sessionAdditionalInformation",
+        *SESSION_SETTINGS,
     },
 }
 
@@ -598,6 +626,110 @@ async def _load_paths(
         report.loaded("paths")
 
 
+_SETTING_FIELDS = {
+    "automaticReenrollment": {"type", "delayDays", "recurrenceMonths"},
+    "ipFiltering": {"active", "authorizedAddresses"},
+    "translations": {"lang", "published", "translatorIds", "translatedFields"},
+    "translatedFields": {"name"},
+}
+
+
+def _setting(value: Any, where: str, kind: type[T]) -> T:
+    """`value` as a settings record, its keys and types checked, errors with their path."""
+    try:
+        return msgspec.convert(value, kind, strict=True)
+    except msgspec.ValidationError as error:
+        # msgspec says "… - at `$.delayDays`": the path goes first, as in every fixture error.
+        problem, _, at = str(error).partition(" - at `$")
+        raise FixtureError(where + at.rstrip("`"), problem) from None
+
+
+def _known(value: Any, where: str, kind: str) -> None:
+    items = value if isinstance(value, list) else [value]
+    for i, item in enumerate(items):
+        at = f"{where}[{i}]" if isinstance(value, list) else where
+        if isinstance(item, dict):
+            unknown = sorted(set(item) - _SETTING_FIELDS[kind])
+            if unknown:
+                raise FixtureError(f"{at}.{unknown[0]}", "unknown field")
+            if kind == "translations" and isinstance(item.get("translatedFields"), dict):
+                _known(item["translatedFields"], f"{at}.translatedFields", "translatedFields")
+
+
+async def _session_settings(
+    db: Database, company_id: str, session: dict[str, Any], at: str, draft: NewSession
+) -> NewSession:
+    """The draft with the settings the document gives (v1's defaults for the others)."""
+    option = _choice(session, "registrationRequestValidation", at, REGISTRATION_OPTIONS)
+    limit = session.get("userLimit")
+    if limit is not None and (type(limit) is not int or limit < 1):
+        raise FixtureError(f"{at}.userLimit", "must be an integer of at least 1")
+    reenrollment = None
+    if (raw := session.get("automaticReenrollment")) is not None:
+        _known(raw, f"{at}.automaticReenrollment", "automaticReenrollment")
+        reenrollment = _setting(raw, f"{at}.automaticReenrollment", Reenrollment)
+        needs_months = reenrollment.type == "pathCompletionDate"
+        if reenrollment.type not in REENROLLMENT_TYPES:
+            problem = f"must be one of {', '.join(REENROLLMENT_TYPES)}"
+            raise FixtureError(f"{at}.automaticReenrollment.type", problem)
+        if needs_months != (reenrollment.recurrence_months is not None):
+            problem = "required with pathCompletionDate, and only with it"
+            raise FixtureError(f"{at}.automaticReenrollment.recurrenceMonths", problem)
+    ip_filtering = None
+    if (raw := session.get("ipFiltering")) is not None:
+        _known(raw, f"{at}.ipFiltering", "ipFiltering")
+        ip_filtering = _setting(raw, f"{at}.ipFiltering", IpFiltering)
+        addresses = ip_filtering.authorized_addresses
+        if len(addresses) > MAX_AUTHORIZED_ADDRESSES:
+            problem = f"at most {MAX_AUTHORIZED_ADDRESSES} addresses"
+            raise FixtureError(f"{at}.ipFiltering.authorizedAddresses", problem)
+        for k, address in enumerate(addresses):
+            if not is_authorizable(address):
+                where = f"{at}.ipFiltering.authorizedAddresses[{k}]"
+                raise FixtureError(where, "not an IP address, CIDR block or pattern with *")
+    audience_builder = session.get("isAudienceBuilder", False)
+    if not isinstance(audience_builder, bool):
+        raise FixtureError(f"{at}.isAudienceBuilder", "must be true or false")
+    raw = _list(session, "translations", at)
+    _known(raw, f"{at}.translations", "translations")
+    translations = _setting(raw, f"{at}.translations", tuple[SessionTranslation, ...])
+    for k, translation in enumerate(translations):
+        for m, translator in enumerate(translation.translator_ids):
+            if not is_object_id(translator):
+                where = f"{at}.translations[{k}].translatorIds[{m}]"
+                raise FixtureError(where, "not a valid id (24 hexadecimal characters)")
+    translations = tuple(
+        replace(t, translator_ids=tuple(i.lower() for i in t.translator_ids)) for t in translations
+    )
+    created_at = draft.created_at
+    if "createdAt" in session:
+        parsed = parse_date(session["createdAt"])
+        if parsed is None:
+            raise FixtureError(f"{at}.createdAt", "not a valid date")
+        created_at = parsed
+    instructors = draft.instructor_ids
+    root_id = _id(session, "rootSession", at)
+    if root_id is not None:
+        root = await session_store.get_session(db, company_id, root_id)
+        if root is None or root.path_id != draft.path_id or root.root_session_id is not None:
+            problem = "not a root session of the same path (list it before its children)"
+            raise FixtureError(f"{at}.rootSession", problem)
+        if "instructorsMails" not in session:
+            instructors = root.instructor_ids  # a child session follows its root's
+    return replace(
+        draft,
+        registration_request_validation=option,
+        user_limit=limit,
+        automatic_reenrollment=reenrollment,
+        ip_filtering=ip_filtering,
+        is_audience_builder=audience_builder,
+        translations=translations,
+        root_session_id=root_id,
+        created_at=created_at,
+        instructor_ids=instructors,
+    )
+
+
 async def _load_sessions(
     db: Database,
     clock: Clock,
@@ -613,7 +745,8 @@ async def _load_sessions(
         session = _object(raw, at, "session")
         path_id = _id(session, "path", at, required=True)
         assert path_id is not None
-        fields = {k: v for k, v in session.items() if k not in ("id", "path")}
+        own = ("id", "path", *SESSION_SETTINGS)
+        fields = {k: v for k, v in session.items() if k not in own}
         try:
             draft = await sessions.draft_session(
                 tenant, db, clock, path_id, v1_requests.session_fields(fields)
@@ -623,6 +756,7 @@ async def _load_sessions(
                 raise  # the database failed, not the document
             # The session's fields have v1's names, and so have the errors pointing at them.
             raise FixtureError(f"{at}.{error.field or 'path'}", ERRORS[error.code][1]) from None
+        draft = await _session_settings(db, company_id, session, at, draft)
         session_id = _id(session, "id", at)
         if session_id is None:
             session_id = await session_store.session_id_by_key(
@@ -630,11 +764,16 @@ async def _load_sessions(
             )
         else:
             await _owned(db, f"{at}.id", session_id, session_store.session_company, company_id)
+        if session_id == draft.root_session_id and session_id is not None:
+            raise FixtureError(f"{at}.rootSession", "a session cannot be its own root")
         if (
             session_id is not None
             and await session_store.session_company(db, session_id) is not None
         ):
-            await session_store.replace_session(db, replace(draft, id=session_id), draft.created_at)
+            given = draft.created_at if "createdAt" in session else None
+            await session_store.replace_session(
+                db, replace(draft, id=session_id), clock.now_ms(), created_at=given
+            )
         else:
             await session_store.insert_session(db, replace(draft, id=session_id or draft.id))
             if session_id is None:

@@ -61,8 +61,40 @@ class NewCredential(msgspec.Struct, frozen=True):
     scopes: tuple[str, ...]
 
 
+# A session's settings beyond v1's fields. Stored as JSON text in their session's row, in
+# these camelCase names (`rename`): the column holds the same shape v2 shows.
+
+
+class Reenrollment(msgspec.Struct, frozen=True, rename="camel", omit_defaults=True):
+    """Automatic re-enrolment: `recurrence_months` only with `pathCompletionDate`."""
+
+    type: str
+    delay_days: int | float
+    recurrence_months: int | float | None = None
+
+
+class IpFiltering(msgspec.Struct, frozen=True, rename="camel"):
+    active: bool
+    authorized_addresses: tuple[str, ...]
+
+
+class TranslatedFields(msgspec.Struct, frozen=True, omit_defaults=True):
+    name: str | None = None
+
+
+class SessionTranslation(msgspec.Struct, frozen=True, rename="camel"):
+    lang: str
+    published: bool
+    translator_ids: tuple[str, ...]
+    translated_fields: TranslatedFields
+
+
+# What a session registered before these settings existed has: v1 sets none of them.
+REGISTRATION_DISABLED = "disabled"
+
+
 class NewSession(msgspec.Struct, frozen=True):
-    """A validated path session, ready to store."""
+    """A validated path session, ready to store. `instructor_ids[0]` is the main instructor."""
 
     id: str
     company_id: str
@@ -74,9 +106,19 @@ class NewSession(msgspec.Struct, frozen=True):
     instructor_ids: tuple[str, ...]
     additional_information: str | None
     created_at: int
+    registration_request_validation: str = REGISTRATION_DISABLED
+    user_limit: int | None = None
+    automatic_reenrollment: Reenrollment | None = None
+    ip_filtering: IpFiltering | None = None
+    is_audience_builder: bool = False
+    translations: tuple[SessionTranslation, ...] = ()
+    root_session_id: str | None = None
 
 
 class StoredSession(msgspec.Struct, frozen=True):
+    """A session as stored. Its instructors in order, the main one first, by e-mail address
+    (v1 names them so) and by id (v2 does)."""
+
     id: str
     path_id: str
     name: str
@@ -87,6 +129,14 @@ class StoredSession(msgspec.Struct, frozen=True):
     created_at: int
     modified_at: int
     instructor_mails: tuple[str, ...]
+    instructor_ids: tuple[str, ...]
+    registration_request_validation: str
+    user_limit: int | None
+    automatic_reenrollment: Reenrollment | None
+    ip_filtering: IpFiltering | None
+    is_audience_builder: bool
+    translations: tuple[SessionTranslation, ...]
+    root_session_id: str | None
 
 
 class Person(msgspec.Struct, frozen=True):
@@ -194,3 +244,20 @@ class SessionDetail(msgspec.Struct, frozen=True):
     path: Path
     users: list[Person]
     groups: list[Group]
+
+
+class SessionPath(msgspec.Struct, frozen=True):
+    """What the session rules need to know of a path."""
+
+    id: str
+    status: str
+    group_id: str
+    certificate_id: str | None
+
+
+class OwnerGroup(msgspec.Struct, frozen=True):
+    """A group that may own a session, and whether anyone in it may validate a registration
+    as a manager (a user holding `admin` or `coach` there)."""
+
+    id: str
+    has_managers: bool

@@ -8,30 +8,63 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Sequence
 
-from ..core.model import Group, NewSession, Person, StoredSession
+import msgspec
+
+from ..core.listing import ListQuery, Page
+from ..core.model import (
+    Group,
+    IpFiltering,
+    NewSession,
+    Person,
+    Reenrollment,
+    SessionTranslation,
+    StoredSession,
+)
 from .database import Database, Row, keyset_batches
+from .listing import fetch_page
 
 _COLUMNS = (
     "s.id, s.path_id, s.name, s.start_date, s.end_date, s.owner_group_id,"
-    " s.additional_information, s.created_at, s.modified_at"
+    " s.additional_information, s.created_at, s.modified_at,"
+    " s.registration_request_validation, s.user_limit, s.automatic_reenrollment,"
+    " s.ip_filtering, s.is_audience_builder, s.translations, s.root_session_id"
 )
 
+_encode = msgspec.json.Encoder().encode
+_reenrollment = msgspec.json.Decoder(Reenrollment)
+_ip_filtering = msgspec.json.Decoder(IpFiltering)
+_translations = msgspec.json.Decoder(tuple[SessionTranslation, ...])
 
-async def _instructor_mails(db: Database, session_ids: Sequence[str]) -> dict[str, list[str]]:
+
+def _json(value: object) -> str | None:
+    return None if value is None else _encode(value).decode()
+
+
+Instructors = dict[str, tuple[list[str], list[str]]]
+
+
+async def _instructors(db: Database, session_ids: Sequence[str]) -> Instructors:
+    """Session id -> its instructors' ids and e-mail addresses, in order."""
     rows = await db.fetchall(
-        "SELECT si.session_id, u.mail FROM session_instructors si"
+        "SELECT si.session_id, u.id, u.mail FROM session_instructors si"
         " JOIN users u ON u.id = si.user_id WHERE "
         + db.any_of("si.session_id")
         + " ORDER BY si.session_id, si.position",
         db.array(session_ids),
     )
-    mails: dict[str, list[str]] = {}
-    for session_id, mail in rows:
-        mails.setdefault(session_id, []).append(mail)
-    return mails
+    found: Instructors = {}
+    for session_id, user_id, mail in rows:
+        ids, mails = found.setdefault(session_id, ([], []))
+        ids.append(user_id)
+        mails.append(mail)
+    return found
 
 
-def _session(row: Row, mails: dict[str, list[str]]) -> StoredSession:
+_NONE: tuple[list[str], list[str]] = ([], [])
+
+
+def _session(row: Row, instructors: Instructors) -> StoredSession:
+    ids, mails = instructors.get(row[0], _NONE)
     return StoredSession(
         id=row[0],
         path_id=row[1],
@@ -42,7 +75,15 @@ def _session(row: Row, mails: dict[str, list[str]]) -> StoredSession:
         additional_information=row[6],
         created_at=int(row[7]),
         modified_at=int(row[8]),
-        instructor_mails=tuple(mails.get(row[0], ())),
+        instructor_mails=tuple(mails),
+        instructor_ids=tuple(ids),
+        registration_request_validation=row[9],
+        user_limit=None if row[10] is None else int(row[10]),
+        automatic_reenrollment=None if row[11] is None else _reenrollment.decode(row[11]),
+        ip_filtering=None if row[12] is None else _ip_filtering.decode(row[12]),
+        is_audience_builder=bool(row[13]),
+        translations=_translations.decode(row[14]),
+        root_session_id=row[15],
     )
 
 
@@ -58,7 +99,7 @@ async def get_session(
     )
     if row is None:
         return None
-    return _session(row, await _instructor_mails(db, [session_id]))
+    return _session(row, await _instructors(db, [session_id]))
 
 
 async def iter_sessions(
@@ -71,8 +112,38 @@ async def iter_sessions(
         company_id,
         batch,
     ):
-        mails = await _instructor_mails(db, [row[0] for row in rows])
-        yield [_session(row, mails) for row in rows]
+        yield await _sessions(db, rows)
+
+
+async def _sessions(db: Database, rows: list[Row]) -> list[StoredSession]:
+    if not rows:
+        return []
+    instructors = await _instructors(db, [row[0] for row in rows])
+    return [_session(row, instructors) for row in rows]
+
+
+# The list filters of sessions, on their columns.
+_FILTERED = {
+    "createdAt": "s.created_at",
+    "modifiedAt": "s.modified_at",
+    "startDate": "s.start_date",
+    "endDate": "s.end_date",
+    "sessionId": "s.id",
+    "pathId": "s.path_id",
+}
+
+
+async def sessions_page(
+    db: Database, company_id: str, query: ListQuery, path_id: str | None = None
+) -> Page[StoredSession]:
+    """A page of the company's sessions, or of one path's, in id order."""
+    select = f"SELECT {_COLUMNS} FROM path_sessions s WHERE s.company_id = ?"
+    args = [company_id]
+    if path_id is not None:
+        select += " AND s.path_id = ?"
+        args.append(path_id)
+    page = await fetch_page(db, select, args, query, _FILTERED, lambda row: row, "s.id")
+    return Page(await _sessions(db, list(page.items)), page.next_after)
 
 
 async def enrolled_users(db: Database, session_id: str) -> list[Person]:
@@ -115,23 +186,45 @@ async def update_session(
     session: StoredSession,
     instructor_ids: Sequence[str] | None,
 ) -> None:
-    """Overwrite the main fields; the instructors too when `instructor_ids` is given."""
+    """Overwrite the session's fields; the instructors too when `instructor_ids` is given."""
     async with db.transaction() as tx:
         await tx.execute(
             "UPDATE path_sessions SET name = ?, start_date = ?, end_date = ?,"
-            " owner_group_id = ?, additional_information = ?, modified_at = ?"
-            " WHERE id = ? AND company_id = ?",
+            " owner_group_id = ?, additional_information = ?, modified_at = ?,"
+            " registration_request_validation = ?, user_limit = ?, automatic_reenrollment = ?,"
+            " ip_filtering = ? WHERE id = ? AND company_id = ?",
             session.name,
             session.start_date,
             session.end_date,
             session.owner_group_id,
             session.additional_information,
             session.modified_at,
+            session.registration_request_validation,
+            session.user_limit,
+            _json(session.automatic_reenrollment),
+            _json(session.ip_filtering),
             session.id,
             company_id,
         )
         if instructor_ids is not None:
             await set_instructors(tx, session.id, instructor_ids, replace=True)
+
+
+async def copy_instructors_to_children(
+    db: Database, root_id: str, instructor_ids: Sequence[str], now: int
+) -> None:
+    """A root session's instructors become its child sessions' too. Call inside a
+    transaction."""
+    children = "SELECT id FROM path_sessions WHERE root_session_id = ?"
+    await db.execute(f"DELETE FROM session_instructors WHERE session_id IN ({children})", root_id)
+    await db.executemany(
+        "INSERT INTO session_instructors (session_id, position, user_id)"
+        " SELECT id, ?, ? FROM path_sessions WHERE root_session_id = ?",
+        [(i, user_id, root_id) for i, user_id in enumerate(instructor_ids)],
+    )
+    await db.execute(
+        "UPDATE path_sessions SET modified_at = ? WHERE root_session_id = ?", now, root_id
+    )
 
 
 async def delete_session(db: Database, company_id: str, session_id: str) -> bool:
@@ -173,20 +266,41 @@ async def unenrol_groups(db: Database, session_id: str, group_ids: Sequence[str]
     )
 
 
+_WRITTEN = (
+    "path_id, name, start_date, end_date, owner_group_id, additional_information,"
+    " registration_request_validation, user_limit, automatic_reenrollment, ip_filtering,"
+    " is_audience_builder, translations, root_session_id"
+)
+
+
+def _written(s: NewSession) -> tuple[object, ...]:
+    """The values of `_WRITTEN`, in its order."""
+    return (
+        s.path_id,
+        s.name,
+        s.start_date,
+        s.end_date,
+        s.owner_group_id,
+        s.additional_information,
+        s.registration_request_validation,
+        s.user_limit,
+        _json(s.automatic_reenrollment),
+        _json(s.ip_filtering),
+        s.is_audience_builder,
+        _encode(s.translations).decode(),
+        s.root_session_id,
+    )
+
+
 async def insert_session(db: Database, s: NewSession) -> None:
+    """The row and its instructors, in one transaction."""
     async with db.transaction() as tx:
         await tx.execute(
-            "INSERT INTO path_sessions (id, company_id, path_id, name, start_date, end_date,"
-            " owner_group_id, additional_information, created_at, modified_at)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            f"INSERT INTO path_sessions (id, company_id, {_WRITTEN}, created_at, modified_at)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             s.id,
             s.company_id,
-            s.path_id,
-            s.name,
-            s.start_date,
-            s.end_date,
-            s.owner_group_id,
-            s.additional_information,
+            *_written(s),
             s.created_at,
             s.created_at,
         )
@@ -206,19 +320,18 @@ async def set_instructors(
     )
 
 
-async def replace_session(db: Database, s: NewSession, now: int) -> None:
-    """Overwrite a session's fields and instructors (the fixture loader's update)."""
+async def replace_session(
+    db: Database, s: NewSession, now: int, *, created_at: int | None = None
+) -> None:
+    """Overwrite a session's fields and instructors (the fixture loader's update); its
+    creation date too when `created_at` is given."""
+    columns = ", ".join(f"{column.strip()} = ?" for column in _WRITTEN.split(","))
     await db.execute(
-        "UPDATE path_sessions SET path_id = ?, name = ?, start_date = ?, end_date = ?,"
-        " owner_group_id = ?, additional_information = ?, modified_at = ?"
-        " WHERE id = ? AND company_id = ?",
-        s.path_id,
-        s.name,
-        s.start_date,
-        s.end_date,
-        s.owner_group_id,
-        s.additional_information,
+        f"UPDATE path_sessions SET {columns}, modified_at = ?,"
+        " created_at = COALESCE(?, created_at) WHERE id = ? AND company_id = ?",
+        *_written(s),
         now,
+        created_at,
         s.id,
         s.company_id,
     )

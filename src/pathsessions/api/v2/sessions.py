@@ -1,0 +1,625 @@
+"""Path sessions (docs/api-v2.md): create, list (of a path, of the company), read, edit,
+delete, and edit a child session. The same rows as v1's sessions.
+
+Routes: `/api/v2/paths/sessions` is matched before any route of the form
+`/api/v2/paths/{pathId}` (routes.MODULES lists this module first), so that a path whose id
+were `sessions` could never take the company-wide list.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+import msgspec
+from msgspec import UNSET, Meta, UnsetType
+
+from ...core import sessions
+from ...core.model import (
+    Client,
+    IpFiltering,
+    Reenrollment,
+    SessionTranslation,
+    StoredSession,
+)
+from ...core.values import (
+    MAX_ADDITIONAL_INFORMATION,
+    MAX_INSTRUCTORS,
+    MAX_SESSION_NAME,
+    storable,
+)
+from ...web.asgi import Request, Response
+from ..context import Context
+from . import filters
+from . import schemas as s
+from .bodies import DateTime, decode
+from .dates import to_wire
+from .errors import field_error
+from .operations import Operation, operation
+from .pagination import Listing
+
+# --- Bodies ------------------------------------------------------------------------------
+
+ObjectId = Annotated[str, Meta(pattern="^[a-fA-F0-9]{24}$")]
+Name = Annotated[str, Meta(min_length=1, max_length=MAX_SESSION_NAME)]
+Information = Annotated[str, Meta(min_length=1, max_length=MAX_ADDITIONAL_INFORMATION)]
+InstructorIds = Annotated[list[ObjectId], Meta(max_length=MAX_INSTRUCTORS)]
+Registration = Literal[
+    "disabled", "instructors", "managers", "adminsAndManagers", "adminsCoachesInstructorsManagers"
+]
+UserLimit = Annotated[int, Meta(ge=1)]
+Days = Annotated[float, Meta(ge=0)]
+Months = Annotated[float, Meta(ge=1)]
+
+
+class CertificationExpiryDate(msgspec.Struct, tag="certificationExpiryDate", tag_field="type"):
+    delayDays: Days
+
+
+class PathCompletionDate(msgspec.Struct, tag="pathCompletionDate", tag_field="type"):
+    delayDays: Days
+    recurrenceMonths: Months
+
+
+AutomaticReenrollment = CertificationExpiryDate | PathCompletionDate
+
+
+class IpFilteringBody(msgspec.Struct):
+    active: bool
+    authorizedAddresses: Annotated[list[str], Meta(max_length=sessions.MAX_AUTHORIZED_ADDRESSES)]
+
+
+class CreateBody(msgspec.Struct):
+    mainInstructorId: ObjectId
+    registrationRequestValidation: Registration
+    startDate: DateTime
+    name: Name
+    endDate: DateTime | UnsetType = UNSET
+    userLimit: UserLimit | UnsetType = UNSET
+    automaticReenrollment: AutomaticReenrollment | UnsetType = UNSET
+    ipFiltering: IpFilteringBody | UnsetType = UNSET
+    additionalInformation: Information | UnsetType = UNSET
+    instructorIds: InstructorIds | UnsetType = UNSET
+
+
+class EditBody(msgspec.Struct):
+    name: Name | UnsetType = UNSET
+    startDate: DateTime | UnsetType = UNSET
+    endDate: DateTime | UnsetType | None = UNSET
+    mainInstructorId: ObjectId | UnsetType = UNSET
+    instructorIds: InstructorIds | UnsetType = UNSET
+    groupId: ObjectId | UnsetType = UNSET
+    registrationRequestValidation: Registration | UnsetType = UNSET
+    userLimit: UserLimit | UnsetType | None = UNSET
+    automaticReenrollment: AutomaticReenrollment | UnsetType | None = UNSET
+    ipFiltering: IpFilteringBody | UnsetType | None = UNSET
+    additionalInformation: Information | UnsetType | None = UNSET
+
+
+class ChildEditBody(msgspec.Struct):
+    additionalInformation: Information | UnsetType | None = UNSET
+    mainInstructorId: ObjectId | UnsetType = UNSET
+    instructorIds: InstructorIds | UnsetType = UNSET
+
+
+def _storable(body: CreateBody | EditBody | ChildEditBody) -> None:
+    # PostgreSQL text cannot hold NUL: refused on both engines alike.
+    for field in ("name", "additionalInformation"):
+        value = getattr(body, field, None)
+        if isinstance(value, str) and not storable(value):
+            raise field_error(field, "must not contain NUL characters")
+
+
+def _number(value: float) -> int | float:
+    return int(value) if value.is_integer() else value
+
+
+def _reenrollment(value: AutomaticReenrollment) -> Reenrollment:
+    if isinstance(value, PathCompletionDate):
+        return Reenrollment(
+            "pathCompletionDate", _number(value.delayDays), _number(value.recurrenceMonths)
+        )
+    return Reenrollment("certificationExpiryDate", _number(value.delayDays))
+
+
+def _ip_filtering(value: IpFilteringBody) -> IpFiltering:
+    return IpFiltering(value.active, tuple(value.authorizedAddresses))
+
+
+def _ids(value: list[str] | UnsetType) -> tuple[str, ...] | UnsetType:
+    return value if isinstance(value, UnsetType) else tuple(value)
+
+
+def _optional(value: Any, convert: Any) -> Any:
+    """UNSET and None as they are; a value converted."""
+    return value if value is None or isinstance(value, UnsetType) else convert(value)
+
+
+def _given(value: Any, convert: Any) -> Any:
+    """None for a field left out of a create; a value converted."""
+    return None if isinstance(value, UnsetType) else convert(value)
+
+
+def session_input(body: CreateBody) -> sessions.SessionInput:
+    _storable(body)
+    return sessions.SessionInput(
+        name=body.name,
+        start_date=int(body.startDate),
+        main_instructor_id=body.mainInstructorId,
+        registration_request_validation=body.registrationRequestValidation,
+        end_date=_given(body.endDate, int),
+        instructor_ids=() if isinstance(body.instructorIds, UnsetType) else (*body.instructorIds,),
+        user_limit=_given(body.userLimit, int),
+        automatic_reenrollment=_given(body.automaticReenrollment, _reenrollment),
+        ip_filtering=_given(body.ipFiltering, _ip_filtering),
+        additional_information=_given(body.additionalInformation, str),
+    )
+
+
+def session_edit(body: EditBody) -> sessions.SessionEdit:
+    _storable(body)
+    return sessions.SessionEdit(
+        name=body.name,
+        start_date=_optional(body.startDate, int),
+        end_date=_optional(body.endDate, int),
+        main_instructor_id=body.mainInstructorId,
+        instructor_ids=_ids(body.instructorIds),
+        group_id=body.groupId,
+        registration_request_validation=body.registrationRequestValidation,
+        user_limit=body.userLimit,
+        automatic_reenrollment=_optional(body.automaticReenrollment, _reenrollment),
+        ip_filtering=_optional(body.ipFiltering, _ip_filtering),
+        additional_information=body.additionalInformation,
+    )
+
+
+def child_edit(body: ChildEditBody) -> sessions.ChildSessionEdit:
+    _storable(body)
+    return sessions.ChildSessionEdit(
+        main_instructor_id=body.mainInstructorId,
+        instructor_ids=_ids(body.instructorIds),
+        additional_information=body.additionalInformation,
+    )
+
+
+# --- The PathSession object --------------------------------------------------------------
+
+
+def _translation(t: SessionTranslation) -> dict[str, Any]:
+    fields = {} if t.translated_fields.name is None else {"name": t.translated_fields.name}
+    return {
+        "lang": t.lang,
+        "published": t.published,
+        "translatorIds": list(t.translator_ids),
+        "translatedFields": fields,
+    }
+
+
+def path_session(session: StoredSession, *, translations: bool = True) -> dict[str, Any]:
+    """Required fields always; optional ones only when set, never null. A session made
+    through v1 reads with v1's implied values: its first instructor is the main one."""
+    instructors = session.instructor_ids
+    out: dict[str, Any] = {
+        "_id": session.id,
+        "pathId": session.path_id,
+        "name": session.name,
+        "startDate": to_wire(session.start_date),
+        "mainInstructorId": instructors[0] if instructors else "",
+        "instructorIds": list(instructors[1:]),
+        "groupId": session.owner_group_id,
+        "registrationRequestValidation": session.registration_request_validation,
+        "isAudienceBuilder": session.is_audience_builder,
+        "createdAt": to_wire(session.created_at),
+        "modifiedAt": to_wire(session.modified_at),
+    }
+    if translations:
+        out["translations"] = [_translation(t) for t in session.translations]
+    if session.end_date is not None:
+        out["endDate"] = to_wire(session.end_date)
+    if session.user_limit is not None:
+        out["userLimit"] = session.user_limit
+    if session.automatic_reenrollment is not None:
+        out["automaticReenrollment"] = msgspec.to_builtins(session.automatic_reenrollment)
+    if session.ip_filtering is not None:
+        out["ipFiltering"] = msgspec.to_builtins(session.ip_filtering)
+    if session.additional_information is not None:
+        out["additionalInformation"] = session.additional_information
+    if session.root_session_id is not None:
+        out["rootSessionId"] = session.root_session_id
+    return out
+
+
+def _without_translations(session: StoredSession) -> dict[str, Any]:
+    return path_session(session, translations=False)
+
+
+# --- Handlers ----------------------------------------------------------------------------
+
+DATES = {
+    "createdAt": filters.DATE,
+    "modifiedAt": filters.DATE,
+    "startDate": filters.DATE,
+    "endDate": filters.DATE,
+}
+PATH_SESSIONS = Listing("v2.paths.GetPathSessionsController_getPathSessions", 100, DATES)
+ALL_SESSIONS = Listing(
+    "v2.paths.GetAllPathSessionsController_getAllPathSessions",
+    500,
+    {**DATES, "sessionId": filters.ID, "pathId": filters.ID},
+)
+
+
+async def create_path_session(request: Request, ctx: Context, client: Client) -> Response:
+    given = session_input(decode(request, CreateBody))
+    session = await sessions.create_path_session(
+        client.company, ctx.db, ctx.clock, request.params["pathId"], given
+    )
+    return Response.json(path_session(session))
+
+
+async def list_path_sessions(request: Request, ctx: Context, client: Client) -> Response:
+    asked = PATH_SESSIONS.read(request, ctx, client)
+    page = await sessions.path_sessions_page(
+        client.company, ctx.db, asked.query, request.params["pathId"]
+    )
+    return asked.answer(page, path_session)
+
+
+async def list_all_sessions(request: Request, ctx: Context, client: Client) -> Response:
+    asked = ALL_SESSIONS.read(request, ctx, client)
+    page = await sessions.sessions_page(client.company, ctx.db, asked.query)
+    return asked.answer(page, _without_translations)
+
+
+async def get_path_session(request: Request, ctx: Context, client: Client) -> Response:
+    session = await sessions.get_path_session(
+        client.company, ctx.db, request.params["pathId"], request.params["sessionId"]
+    )
+    return Response.json(path_session(session))
+
+
+async def edit_path_session(request: Request, ctx: Context, client: Client) -> Response:
+    edit = session_edit(decode(request, EditBody))
+    session = await sessions.edit_path_session(
+        client.company,
+        ctx.db,
+        ctx.clock,
+        request.params["pathId"],
+        request.params["sessionId"],
+        edit,
+    )
+    return Response.json(path_session(session))
+
+
+async def delete_path_session(request: Request, ctx: Context, client: Client) -> Response:
+    await sessions.delete_path_session(
+        client.company, ctx.db, request.params["pathId"], request.params["sessionId"]
+    )
+    return Response(204, b"", content_type=b"")
+
+
+async def edit_child_session(request: Request, ctx: Context, client: Client) -> Response:
+    edit = child_edit(decode(request, ChildEditBody))
+    session = await sessions.edit_child_session(
+        client.company,
+        ctx.db,
+        ctx.clock,
+        request.params["pathId"],
+        request.params["childSessionId"],
+        edit,
+    )
+    return Response.json(path_session(session))
+
+
+# --- Description -------------------------------------------------------------------------
+
+_REGISTRATION: dict[str, Any] = {
+    "type": "string",
+    "enum": list(sessions.REGISTRATION_OPTIONS),
+    "description": "Who validates a registration request: `disabled` (nobody), "
+    "`instructors`, `managers`, `adminsAndManagers`, `adminsCoachesInstructorsManagers`.",
+}
+_INSTRUCTOR_IDS: dict[str, Any] = {
+    "type": "array",
+    "maxItems": MAX_INSTRUCTORS,
+    "items": s.OBJECT_ID,
+    "description": "The co-instructors, the main one excluded, in order; an id listed "
+    "twice is kept once.",
+}
+_NAME: dict[str, Any] = {"type": "string", "minLength": 1, "maxLength": MAX_SESSION_NAME}
+_INFORMATION: dict[str, Any] = {
+    "type": "string",
+    "minLength": 1,
+    "maxLength": MAX_ADDITIONAL_INFORMATION,
+}
+_USER_LIMIT: dict[str, Any] = {
+    "type": "integer",
+    "minimum": 1,
+    "description": "The most learners that may enrol themselves.",
+}
+
+
+def _nullable(schema: dict[str, Any]) -> dict[str, Any]:
+    return {"oneOf": [schema, {"type": "null"}]}
+
+
+SCHEMAS: dict[str, Any] = {
+    "CertificationExpiryDateAutomaticReenrollment": {
+        "type": "object",
+        "required": ["type", "delayDays"],
+        "properties": {
+            "type": {"type": "string", "enum": ["certificationExpiryDate"]},
+            "delayDays": {"type": "number", "minimum": 0},
+        },
+    },
+    "PathCompletionDateAutomaticReenrollment": {
+        "type": "object",
+        "required": ["type", "delayDays", "recurrenceMonths"],
+        "properties": {
+            "type": {"type": "string", "enum": ["pathCompletionDate"]},
+            "delayDays": {"type": "number", "minimum": 0},
+            "recurrenceMonths": {"type": "number", "minimum": 1},
+        },
+    },
+    "AutomaticReenrollment": {
+        "oneOf": [
+            s.ref("CertificationExpiryDateAutomaticReenrollment"),
+            s.ref("PathCompletionDateAutomaticReenrollment"),
+        ],
+    },
+    "IpFiltering": {
+        "type": "object",
+        "required": ["active", "authorizedAddresses"],
+        "properties": {
+            "active": {"type": "boolean"},
+            "authorizedAddresses": {
+                "type": "array",
+                "maxItems": sessions.MAX_AUTHORIZED_ADDRESSES,
+                "items": {"type": "string"},
+                "description": "IPv4 or IPv6 addresses, CIDR blocks, or IPv4 addresses with "
+                "`*` octets (`56.231.*.85`).",
+            },
+        },
+    },
+    "PathSessionTranslation": {
+        "type": "object",
+        "required": ["lang", "published", "translatorIds", "translatedFields"],
+        "properties": {
+            "lang": {"type": "string"},
+            "published": {"type": "boolean"},
+            "translatorIds": {"type": "array", "items": s.OBJECT_ID},
+            "translatedFields": {
+                "type": "object",
+                "properties": {"name": {"type": "string", "minLength": 1}},
+            },
+        },
+    },
+    "PathSessionWithoutTranslations": {
+        "title": "Path Session Without Translations",
+        "type": "object",
+        "required": [
+            "_id",
+            "pathId",
+            "name",
+            "startDate",
+            "mainInstructorId",
+            "instructorIds",
+            "groupId",
+            "registrationRequestValidation",
+            "isAudienceBuilder",
+            "createdAt",
+            "modifiedAt",
+        ],
+        "properties": {
+            "_id": s.OBJECT_ID,
+            "pathId": s.OBJECT_ID,
+            "name": {"type": "string"},
+            "startDate": s.DATE_TIME,
+            "endDate": s.DATE_TIME,
+            "mainInstructorId": s.OBJECT_ID,
+            "instructorIds": {"type": "array", "items": s.OBJECT_ID},
+            "groupId": {**s.OBJECT_ID, "description": "The owner group."},
+            "registrationRequestValidation": _REGISTRATION,
+            "userLimit": _USER_LIMIT,
+            "automaticReenrollment": s.ref("AutomaticReenrollment"),
+            "ipFiltering": s.ref("IpFiltering"),
+            "isAudienceBuilder": {"type": "boolean"},
+            "additionalInformation": {"type": "string"},
+            "rootSessionId": {**s.OBJECT_ID, "description": "Set on a child session only."},
+            "createdAt": s.DATE_TIME,
+            "modifiedAt": s.DATE_TIME,
+        },
+    },
+    "PathSession": {
+        "title": "Path Session",
+        "allOf": [
+            s.ref("PathSessionWithoutTranslations"),
+            {
+                "type": "object",
+                "required": ["translations"],
+                "properties": {
+                    "translations": {
+                        "type": "array",
+                        "items": s.ref("PathSessionTranslation"),
+                    }
+                },
+            },
+        ],
+    },
+    "InputPathSession": {
+        "title": "Input Path Session",
+        "type": "object",
+        "required": ["mainInstructorId", "registrationRequestValidation", "startDate", "name"],
+        "properties": {
+            "mainInstructorId": s.OBJECT_ID,
+            "registrationRequestValidation": _REGISTRATION,
+            "startDate": s.DATE_TIME,
+            "endDate": s.DATE_TIME,
+            "name": _NAME,
+            "userLimit": _USER_LIMIT,
+            "automaticReenrollment": s.ref("AutomaticReenrollment"),
+            "ipFiltering": s.ref("IpFiltering"),
+            "additionalInformation": _INFORMATION,
+            "instructorIds": _INSTRUCTOR_IDS,
+        },
+    },
+    "PatchPathSession": {
+        "title": "Patch Path Session",
+        "type": "object",
+        "description": "A field left out keeps its value; null clears a nullable one.",
+        "properties": {
+            "name": _NAME,
+            "startDate": s.DATE_TIME,
+            "endDate": _nullable(s.DATE_TIME),
+            "mainInstructorId": s.OBJECT_ID,
+            "instructorIds": _INSTRUCTOR_IDS,
+            "groupId": s.OBJECT_ID,
+            "registrationRequestValidation": _REGISTRATION,
+            "userLimit": _nullable(_USER_LIMIT),
+            "automaticReenrollment": _nullable(s.ref("AutomaticReenrollment")),
+            "ipFiltering": _nullable(s.ref("IpFiltering")),
+            "additionalInformation": _nullable(_INFORMATION),
+        },
+    },
+    "PatchChildPathSession": {
+        "title": "Patch Child Path Session",
+        "type": "object",
+        "properties": {
+            "additionalInformation": _nullable(_INFORMATION),
+            "mainInstructorId": s.OBJECT_ID,
+            "instructorIds": _INSTRUCTOR_IDS,
+        },
+    },
+}
+
+
+def _body(name: str) -> dict[str, Any]:
+    # Inline, not a reference: the /docs page lists a body's fields from its schema.
+    return {"required": True, "content": {"application/json": {"schema": SCHEMAS[name]}}}
+
+
+_PATH_ID = s.path_id("pathId", "The unique ID of the path.")
+_SESSION_ID = s.path_id("sessionId", "The unique ID of the path session.")
+_CHILD_ID = s.path_id("childSessionId", "The unique ID of the child path session.")
+_ONE = ["pathNotFound", "sessionNotFound", "sessionNotBelongToPath"]
+_TAGS = ["Paths"]
+
+OPERATIONS: list[Operation] = [
+    operation(
+        "GET",
+        "/api/v2/paths/sessions",
+        ALL_SESSIONS.operation_id,
+        list_all_sessions,
+        "paths:read",
+        tags=_TAGS,
+        summary="List all sessions",
+        description="Every path session of the company, child sessions included, without "
+        "their translations.",
+        parameters=s.filter_parameters(dict(ALL_SESSIONS.filters)),
+        success=s.page(
+            s.ref("PathSessionWithoutTranslations"), ALL_SESSIONS.page_size, "path sessions"
+        ),
+        errors=[],
+    ),
+    operation(
+        "POST",
+        "/api/v2/paths/{pathId}/sessions",
+        "v2.paths.CreatePathSessionController_createPathSession",
+        create_path_session,
+        "paths:write",
+        tags=_TAGS,
+        summary="Create a path session",
+        description="The owner group is chosen among the groups where the main instructor "
+        "holds `admin`, `editor`, `contributor` or `owner`: public first, then the "
+        "shallowest, then the most members, then the smallest id; with none, the path's "
+        "group. The session enrols through an audience (`isAudienceBuilder`).",
+        parameters=[_PATH_ID],
+        requestBody=_body("InputPathSession"),
+        success=s.ok("The session created.", s.ref("PathSession")),
+        errors=[
+            "pathNotFound",
+            "pathArchived",
+            "usersNotFound",
+            "invalidStartOrEndDate",
+            "invalidIpFiltering",
+            "missingCertificate",
+            "invalidRegistrationRequestOption",
+        ],
+    ),
+    operation(
+        "GET",
+        "/api/v2/paths/{pathId}/sessions",
+        PATH_SESSIONS.operation_id,
+        list_path_sessions,
+        "paths:read",
+        tags=_TAGS,
+        summary="List all sessions in a path",
+        parameters=[_PATH_ID, *s.filter_parameters(dict(PATH_SESSIONS.filters))],
+        success=s.page(s.ref("PathSession"), PATH_SESSIONS.page_size, "path sessions"),
+        errors=["pathNotFound"],
+    ),
+    operation(
+        "GET",
+        "/api/v2/paths/{pathId}/sessions/{sessionId}",
+        "v2.paths.GetPathSessionController_getPathSession",
+        get_path_session,
+        "paths:read",
+        tags=_TAGS,
+        summary="Retrieve a path session",
+        parameters=[_PATH_ID, _SESSION_ID],
+        success=s.ok("The session.", s.ref("PathSession")),
+        errors=_ONE,
+    ),
+    operation(
+        "PATCH",
+        "/api/v2/paths/{pathId}/sessions/{sessionId}",
+        "v2.paths.ModifyPathSessionController_modifyPathSession",
+        edit_path_session,
+        "paths:write",
+        tags=_TAGS,
+        summary="Edit a path session",
+        description="A partial edit. A change of `mainInstructorId` or `instructorIds` is "
+        "copied to the session's child sessions. An ended session (an `endDate` at or before "
+        "now) cannot be edited.",
+        parameters=[_PATH_ID, _SESSION_ID],
+        requestBody=_body("PatchPathSession"),
+        success=s.ok("The session as edited.", s.ref("PathSession")),
+        errors=[
+            *_ONE,
+            "childPathSession",
+            "unsupportedEndDateUpdate",
+            "sessionEnded",
+            "groupNotFound",
+            "usersNotFound",
+            "invalidStartOrEndDate",
+            "invalidIpFiltering",
+            "missingCertificate",
+            "invalidRegistrationRequestOption",
+        ],
+    ),
+    operation(
+        "DELETE",
+        "/api/v2/paths/{pathId}/sessions/{sessionId}",
+        "v2.paths.DeletePathSessionController_deletePathSession",
+        delete_path_session,
+        "paths:write",
+        tags=_TAGS,
+        summary="Delete a path session",
+        description="The session goes with its enrolments and its child sessions.",
+        parameters=[_PATH_ID, _SESSION_ID],
+        success={"status": 204, "description": "Deleted; no body."},
+        errors=_ONE,
+    ),
+    operation(
+        "PATCH",
+        "/api/v2/paths/{pathId}/child-sessions/{childSessionId}",
+        "v2.paths.ModifyChildPathSessionController_modifyChildPathSession",
+        edit_child_session,
+        "paths:write",
+        tags=_TAGS,
+        summary="Edit a child path session",
+        parameters=[_PATH_ID, _CHILD_ID],
+        requestBody=_body("PatchChildPathSession"),
+        success=s.ok("The child session as edited.", s.ref("PathSession")),
+        errors=[*_ONE, "rootPathSession", "sessionEnded", "usersNotFound"],
+    ),
+]
