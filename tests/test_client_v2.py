@@ -11,6 +11,7 @@ import asyncio
 import datetime as dt
 import json
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any, TypeVar
 
 import httpx
@@ -23,8 +24,9 @@ from pathsessions.client import (
     PathSessionsError,
 )
 from pathsessions.core.clock import SettableClock
-from support import World
-from support.world import ACME_FULL, ACME_PATHS_READ, Credential
+from support import WORLD, World, realserver
+from support.realserver import Servers, stop_cleanly
+from support.world import ACME_FULL, ACME_PATHS_READ, EXAMPLE, Credential
 from test_v2_groups import add_groups
 
 CLIENT_ID = "0123456789abcdef0123456789abcdef"
@@ -455,3 +457,79 @@ async def test_a_wrong_secret_is_the_token_endpoints_invalid_client(app: App, wo
 
     wrong = Credential(ACME_FULL.client_id, "not-the-secret", "wrong", ())
     await with_client(app, scenario, wrong)
+
+
+# --- A real server ----------------------------------------------------------------------------
+
+
+@pytest.mark.e2e
+def test_the_client_drives_the_v2_sessions_of_a_real_server(
+    database_url: str, servers: Servers, tmp_path: Path
+) -> None:
+    # The example data, as an operator would load it, with a v2 credential.
+    document = json.loads(EXAMPLE.read_text(encoding="utf-8"))
+    document["companies"][0]["apiCredentials"] = [ACME_FULL.fixture()]
+    fixture = tmp_path / "example-v2.json"
+    fixture.write_text(json.dumps(document), encoding="utf-8")
+    loaded = realserver.cli(database_url, "load", str(fixture))
+    assert loaded.returncode == 0, loaded.stderr
+    server = servers.start()
+    paris = dt.timezone(dt.timedelta(hours=1))
+    with ClientV2(server.base_url, ACME_FULL.client_id, ACME_FULL.client_secret) as api:
+        ines = next(api.list_users(mail={"eq": "INES@acme.test"}))
+        created = api.create_path_session(
+            WORLD.path,
+            name="Client cohort",
+            start_date=dt.datetime(2031, 3, 1, 10, 0, tzinfo=paris),
+            end_date="2031-03-02T17:00:00.000Z",
+            main_instructor_id=ines["_id"],
+            instructor_ids=[WORLD.owner],
+            registration_request_validation="disabled",
+            additional_information="REG-7",
+        )
+        session_id = created["_id"]
+        assert created["startDate"] == "2031-03-01T09:00:00.000Z"
+        assert (created["mainInstructorId"], created["instructorIds"]) == (
+            ines["_id"],
+            [WORLD.owner],
+        )
+
+        # The example's session, this one and 100 more: two pages of the path's sessions.
+        for n in range(100):
+            api.create_path_session(
+                WORLD.path,
+                name=f"Cohort {n}",
+                start_date="2031-04-01T09:00:00.000Z",
+                main_instructor_id=WORLD.owner,
+                registration_request_validation="disabled",
+            )
+        listed = list(api.list_path_sessions(WORLD.path))
+        assert len(listed) == 102
+        ids = [item["_id"] for item in listed]
+        assert ids == sorted(ids)
+        assert listed[ids.index(session_id)] == created
+        early = api.list_all_path_sessions(
+            path_id={"eq": WORLD.path}, start_date={"lt": dt.date(2031, 4, 1)}
+        )
+        assert [item["_id"] for item in early] == [ids[0], session_id]
+
+        assert api.get_path_session(WORLD.path, session_id) == created
+        edited = api.edit_path_session(
+            WORLD.path, session_id, name="Renamed", end_date=None, additional_information=None
+        )
+        assert edited["name"] == "Renamed"
+        assert "endDate" not in edited
+        assert "additionalInformation" not in edited
+
+        api.delete_path_session(WORLD.path, session_id)
+        with pytest.raises(PathSessionsError) as gone:
+            api.get_path_session(WORLD.path, session_id)
+        assert (gone.value.status, gone.value.code) == (404, "sessionNotFound")
+        assert gone.value.message
+        with pytest.raises(PathSessionsError) as invalid:
+            api.edit_path_session(WORLD.path, ids[1], start_date="tomorrow")
+        assert (invalid.value.status, invalid.value.code) == (400, "badRequest")
+        assert invalid.value.message.startswith("startDate: ")
+    stop_cleanly(server)
+    logs = server.stdout + server.stderr
+    assert ACME_FULL.client_secret not in logs
