@@ -24,7 +24,8 @@ from pathsessions.client import (
     PathSessionsError,
 )
 from pathsessions.core.clock import SettableClock
-from support import WORLD, World, realserver
+from pathsessions.loader import load_document
+from support import WORLD, World, realserver, world_document
 from support.realserver import Servers, stop_cleanly
 from support.world import ACME_FULL, ACME_PATHS_READ, EXAMPLE, Credential
 from test_v2_groups import add_groups
@@ -457,6 +458,79 @@ async def test_a_wrong_secret_is_the_token_endpoints_invalid_client(app: App, wo
 
     wrong = Credential(ACME_FULL.client_id, "not-the-secret", "wrong", ())
     await with_client(app, scenario, wrong)
+
+
+async def test_sessions_and_the_reads_around_them_through_the_app(app: App) -> None:
+    document = world_document()
+    acme = document["companies"][0]
+    fixture_ids = [f"6d00000000000000000001{n:02x}" for n in range(101)]
+    child = "6d0000000000000000000300"
+    acme["sessions"] = [
+        {
+            "id": session_id,
+            "path": WORLD.path,
+            "sessionName": f"Cohort {n}",
+            "startDate": "2030-01-01T09:00:00.000Z",
+            "sessionOwnerGroup": WORLD.root_group,
+            "instructorsMails": [WORLD.instructor_mail],
+        }
+        for n, session_id in enumerate(fixture_ids)
+    ]
+    acme["sessions"].append(
+        {**acme["sessions"][0], "id": child, "rootSession": fixture_ids[0], "sessionName": "Child"}
+    )
+    await load_document(app.db, document)
+
+    def scenario(api: ClientV2, sent: InApp) -> None:
+        listed = [item["_id"] for item in api.list_path_sessions(WORLD.path)]
+        assert listed == [*fixture_ids, child]
+        pages = [c for c in sent.sent if c.startswith(f"GET /api/v2/paths/{WORLD.path}/sessions")]
+        assert len(pages) == 2, pages
+        picked = api.list_all_path_sessions(session_id={"in": [child, fixture_ids[5]]})
+        assert [(item["_id"], item.get("rootSessionId")) for item in picked] == [
+            (fixture_ids[5], None),
+            (child, fixture_ids[0]),
+        ]
+
+        created = api.create_path_session(
+            WORLD.path,
+            name="Through the client",
+            start_date="2031-01-01T09:00:00.000Z",
+            main_instructor_id=WORLD.instructor,
+            registration_request_validation="disabled",
+        )
+        assert created["groupId"] == WORLD.sales_group  # where Ines is an author (editor)
+        assert api.get_path_session(WORLD.path, created["_id"]) == created
+        edited = api.edit_path_session(WORLD.path, created["_id"], name="Renamed", user_limit=5)
+        assert (edited["name"], edited["userLimit"]) == ("Renamed", 5)
+        moved = api.edit_child_session(
+            WORLD.path, child, main_instructor_id=WORLD.second_instructor, instructor_ids=[]
+        )
+        assert (moved["mainInstructorId"], moved["instructorIds"]) == (WORLD.second_instructor, [])
+        with pytest.raises(PathSessionsError) as root:
+            api.edit_child_session(WORLD.path, fixture_ids[0], additional_information=None)
+        assert (root.value.status, root.value.code) == (400, "rootPathSession")
+        api.delete_path_session(WORLD.path, created["_id"])
+        with pytest.raises(PathSessionsError) as gone:
+            api.delete_path_session(WORLD.path, created["_id"])
+        assert (gone.value.status, gone.value.code) == (404, "sessionNotFound")
+
+        assert [p["_id"] for p in api.list_paths(status={"eq": "published"})] == [WORLD.path]
+        assert api.get_path(WORLD.archived_path)["status"] == "archived"
+        (ines,) = api.list_users(mail={"eq": "INES@acme.test"})
+        assert ines["_id"] == WORLD.instructor
+        assert api.get_user(WORLD.instructor)["mail"] == WORLD.instructor_mail
+        assert list(api.list_user_roles(WORLD.instructor)) == [
+            {"groupId": WORLD.sales_group, "role": "editor"}
+        ]
+        assert {"userId": WORLD.instructor, "role": "editor"} in list(
+            api.list_group_roles(WORLD.sales_group)
+        )
+        with pytest.raises(PathSessionsError) as missing:
+            api.get_user(WORLD.other_group)
+        assert (missing.value.status, missing.value.code) == (404, "userNotFound")
+
+    await with_client(app, scenario)
 
 
 # --- A real server ----------------------------------------------------------------------------
