@@ -41,6 +41,7 @@ SECOND_PATH = "6c0000000000000000000003"
 KEPT_SESSION = "6d0000000000000000000001"
 # A session of another path: asked for under WORLD.path, it is `sessionNotBelongToPath`.
 OTHER_PATH_SESSION = "6d0000000000000000000002"
+CHILD_SESSION = "6d0000000000000000000003"  # KEPT_SESSION's
 # Only the delete route gets these, so the sessions the other routes read stay in place.
 DISPOSABLE_SESSIONS = [f"6d00000000000000000000{n:02x}" for n in range(16, 20)]
 START = "2031-01-01T09:00:00.000Z"
@@ -52,8 +53,8 @@ PATH_PARAMETERS: dict[str, list[str]] = {
     "pathId": [WORLD.path, WORLD.path, SECOND_PATH, WORLD.archived_path, WORLD.other_path],
     "groupId": [WORLD.root_group, WORLD.sales_group, WORLD.other_group],
     "userId": [WORLD.owner, WORLD.instructor, WORLD.second_instructor],
-    "sessionId": [KEPT_SESSION, OTHER_PATH_SESSION],
-    "childSessionId": [KEPT_SESSION],
+    "sessionId": [KEPT_SESSION, OTHER_PATH_SESSION, CHILD_SESSION],
+    "childSessionId": [CHILD_SESSION, KEPT_SESSION],
 }
 BODY_FIELDS: dict[str, list[Any]] = {
     "mainInstructorId": [WORLD.instructor, WORLD.owner],
@@ -112,6 +113,9 @@ async def _load_world(settings: Settings) -> str:
         }
         for session_id in [KEPT_SESSION, OTHER_PATH_SESSION, *DISPOSABLE_SESSIONS]
     ]
+    acme["sessions"].append(
+        {**acme["sessions"][0], "id": CHILD_SESSION, "rootSession": KEPT_SESSION}
+    )
     app = create_app(settings)
     await app.startup()
     try:
