@@ -1255,6 +1255,8 @@ def servers(args: argparse.Namespace, database_url: str) -> list[Server]:
         # Limits stay on, so that their cost is measured, but far above what is sent.
         PATHSESSIONS_WRITE_RATE_LIMIT="1000000",
         PATHSESSIONS_READ_RATE_LIMIT="1000000",
+        # list-sessions runs 4 lists of one company at once: above the default cap of 1.
+        PATHSESSIONS_MAX_LISTS_PER_COMPANY="64",
     )
     if args.no_access_log:
         ours["PATHSESSIONS_ACCESS_LOG"] = "false"

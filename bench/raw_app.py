@@ -7,16 +7,25 @@ read scenarios compare with it too; their answers are larger than these 34 bytes
 with its path is ≈ 27 kB), so for them the gap also prices the bytes. Run by bench/bench.py:
 
     .venv/bin/python bench/raw_app.py --host 127.0.0.1 --port 8001 --workers 1
+
+The ceiling is stock uvicorn with httptools and uvloop; `--http edge` serves it on our
+protocol instead (`EdgeProtocol`, with the limits of docs/performance.md): what those limits
+cost.
 """
 
 from __future__ import annotations
 
 import argparse
+import sys
 from collections.abc import Awaitable, Callable, MutableMapping
 from pathlib import Path
 from typing import Any
 
 import uvicorn
+from uvicorn.supervisors import Multiprocess
+
+from pathsessions.settings import Settings
+from pathsessions.web.server import EdgeConfig, EdgeLimits
 
 Scope = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
@@ -47,21 +56,32 @@ def main() -> None:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--workers", type=int, default=1)
+    parser.add_argument("--http", choices=["edge", "httptools"], default="httptools")
     args = parser.parse_args()
-    # The same uvicorn options as `pathsessions serve` (src/pathsessions/cli/serve.py).
-    uvicorn.run(
+    # The same uvicorn options as `pathsessions serve` (src/pathsessions/cli/serve.py), with
+    # the default limits.
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    defaults = Settings()
+    config = EdgeConfig(
+        EdgeLimits(defaults.header_timeout, defaults.max_header_bytes, defaults.max_connections),
         "raw_app:app",
-        app_dir=str(Path(__file__).resolve().parent),
         host=args.host,
         port=args.port,
         workers=args.workers,
         loop="uvloop",
-        http="httptools",
+        http="pathsessions.web.server:EdgeProtocol" if args.http == "edge" else "httptools",
+        timeout_keep_alive=defaults.keep_alive_timeout,
         lifespan="off",
         access_log=False,
         log_config=None,
         server_header=False,
     )
+    server = uvicorn.Server(config)
+    if args.workers > 1:
+        sock = config.bind_socket()
+        Multiprocess(config, sockets=[sock]).run()
+    else:
+        server.run()
 
 
 if __name__ == "__main__":

@@ -1,8 +1,8 @@
 """The shell examples of README.md and docs/*.md run as pasted, against a real server.
 
 Each document's fenced blocks run in order, with bash, in a fresh directory, with the
-variables a running demo exported (`C K P G BASE`). The HTML comment on the line above a block
-says how (the convention is in the README, under "Quick start"):
+variables a running demo exported (`C K P G I CLIENT_ID CLIENT_SECRET BASE`). The HTML comment
+on the line above a block says how (the convention is in the README, under "Quick start"):
 
 - none: an `sh` block runs, and must exit 0 with no `"error"` in its output;
 - `<!-- example: server -->`: it starts a server; it runs in the background on a free port
@@ -38,7 +38,7 @@ BASH = shutil.which("bash") or "/bin/bash"
 DOCUMENTS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
 FENCE = re.compile(r"^```(\w+)\n(.*?)^```$", re.M | re.S)
 MARKER = re.compile(r"<!--\s*example:\s*(\w+)[^>]*-->\s*$")
-EXPORT = re.compile(r"^export ((?:[A-Z]+=\S+ ?)+)$", re.M)
+EXPORT = re.compile(r"^export ((?:[A-Z_]+=\S+ ?)+)$", re.M)
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ from .storage import Database, DatabaseUnavailable, migrate, open_database
 from .web.accesslog import AccessLog
 from .web.logs import configure_logging
 from .web.pipeline import Pipeline, Receive, Scope, Send, refuse_websocket
-from .web.ratelimit import Limiter, open_limiter
+from .web.ratelimit import Limiter, open_limiter, open_stream_slots
 from .web.routing import Route
 
 log = logging.getLogger("pathsessions")
@@ -35,7 +35,9 @@ class App:
         self.apis: list[V1 | V2] = [V1(settings), V2(settings)]
         quiet = settings.log_level.upper() in {"WARNING", "ERROR"}
         access_log = AccessLog() if settings.access_log and not quiet else None
-        self.pipeline = Pipeline(self.apis, settings.max_body_bytes, access_log)
+        self.pipeline = Pipeline(
+            self.apis, settings.max_body_bytes, access_log, settings.body_timeout
+        )
         self.limiter: Limiter | None = None
         self._context: Context | None = None
 
@@ -65,6 +67,9 @@ class App:
         self.limiter = open_limiter(
             s.rate_limits, (s.write_rate_limit, s.read_rate_limit), s.redis_url, s.rate_limit_file
         )
+        self.pipeline.streams = open_stream_slots(
+            s.max_lists_per_company, s.redis_url, self.limiter
+        )
         described = [(route, api.description) for api in self.apis for route in api.routes]
         self._context = Context(db, self.clock, s.token_secret.encode(), s, described)
 
@@ -74,6 +79,9 @@ class App:
         if self.limiter is not None:
             await self.limiter.close()
             self.limiter = None
+        if self.pipeline.streams is not None:
+            await self.pipeline.streams.close()
+            self.pipeline.streams = None
         if self._context is not None:
             await self._context.db.close()
             self._context = None

@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import difflib
+import math
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
@@ -46,6 +47,18 @@ class Settings:
     # The file that holds the limits of one host's worker processes. Empty: `serve` makes one
     # for its workers. Set it to share limits between several servers on one host.
     rate_limit_file: str = ""
+    # Streamed answers (whole lists) a company may have in progress at once: per process, or
+    # across every worker and host sharing PATHSESSIONS_REDIS_URL.
+    max_lists_per_company: int = 1
+    # The HTTP edge (web/server.py): seconds a client has to send its request headers, and
+    # to send its next request on a kept-alive connection; the most header bytes a request may
+    # have; connections per process (0: its file limit allows, less a reserve).
+    header_timeout: float = 10.0
+    # Seconds a request body has to arrive, once the request is known to be served.
+    body_timeout: float = 30.0
+    keep_alive_timeout: float = 5.0
+    max_header_bytes: int = 32768
+    max_connections: int = 0
 
     @property
     def docs_url(self) -> str:
@@ -76,6 +89,11 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
                 values[field.name] = int(raw)
             except ValueError:
                 raise SettingsError(f"{name} must be an integer, not {raw!r}") from None
+        elif field.type == "float":
+            try:
+                values[field.name] = float(raw)
+            except ValueError:
+                raise SettingsError(f"{name} must be a number, not {raw!r}") from None
         elif field.type == "bool":
             values[field.name] = _parse_bool(name, raw)
         else:
@@ -124,10 +142,24 @@ def _check(s: Settings) -> None:
         raise SettingsError(f"{PREFIX}DATABASE_URL must start with sqlite:/// or postgresql://")
     if s.sqlite_synchronous.upper() not in {"NORMAL", "FULL"}:
         raise SettingsError(f"{PREFIX}SQLITE_SYNCHRONOUS must be NORMAL or FULL")
-    positive = ("workers", "pg_pool_size", "max_body_bytes", "write_rate_limit", "read_rate_limit")
+    positive = (
+        "workers",
+        "pg_pool_size",
+        "max_body_bytes",
+        "write_rate_limit",
+        "read_rate_limit",
+        "max_header_bytes",
+        "max_lists_per_company",
+    )
     for name in positive:
         if getattr(s, name) < 1:
             raise SettingsError(f"{PREFIX}{name.upper()} must be positive")
+    if s.max_connections < 0:
+        raise SettingsError(f"{PREFIX}MAX_CONNECTIONS must be 0 (from the file limit) or more")
+    for name in ("header_timeout", "keep_alive_timeout", "body_timeout"):
+        value = getattr(s, name)
+        if not (value > 0 and math.isfinite(value)):
+            raise SettingsError(f"{PREFIX}{name.upper()} must be a positive number of seconds")
     if s.token_secret and len(s.token_secret) < MIN_TOKEN_SECRET:
         raise SettingsError(f"{PREFIX}TOKEN_SECRET must be at least {MIN_TOKEN_SECRET} characters")
     if s.redis_url and not s.redis_url.startswith(("redis://", "rediss://", "unix://")):

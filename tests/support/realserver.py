@@ -12,12 +12,14 @@ import asyncio
 import contextlib
 import os
 import re
+import resource
 import signal
 import socket
 import subprocess
 import sys
 import time
 from collections.abc import Mapping
+from functools import partial
 from pathlib import Path
 from typing import IO, Any
 
@@ -106,6 +108,7 @@ class Server:
         log_dir: Path,
         *args: str,
         env: Mapping[str, str] | None = None,
+        files: int | None = None,
     ) -> None:
         self.port = free_port()
         self.base_url = f"http://127.0.0.1:{self.port}"
@@ -122,6 +125,9 @@ class Server:
             stdout=self._files[0],
             stderr=self._files[1],
             start_new_session=True,
+            # A smaller soft limit on open files than the test's own, for a test that opens
+            # more connections than the server may have files.
+            preexec_fn=None if files is None else partial(_limit_files, files),
         )
 
     @property
@@ -166,14 +172,25 @@ class Server:
         self.process.wait(timeout=15)
 
 
+def _limit_files(files: int) -> None:
+    _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (files, hard))
+
+
 class Servers:
     def __init__(self, database_url: str, log_dir: Path) -> None:
         self.database_url = database_url
         self.log_dir = log_dir
         self.started: list[Server] = []
 
-    def start(self, *args: str, ready: bool = True, env: Mapping[str, str] | None = None) -> Server:
-        server = Server(self.database_url, self.log_dir, *args, env=env)
+    def start(
+        self,
+        *args: str,
+        ready: bool = True,
+        env: Mapping[str, str] | None = None,
+        files: int | None = None,
+    ) -> Server:
+        server = Server(self.database_url, self.log_dir, *args, env=env, files=files)
         self.started.append(server)
         if ready:
             server.wait_ready()

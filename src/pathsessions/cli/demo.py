@@ -12,7 +12,8 @@ from typing import Any
 
 from ..core import operators
 from ..core.clock import SYSTEM_CLOCK
-from ..core.model import NewKey
+from ..core.keys import SCOPES
+from ..core.model import NewCredential, NewKey
 from ..loader import load_document
 from ..settings import Settings
 from ..storage import Database, redact_url
@@ -51,32 +52,49 @@ def prepare(settings: Settings) -> str:
     document = demo_document()
     company = document["companies"][0]
 
-    async def work(db: Database) -> tuple[NewKey, str]:
+    async def work(db: Database) -> tuple[NewKey, NewCredential, str]:
         await load_document(db, document, generate_keys=False)
-        # A fresh key each run; the previous demo keys are revoked so the limit never bites.
+        # A fresh key and v2 credential each run; the previous demo ones are revoked so the
+        # limits never bite.
         await operators.revoke_keys_labelled(db, SYSTEM_CLOCK, company["id"], DEMO_LABEL)
         key = await operators.create_key(db, SYSTEM_CLOCK, company["id"], DEMO_LABEL)
+        for old in await operators.list_credentials(db, company["id"]):
+            if old.name == DEMO_LABEL and old.revoked_at is None:
+                await operators.revoke_credential(db, SYSTEM_CLOCK, company["id"], old.client_id)
+        credential = await operators.create_credential(
+            db, SYSTEM_CLOCK, company["id"], DEMO_LABEL, list(SCOPES)
+        )
         # A sandbox needs no secret store: the demo keeps its token secret in its database,
         # so that tokens outlive a restart of the demo.
         secret = settings.token_secret or await company_store.server_secret(
             db, "token", secrets.token_hex(32)
         )
-        return key, secret
+        return key, credential, secret
 
-    key, secret = run(settings, work)
+    key, credential, secret = run(settings, work)
     path_id = company["paths"][0]["id"]
     group_id = company["groups"][0]["id"]
     base = serve.base_url(settings)
+    instructor = company["users"][1]
     body = json.dumps(
         {
             "sessionName": "Demo cohort",
             "startDate": "2030-01-15T09:00:00+01:00",
             "sessionOwnerGroup": group_id,
-            "instructorsMails": [company["users"][1]["mail"]],
+            "instructorsMails": [instructor["mail"]],
         },
         separators=(",", ":"),
     )
-    variables = {"C": company["id"], "K": key.key, "P": path_id, "G": group_id, "BASE": base}
+    variables = {
+        "C": company["id"],
+        "K": key.key,
+        "P": path_id,
+        "G": group_id,
+        "I": instructor["id"],
+        "CLIENT_ID": credential.client_id,
+        "CLIENT_SECRET": credential.client_secret,
+        "BASE": base,
+    }
     exports = " ".join(f"{name}={shlex.quote(value)}" for name, value in variables.items())
     print(
         f"""
@@ -85,6 +103,7 @@ Demo company loaded into {redact_url(settings.database_url)}
   API key    : {key.key}
   path id    : {path_id}
   group id   : {group_id}
+  v2 client  : {credential.client_id} (secret {credential.client_secret}, every scope)
 
 For your shell (the README's examples use these variables):
 
@@ -98,7 +117,8 @@ curl -s -X POST '{base}/api/v1/paths/{path_id}/sessions/' \\
   -d '{body}'
 
 API description: {base}/docs  (OpenAPI: {base}/openapi.json)
-Serving on {base} until Ctrl-C; running the demo again keeps the data and prints a new key.
+Serving on {base} until Ctrl-C; running the demo again keeps the data and prints a new key
+and a new v2 credential.
 """,
         flush=True,
     )

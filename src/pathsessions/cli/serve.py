@@ -19,6 +19,7 @@ from ..settings import MAX_PORT, PREFIX, Settings, require_token_secret
 from ..storage import Database
 from ..storage.migrate import current_version
 from ..web.logs import configure_logging
+from ..web.server import EdgeConfig, EdgeLimits
 from .common import CommandError, add_command, run
 
 # Connections waiting to be accepted, as uvicorn's own default.
@@ -144,14 +145,19 @@ def serve(settings: Settings, sock: socket.socket) -> int:
     os.environ[PREFIX + "HOST"] = settings.host
     os.environ[PREFIX + "PORT"] = str(settings.port)
     os.environ[PREFIX + "TOKEN_SECRET"] = settings.token_secret
-    config = uvicorn.Config(
+    config = EdgeConfig(
+        EdgeLimits(settings.header_timeout, settings.max_header_bytes, settings.max_connections),
         "pathsessions.app:app_from_environment",
         factory=True,
         host=settings.host,
         port=settings.port,
         workers=settings.workers,
         loop="uvloop",
-        http="httptools",
+        # httptools with the limits uvicorn lacks (web/server.py); by import path, so that
+        # worker processes load it too.
+        http="pathsessions.web.server:EdgeProtocol",
+        # Seconds, fractions included: uvicorn hands the number to call_later.
+        timeout_keep_alive=settings.keep_alive_timeout,
         # No WebSocket protocol: an Upgrade header is ignored (RFC 9110 7.8 lets a server do
         # so) and the request is served as HTTP/1.1 by the pipeline, answered in our JSON. With
         # a WebSocket library installed, uvicorn would otherwise hand the application a

@@ -134,7 +134,10 @@ async def send_response(
     send: Callable[[MutableMapping[str, Any]], Awaitable[None]],
     r: Response,
     receive: Callable[[], Awaitable[MutableMapping[str, Any]]],
+    pause: Callable[[], Awaitable[None]] | None = None,
 ) -> None:
+    """Send `r`; a streamed body calls `pause` between its chunks (by default, it lets the
+    loop run once)."""
     # An answer without a body (a 204) has no content type, rather than an empty one.
     headers = [(b"content-type", r.content_type)] if r.content_type else []
     if r.stream is None:
@@ -143,14 +146,19 @@ async def send_response(
         headers += r.headers
     await send({"type": "http.response.start", "status": r.status, "headers": headers})
     if r.stream is not None:
-        await _send_stream(send, r.stream, receive)
+        await _send_stream(send, r.stream, receive, pause or _let_loop_run)
     await send({"type": "http.response.body", "body": r.body})
+
+
+async def _let_loop_run() -> None:
+    await asyncio.sleep(0)
 
 
 async def _send_stream(
     send: Callable[[MutableMapping[str, Any]], Awaitable[None]],
     stream: AsyncIterator[bytes],
     receive: Callable[[], Awaitable[MutableMapping[str, Any]]],
+    pause: Callable[[], Awaitable[None]],
 ) -> None:
     # Once the body is read, the next message the server hands us is the disconnect. Without
     # watching for it a long list would be read and encoded to the end for nobody: the
@@ -160,7 +168,7 @@ async def _send_stream(
         async for chunk in stream:
             # Let the loop run between chunks: SQLite reads never suspend, so without this a
             # long list would hold every other request (and the disconnect watch) until done.
-            await asyncio.sleep(0)
+            await pause()
             if gone.done():
                 return
             await send({"type": "http.response.body", "body": chunk, "more_body": True})

@@ -1,16 +1,24 @@
 """One request's way through the service, the same for every API version.
 
-Body limit (413) → route (404) → credentials (401) → rate limit (429) → handler, then the
-answer, its request id and its access-log line. What the answers say is each API's own: the
-pipeline asks the `Facade` that owns the matched route (or the first, for a request that
-matches none) to authenticate and to render every refusal and fault.
+Declared body size (413) → route (404) → credentials (401) → rate limit (429) → the body, read
+only now and within a deadline (413, 408) → handler, then the answer, its request id and its
+access-log line. What the answers say is each API's own: the pipeline asks the `Facade` that
+owns the matched route (or the first, for a request that matches none) to authenticate and to
+render every refusal and fault.
+
+No body is read for a request that is refused: it would be memory held for a client nobody
+knows (up to the body limit each, for as long as the client cares to take). A refusal given
+while a body may still be coming closes the connection after the answer (web/server.py then
+drops what still arrives), rather than reading the body only to skip it.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import time
-from collections.abc import Awaitable, Callable, MutableMapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping, Sequence
 from typing import Any, Generic, Protocol, TypeVar
 from urllib.parse import quote
 
@@ -25,7 +33,7 @@ from .asgi import (
 )
 from .body import TooManyFields
 from .logs import RequestIds, frames
-from .ratelimit import READ, WRITE, Limiter
+from .ratelimit import READ, WRITE, Limiter, StreamSlots
 from .routing import Route, Router
 
 log = logging.getLogger("pathsessions")
@@ -67,16 +75,43 @@ class Facade(Protocol[Ctx_contra]):
     def internal_error(self, error_id: str) -> Response: ...
 
 
+# Seconds a company over its cap of streamed answers is told to wait: a list takes seconds.
+STREAM_RETRY_AFTER = 1.0
+
+# Longest a streamed answer waits, between two chunks, for the other requests in progress to
+# be done: a chunk (a batch of a list) holds the loop for milliseconds, and a request that
+# waited behind one at each of its steps took ten times its time while a company listed.
+STREAM_DEFERENCE = 0.02
+
+# A streamed answer is paced while another request began less than this many seconds ago:
+# it rests PACE times as long as its last chunk took, so it has at most a fifth of the
+# worker's time and the other requests meet a chunk in progress a fifth as often. However
+# busy the worker, a list goes on at one chunk per PACE * STREAM_DEFERENCE + STREAM_DEFERENCE
+# seconds at least (0.1 s).
+PACE_WINDOW = 0.1
+PACE = 4
+
+# A body that does not arrive in time: the same words as the server's own 408 for a head
+# that does not (web/server.py), whatever the API.
+REQUEST_TIMEOUT = b'{"error":"request_timeout"}'
+
+
 class Trace:
     """What the access log says of one request, filled in as the request is understood."""
 
-    __slots__ = ("company_id", "id", "route", "upgrade")
+    __slots__ = ("body_pending", "company_id", "id", "route", "serving", "stream_slot", "upgrade")
 
     def __init__(self, request_id: str) -> None:
         self.id = request_id
         self.route: str | None = None
         self.company_id: str | None = None
         self.upgrade = False
+        # A body was announced and not read (whole): the connection cannot serve another
+        # request before it is skipped, so it is closed after the answer instead.
+        self.body_pending = False
+        # The slot a streamed answer holds (`StreamSlots`) until it is sent: company, token.
+        self.stream_slot: tuple[str, str] | None = None
+        self.serving = False  # counted in the pipeline's requests in progress
 
 
 class Pipeline(Generic[Ctx]):
@@ -85,12 +120,21 @@ class Pipeline(Generic[Ctx]):
         facades: Sequence[Facade[Ctx]],
         max_body_bytes: int,
         access_log: AccessLog | None,
+        body_timeout: float = 30.0,
     ) -> None:
         if not facades:
             raise ValueError("at least one API")
         self.facades = facades
         self.router = Router([(route, api) for api in facades for route in api.routes])
         self.max_body_bytes = max_body_bytes
+        self.body_timeout = body_timeout
+        # Set when the application starts (it may need Redis); None: no cap.
+        self.streams: StreamSlots | None = None
+        # Requests in progress, but for streamed answers being sent; `_quiet` is set when none.
+        self._serving = 0
+        self._quiet = asyncio.Event()
+        self._quiet.set()
+        self._last_request = 0.0  # perf_counter() when the last request began
         self.access_log = access_log
         self.request_ids = RequestIds()
 
@@ -100,18 +144,70 @@ class Pipeline(Generic[Ctx]):
         started = time.perf_counter()
         path = _raw_path(scope)
         trace = Trace(self.request_ids.next())
+        self._serving += 1
+        self._last_request = started
+        self._quiet.clear()
+        trace.serving = True
+        try:
+            await self._serve(scope, receive, send, ctx, limiter, path, trace, started)
+        finally:
+            self._done_serving(trace)
+            if trace.stream_slot is not None and self.streams is not None:
+                await self.streams.release(*trace.stream_slot)
+
+    def _done_serving(self, trace: Trace) -> None:
+        if trace.serving:
+            trace.serving = False
+            self._serving -= 1
+            if not self._serving:
+                self._quiet.set()
+
+    def _pacer(self) -> Callable[[], Awaitable[None]]:
+        """What a streamed answer does between two chunks: let the loop run; while other
+        requests come (one began in the last `PACE_WINDOW` s), rest `PACE` times as long as
+        its last chunk took; and wait (a little) for the requests in progress to be done."""
+        chunk_started = time.perf_counter()
+
+        async def pause() -> None:
+            nonlocal chunk_started
+            now = time.perf_counter()
+            await asyncio.sleep(0)
+            if now - self._last_request < PACE_WINDOW:
+                await asyncio.sleep(min(PACE * (now - chunk_started), PACE * STREAM_DEFERENCE))
+            if not self._quiet.is_set():
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(STREAM_DEFERENCE):
+                        await self._quiet.wait()
+            chunk_started = time.perf_counter()
+
+        return pause
+
+    async def _serve(
+        self,
+        scope: Scope,
+        receive: Receive,
+        send: Send,
+        ctx: Ctx,
+        limiter: Limiter | None,
+        path: str,
+        trace: Trace,
+        started: float,
+    ) -> None:
         try:
             response = await self._respond(scope, receive, path, trace, ctx, limiter)
         except ClientDisconnected:
             return  # nobody to answer, and nothing was done
         response.headers = [*(response.headers or ()), (b"x-request-id", trace.id.encode())]
-        if trace.upgrade:
+        if trace.upgrade or trace.body_pending:
             # The protocol switch asked for is not made: the request was served as HTTP/1.1.
             # The server's parser may have stopped reading the connection where the switch
             # would have begun, so it is closed rather than left waiting for bytes it dropped.
+            # So is a connection whose request body was left unread.
             response.headers.append((b"connection", b"close"))
+        if response.stream is not None:
+            self._done_serving(trace)  # from now on, it gives way to the others
         try:
-            await send_response(send, response, receive)
+            await send_response(send, response, receive, self._pacer())
         except Exception as exc:
             if response.stream is None:
                 raise
@@ -143,8 +239,9 @@ class Pipeline(Generic[Ctx]):
         ctx: Ctx,
         limiter: Limiter | None,
     ) -> Response:
-        # Matching reads nothing of the body; its answer waits until the body checks are done,
-        # so that a body too large is 413 on any route, known or not.
+        # Matching reads nothing of the body. A declared length over the limit is refused
+        # first, on any route, known or not; nothing else of the body is looked at before the
+        # request is known to be served.
         matched = self.router.match(scope["method"], path)
         api = self.facades[0] if matched is None else matched[1]
         headers: dict[bytes, bytes] = {}
@@ -154,11 +251,9 @@ class Pipeline(Generic[Ctx]):
         # Leading zeros are dropped so "000…01" is read as the small number it is; the
         # length check comes first because int() refuses strings of thousands of digits.
         declared = headers.get(b"content-length", b"").lstrip(b"0") or b"0"
+        trace.body_pending = declared != b"0" or b"transfer-encoding" in headers
         limit = self.max_body_bytes
         if declared.isdigit() and (len(declared) > 15 or int(declared) > limit):
-            return api.payload_too_large()
-        body = await read_body(receive, limit)
-        if body is None:
             return api.payload_too_large()
         if matched is None:
             return api.not_found()
@@ -169,12 +264,15 @@ class Pipeline(Generic[Ctx]):
             scope["path"],
             scope["query_string"],
             headers,
-            body,
+            b"",
             params,
             scope.get("scheme", "http"),
         )
         try:
             if route.public is not None:
+                refused = await self._read_body(receive, request, limit, trace, api)
+                if refused is not None:
+                    return refused
                 response = await route.public(request, ctx)
             else:
                 assert route.handler is not None
@@ -185,9 +283,21 @@ class Pipeline(Generic[Ctx]):
                     wait = await limiter.wait(tenant, READ if request.method == "GET" else WRITE)
                     if wait:
                         return api.rate_limited(wait)
+                refused = await self._read_body(receive, request, limit, trace, api)
+                if refused is not None:
+                    return refused
                 response = await route.handler(request, ctx, principal)
+                if response.stream is not None and self.streams is not None:
+                    # Nothing of a streamed answer is read before its first chunk (`prime`).
+                    token = await self.streams.acquire(tenant)
+                    if token is None:
+                        await _close(response.stream)
+                        return api.rate_limited(STREAM_RETRY_AFTER)
+                    trace.stream_slot = (tenant, token)
             await response.prime()
             return response
+        except ClientDisconnected:
+            raise  # mid-body: nobody to answer (`__call__`)
         except TooManyFields:
             return api.payload_too_large()
         except Exception as exc:
@@ -196,6 +306,38 @@ class Pipeline(Generic[Ctx]):
                 return answer
             log_fault(exc, trace.id)
             return api.internal_error(trace.id)
+
+    async def _read_body(
+        self,
+        receive: Receive,
+        request: Request,
+        limit: int,
+        trace: Trace,
+        api: Facade[Any],
+    ) -> Response | None:
+        """Read the body into `request`; else the answer: too large, or not in time."""
+        try:
+            if trace.body_pending:
+                async with asyncio.timeout(self.body_timeout):
+                    body = await read_body(receive, limit)
+            else:
+                # Neither a length nor chunks: no body in HTTP/1.1 (an in-process caller may
+                # still send one), and its one message is here already. Taken all the same:
+                # a streamed answer watches for the next one, the disconnect.
+                body = await read_body(receive, limit)
+        except TimeoutError:
+            return Response(408, REQUEST_TIMEOUT)
+        if body is None:
+            return api.payload_too_large()
+        trace.body_pending = False
+        request.body = body
+        return None
+
+
+async def _close(stream: AsyncIterator[bytes]) -> None:
+    aclose = getattr(stream, "aclose", None)
+    if aclose is not None:
+        await aclose()
 
 
 async def refuse_websocket(facade: Facade[Any], scope: Scope, receive: Receive, send: Send) -> None:

@@ -189,15 +189,7 @@ class RedisLimiter:
             late = await self._script(keys=[key], args=list(self._args[kind]))
         except Exception as exc:  # any Redis or network failure
             self._probing = False
-            now = time.monotonic()
-            if not self._down_since:
-                self._down_since = now
-                log.warning(
-                    "rate limits not applied: Redis unavailable (%s); asking it again every %g s",
-                    type(exc).__name__,
-                    self.cool_down,
-                )
-            self._open_until = now + self.cool_down
+            self.failed(exc)
             return 0.0
         except BaseException:
             self._probing = False  # cancelled: the next request after the cool-down asks
@@ -211,6 +203,21 @@ class RedisLimiter:
             self._probing = False
         return int(late) / 1e6
 
+    def down(self) -> bool:
+        """Redis is believed not to answer: the breaker is open, or a request probes it."""
+        return bool(self._down_since)
+
+    def failed(self, exc: Exception) -> None:
+        now = time.monotonic()
+        if not self._down_since:
+            self._down_since = now
+            log.warning(
+                "rate limits not applied: Redis unavailable (%s); asking it again every %g s",
+                type(exc).__name__,
+                self.cool_down,
+            )
+        self._open_until = now + self.cool_down
+
     async def close(self) -> None:
         await self._client.aclose()
 
@@ -223,3 +230,159 @@ def open_limiter(
     if redis_url:
         return RedisLimiter(rates, redis_url)
     return SharedTable(rates, shared_file)
+
+
+# --- Concurrent streamed answers per company ---------------------------------------------------
+
+
+class StreamSlots(Protocol):
+    """How many streamed answers (whole lists, read in batches) each company may have in
+    progress at once: a list of a large company holds a worker's loop for a batch at a time,
+    and ten of them at once starved every other company's requests on that worker."""
+
+    async def acquire(self, company_id: str) -> str | None:
+        """A slot for one streamed answer, named by the returned token; None when the
+        company already has as many as it may."""
+
+    async def release(self, company_id: str, token: str) -> None: ...
+
+    async def close(self) -> None: ...
+
+
+class LocalStreamSlots:
+    """Counted in this process: with several workers, each allows `cap` per company."""
+
+    def __init__(self, cap: int) -> None:
+        self.cap = cap
+        self._counts: dict[str, int] = {}
+
+    async def acquire(self, company_id: str) -> str | None:
+        count = self._counts.get(company_id, 0)
+        if count >= self.cap:
+            return None
+        self._counts[company_id] = count + 1
+        return company_id
+
+    async def release(self, company_id: str, token: str) -> None:
+        count = self._counts.get(company_id, 0) - 1
+        if count > 0:
+            self._counts[company_id] = count
+        else:
+            self._counts.pop(company_id, None)
+
+    async def close(self) -> None:
+        self._counts.clear()
+
+
+# KEYS[1]: the company's set of streams in progress, each scored by its start (Redis's clock,
+# in ms). ARGV: the cap, the token, the most milliseconds a stream is counted. A stream whose
+# worker died without releasing it is forgotten after that time.
+_ACQUIRE = """
+local now_parts = redis.call('TIME')
+local now = tonumber(now_parts[1]) * 1000 + math.floor(tonumber(now_parts[2]) / 1000)
+local lifetime = tonumber(ARGV[3])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - lifetime)
+if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[1]) then return 0 end
+redis.call('ZADD', KEYS[1], now, ARGV[2])
+redis.call('PEXPIRE', KEYS[1], lifetime)
+return 1
+"""
+
+
+class RedisStreamSlots:
+    """Counted in Redis, so the cap holds across every worker and host that share it. If
+    Redis fails, streams are let through (as the rate limits are), and Redis is not asked
+    again for `cool_down` seconds; one log line when it is lost, one when it is back. Given
+    the rate limiter (`shared`), its client and circuit breaker are used: one Redis, one
+    timeout and one log line per outage."""
+
+    # A stream is counted at most this long (a worker killed mid-stream never releases).
+    LIFETIME_MS = 600_000
+
+    def __init__(
+        self,
+        cap: int,
+        url: str,
+        cool_down: float = RedisLimiter.COOL_DOWN,
+        shared: RedisLimiter | None = None,
+    ) -> None:
+        import redis.asyncio as redis
+        from redis.asyncio.retry import Retry
+        from redis.backoff import NoBackoff
+
+        self.cap = cap
+        self._shared = shared
+        self._client = (
+            shared._client
+            if shared is not None
+            else redis.Redis.from_url(
+                url,
+                socket_timeout=RedisLimiter.TIMEOUT,
+                socket_connect_timeout=RedisLimiter.TIMEOUT,
+                retry=Retry(NoBackoff(), 0),
+            )
+        )
+        self._script = self._client.register_script(_ACQUIRE)
+        self.cool_down = cool_down
+        self._open_until = 0.0
+        self._down_since = 0.0
+
+    async def acquire(self, company_id: str) -> str | None:
+        token = os.urandom(8).hex()
+        skipped = self._shared.down() if self._shared else time.monotonic() < self._open_until
+        if skipped:
+            return ""  # Redis is skipped for now: let the stream through, uncounted
+        try:
+            allowed = await self._script(
+                keys=[_streams_key(company_id)], args=[self.cap, token, self.LIFETIME_MS]
+            )
+        except Exception as exc:  # any Redis or network failure
+            self._lost(exc)
+            return ""
+        self._back()
+        return token if allowed else None
+
+    async def release(self, company_id: str, token: str) -> None:
+        if not token:
+            return  # let through while Redis was unavailable: never counted
+        try:
+            await self._client.zrem(_streams_key(company_id), token)
+        except Exception as exc:
+            self._lost(exc)  # counted until LIFETIME_MS passes
+
+    def _lost(self, exc: Exception) -> None:
+        if self._shared is not None:
+            self._shared.failed(exc)
+            return
+        now = time.monotonic()
+        if not self._down_since:
+            self._down_since = now
+            log.warning(
+                "list limits not applied: Redis unavailable (%s); asking it again every %g s",
+                type(exc).__name__,
+                self.cool_down,
+            )
+        self._open_until = now + self.cool_down
+
+    def _back(self) -> None:
+        if self._shared is None and self._down_since:
+            log.warning(
+                "list limits applied again: Redis available after %.1f s",
+                time.monotonic() - self._down_since,
+            )
+            self._down_since = 0.0
+
+    async def close(self) -> None:
+        if self._shared is None:
+            await self._client.aclose()
+
+
+def _streams_key(company_id: str) -> str:
+    return f"pathsessions:streams:{company_id}"
+
+
+def open_stream_slots(cap: int, redis_url: str, limiter: Limiter | None) -> StreamSlots:
+    if redis_url:
+        shared = limiter if isinstance(limiter, RedisLimiter) else None
+        return RedisStreamSlots(cap, redis_url, shared=shared)
+    return LocalStreamSlots(cap)
