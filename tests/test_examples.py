@@ -192,7 +192,7 @@ def test_the_examples_run_as_pasted(document: Path, database_url: str, tmp_path:
 
 
 def test_the_python_example_prints_what_it_says(database_url: str, tmp_path: Path) -> None:
-    (python,) = [b for b in blocks(ROOT / "README.md") if b.language == "python"]
+    (python,) = [b for b in blocks(ROOT / "README.md") if b.language == "python" and b.how == "run"]
     shell = Shell(tmp_path, database_url)
     try:
         shell.server("./dev demo", "demo")

@@ -185,8 +185,9 @@ ENDPOINTS = [
     for r in REQUESTS
     if r.body is not None
 ]
-TOKEN_URL = CATALOGUE["issueToken"].url()
-TOKEN_BODY = CATALOGUE["issueToken"].json
+TOKEN_OPERATION = "v2.authentication.GenerateTokenController_generateToken"
+TOKEN_URL = CATALOGUE[TOKEN_OPERATION].url()
+TOKEN_BODY = CATALOGUE[TOKEN_OPERATION].json
 # One endpoint per operation, for the tests that replace the whole body.
 _FIRST: dict[str, Endpoint] = {}
 for _endpoint in ENDPOINTS:
@@ -530,7 +531,7 @@ DEEP = 100_000
 
 
 def unreadable(operation: str) -> str:
-    return "invalid_request" if operation == "issueToken" else "invalid_body"
+    return "invalid_request" if operation == TOKEN_OPERATION else "invalid_body"
 
 
 def with_raw_field(endpoint: Endpoint, field: str, raw_value: bytes) -> bytes:
@@ -822,10 +823,30 @@ NUL_CASES: list[tuple[str, str, Any, str]] = [
     ("unenrolPathSessionUsers", "userIds", ["\x00"], "invalid_users"),
     ("enrolPathSessionGroups", "groupIds", [WORLD.sales_group + "\x00"], "invalid_groups"),
     ("unenrolPathSessionGroups", "groupIds", ["\x00" * 24], "invalid_groups"),
-    ("issueToken", "grant_type", "client_credentials\x00", "unsupported_grant_type"),
-    ("issueToken", "client_id", ACME + "\x00", "invalid_client"),
-    ("issueToken", "client_secret", ACME_KEY + "\x00", "invalid_client"),
-    ("issueToken", "client_secret", "\x00", "invalid_client"),
+    (
+        TOKEN_OPERATION,
+        "grant_type",
+        "client_credentials\x00",
+        "unsupported_grant_type",
+    ),
+    (
+        TOKEN_OPERATION,
+        "client_id",
+        ACME + "\x00",
+        "invalid_client",
+    ),
+    (
+        TOKEN_OPERATION,
+        "client_secret",
+        ACME_KEY + "\x00",
+        "invalid_client",
+    ),
+    (
+        TOKEN_OPERATION,
+        "client_secret",
+        "\x00",
+        "invalid_client",
+    ),
 ]
 
 

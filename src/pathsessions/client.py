@@ -1,4 +1,5 @@
-"""A small typed client for the v1 path-sessions API (this server's or the real service's).
+"""Small typed clients for the path-sessions API (this server's or the real service's): `Client`
+for v1, `ClientV2` for v2.
 
     from pathsessions.client import Client, PathSessionsError
 
@@ -10,37 +11,68 @@
         api.enrol_users(session_id, emails=["leo@acme.test"])
         print(api.get_path_session(session_id)["users"])
 
-Every failure raises `PathSessionsError`, whose `code` is the server's error code (the
-`error` member of its answer, or "Not Found" for an unknown route) and `status` the HTTP status.
+    with ClientV2("http://127.0.0.1:8000", client_id, client_secret) as api:
+        session = api.create_path_session(
+            path_id, name="Cohort 1", start_date="2030-01-15T09:00:00.000Z",
+            main_instructor_id=user_id, registration_request_validation="disabled",
+        )
+        for item in api.list_all_path_sessions(path_id={"eq": path_id}):
+            print(item["_id"], item["name"])
+
+Every failure raises `PathSessionsError`, whose `status` is the HTTP status and `code` the
+server's error code: the `error` member of its answer (v2: `error.code`, or the bare `error`
+string of a 401 or 429), or "Not Found" for an unknown route. On v2 `message` holds the
+server's `error.message`.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import enum
+import time
+from collections.abc import Iterator, Mapping, Sequence
 from types import TracebackType
-from typing import Any, TypedDict, cast
+from typing import Any, Final, Literal, NotRequired, TypedDict, cast
 from urllib.parse import quote
 
 import httpx
 
 __all__ = [
+    "UNSET",
+    "AutomaticReenrollment",
     "Client",
+    "ClientV2",
+    "DateFilter",
+    "EqFilter",
     "Group",
+    "GroupV2",
+    "IpFiltering",
+    "Membership",
     "Path",
+    "PathOptions",
+    "PathSession",
+    "PathSessionWithoutTranslations",
     "PathSessionsError",
+    "PathV2",
     "SessionDetail",
     "SessionGroup",
     "SessionItem",
+    "StatusFilter",
     "Token",
+    "Translation",
     "User",
+    "UserRole",
+    "UserV2",
+    "ValueFilter",
 ]
 
 
 class PathSessionsError(Exception):
-    def __init__(self, status: int, code: str) -> None:
-        super().__init__(f"{status} {code}")
+    def __init__(self, status: int, code: str, message: str = "") -> None:
+        super().__init__(f"{status} {code}: {message}" if message else f"{status} {code}")
         self.status = status
         self.code = code
+        self.message = message
 
 
 class Token(TypedDict):
@@ -299,3 +331,507 @@ class Client:
 
     def get_path(self, path_id: str) -> Path:
         return cast(Path, self._call("GET", f"/api/v1/paths/{_seg(path_id)}"))
+
+
+# --- v2 -----------------------------------------------------------------------------------
+
+RegistrationRequestValidation = Literal[
+    "disabled", "instructors", "managers", "adminsAndManagers", "adminsCoachesInstructorsManagers"
+]
+Role = Literal[
+    "admin", "analyst", "editor", "coach", "contributor", "learner", "owner", "userAdmin"
+]
+
+
+class AutomaticReenrollment(TypedDict):
+    type: Literal["certificationExpiryDate", "pathCompletionDate"]
+    delayDays: int
+    recurrenceMonths: NotRequired[int]  # pathCompletionDate only
+
+
+class IpFiltering(TypedDict):
+    active: bool
+    authorizedAddresses: list[str]
+
+
+class Translation(TypedDict):
+    lang: str
+    published: bool
+    translatorIds: list[str]
+    translatedFields: dict[str, str]
+
+
+class PathSessionWithoutTranslations(TypedDict):
+    _id: str
+    pathId: str
+    name: str
+    startDate: str
+    mainInstructorId: str
+    instructorIds: list[str]
+    groupId: str
+    registrationRequestValidation: RegistrationRequestValidation
+    isAudienceBuilder: bool
+    createdAt: str
+    modifiedAt: str
+    endDate: NotRequired[str]
+    userLimit: NotRequired[int]
+    automaticReenrollment: NotRequired[AutomaticReenrollment]
+    ipFiltering: NotRequired[IpFiltering]
+    additionalInformation: NotRequired[str]
+    rootSessionId: NotRequired[str]
+
+
+class PathSession(PathSessionWithoutTranslations):
+    translations: list[Translation]
+
+
+class PathOptions(TypedDict):
+    linearProgression: bool
+    mandatoryReplay: bool
+    displayForum: bool
+    displayClassroomMessages: bool
+    automatedReminders: bool
+    notificationOnStepCreation: bool
+
+
+class PathV2(TypedDict):
+    _id: str
+    name: str
+    groupId: str
+    authorId: str
+    coAuthorIds: list[str]
+    status: Literal["published", "archived"]
+    defaultLang: str
+    sourceLang: str
+    options: PathOptions
+    steps: list[dict[str, Any]]
+    translations: list[Translation]
+    createdAt: str
+    modifiedAt: str
+    certificateId: NotRequired[str]
+    description: NotRequired[str]
+    additionalInformation: NotRequired[str]
+
+
+class GroupV2(TypedDict):
+    _id: str
+    name: str
+    public: bool
+    parentId: NotRequired[str]
+    custom: NotRequired[str]
+
+
+class UserV2(TypedDict):
+    _id: str
+    status: Literal["active", "invited", "deleted"]
+    lang: str
+    mail: NotRequired[str]
+    username: NotRequired[str]
+    firstName: NotRequired[str]
+    lastName: NotRequired[str]
+    job: NotRequired[str]
+    organization: NotRequired[str]
+    phone: NotRequired[str]
+    custom: NotRequired[str]
+    primaryGroupId: NotRequired[str]
+
+
+class UserRole(TypedDict):
+    """One member of a group."""
+
+    userId: str
+    role: Role
+
+
+class Membership(TypedDict):
+    """One group of a user."""
+
+    groupId: str
+    role: Role
+
+
+# Filters: `created_at={"gte": "2030-01-01"}` is sent as `createdAt[gte]=2030-01-01`, and
+# `path_id={"in": [a, b]}` as `pathId[in]=a&pathId[in]=b`; several filters are combined with AND.
+Day = str | dt.date
+
+
+class DateFilter(TypedDict, total=False):
+    lt: Day  # strictly before
+    gte: Day  # at or after
+
+
+# "in" is a keyword: this one is spelt the functional way.
+ValueFilter = TypedDict(
+    "ValueFilter", {"eq": str, "ne": str, "in": Sequence[str], "nin": Sequence[str]}, total=False
+)
+
+
+class StatusFilter(TypedDict, total=False):
+    eq: str
+    ne: str
+
+
+class EqFilter(TypedDict, total=False):
+    eq: str
+
+
+class _Unset(enum.Enum):
+    UNSET = enum.auto()
+
+
+# An edit leaves out every field left UNSET; None clears a field that can be cleared.
+UNSET: Final = _Unset.UNSET
+
+# A token is fetched again this long before it expires, so that it does not expire on the way.
+TOKEN_MARGIN_SECONDS = 30.0
+
+
+def _v2_date(value: Date) -> str:
+    """A date-time in the form v2 answers with, YYYY-MM-DDThh:mm:ss.sssZ."""
+    if isinstance(value, str):
+        return value
+    if value.tzinfo is None:
+        raise ValueError("datetimes sent to the API must carry a time zone")
+    return value.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.") + (
+        f"{value.microsecond // 1000:03d}Z"
+    )
+
+
+def _filter_value(value: Day) -> str:
+    if isinstance(value, dt.datetime):
+        return _v2_date(value)
+    if isinstance(value, dt.date):
+        return value.isoformat()  # a bare day: midnight UTC
+    return value
+
+
+def _filters(**fields: Mapping[str, Any] | None) -> list[tuple[str, str]]:
+    """Query parameters `field[operator]=value` for the filters given (the keyword names are the
+    API's field names)."""
+    params: list[tuple[str, str]] = []
+    for field, operators in fields.items():
+        for operator, value in (operators or {}).items():
+            if operator in ("in", "nin"):
+                if isinstance(value, str):
+                    raise TypeError(f"{field}[{operator}] takes a list of values")
+                if operator == "in" and not value:
+                    # Sent as no parameter at all, it would match everything.
+                    raise ValueError(f"{field}[in] needs at least one value")
+                params.extend((f"{field}[{operator}]", str(v)) for v in value)
+            else:
+                params.append((f"{field}[{operator}]", _filter_value(value)))
+    return params
+
+
+def _v2_error(response: httpx.Response) -> PathSessionsError:
+    try:
+        data = response.json()
+    except ValueError:
+        data = None
+    code, message = "unknown_error", ""
+    if isinstance(data, dict):
+        error = data.get("error")
+        if isinstance(error, dict):
+            code = str(error.get("code") or code)
+            message = str(error.get("message") or "")
+        elif isinstance(error, str) and error:
+            code = error
+        elif isinstance(data.get("message"), str):
+            code = data["message"]  # an unknown route: {"message": "Not Found", ...}
+    return PathSessionsError(response.status_code, code, message)
+
+
+def _is_invalid_token(response: httpx.Response) -> bool:
+    return response.status_code == 401 and _v2_error(response).code == "invalid_token"
+
+
+class ClientV2:
+    """The v2 API with a v2 API credential (client id and secret). A bearer token is fetched on
+    the first call and again when it is about to expire, or when the server refuses it once
+    (401 `invalid_token`: revoked, or the server restarted with another signing key).
+
+    List methods return iterators over every item of every page: the first page is fetched at
+    the call (so a bad path id or filter raises there), the next ones as the iteration reaches
+    them, following the `Link: <…>; rel="next"` header. The next page is asked of the same
+    endpoint on this client's base URL with the query of that link: the token is never sent
+    to another host, and a server behind a proxy that rewrites its host pages the same.
+    """
+
+    API_VERSION = "v2.0"
+
+    def __init__(
+        self,
+        base_url: str,
+        client_id: str,
+        client_secret: str,
+        *,
+        company_id: str | None = None,
+        user_id: str | None = None,
+        timeout: float = 10.0,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
+        self.client_id = client_id
+        self._client_secret = client_secret
+        self._company_id = company_id
+        self._user_id = user_id
+        self._token: str | None = None
+        self._token_expires = 0.0  # time.monotonic() value
+        self._http = httpx.Client(base_url=base_url, timeout=timeout, transport=transport)
+
+    def __enter__(self) -> ClientV2:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._http.close()
+
+    # --- plumbing -----------------------------------------------------------------------
+
+    def fetch_token(self) -> Token:
+        """Fetch a new bearer token now (the other calls do it when they need one)."""
+        body = {
+            "grant_type": "client_credentials",
+            "client_id": self.client_id,
+            "client_secret": self._client_secret,
+        }
+        if self._company_id is not None:
+            body["company_id"] = self._company_id
+        if self._user_id is not None:
+            body["user_id"] = self._user_id
+        asked_at = time.monotonic()
+        response = self._http.post("/api/v2/oauth2/token", json=body)
+        if response.status_code != 200:
+            raise _v2_error(response)
+        data = response.json()
+        self._token = str(data["access_token"])
+        # Our server answers "3600", as v1 does; the published document says a number.
+        self._token_expires = asked_at + float(data["expires_in"]) - TOKEN_MARGIN_SECONDS
+        return cast(Token, data)
+
+    def _send(
+        self,
+        method: str,
+        url: str,
+        *,
+        body: dict[str, Any] | None = None,
+        params: Any = None,
+    ) -> httpx.Response:
+        fresh = self._token is None or time.monotonic() >= self._token_expires
+        if fresh:
+            self.fetch_token()
+        response = self._attempt(method, url, body, params)
+        # A token refused before its time is fetched again, once; a fresh one refused is
+        # refused for good.
+        if not fresh and _is_invalid_token(response):
+            self.fetch_token()
+            response = self._attempt(method, url, body, params)
+        if response.status_code >= 400:
+            raise _v2_error(response)
+        return response
+
+    def _attempt(
+        self, method: str, url: str, body: dict[str, Any] | None, params: Any
+    ) -> httpx.Response:
+        headers = {"Authorization": f"Bearer {self._token}", "360-api-version": self.API_VERSION}
+        return self._http.request(method, url, json=body, params=params, headers=headers)
+
+    def _call(self, method: str, url: str, body: dict[str, Any] | None = None) -> Any:
+        response = self._send(method, url, body=body)
+        return response.json() if response.content else None
+
+    def _list(self, url: str, params: list[tuple[str, str]] | None = None) -> Iterator[Any]:
+        first = self._send("GET", url, params=params)
+
+        def items(response: httpx.Response) -> Iterator[Any]:
+            while True:
+                yield from response.json()
+                link = response.links.get("next", {}).get("url")
+                if not link:
+                    return
+                response = self._send("GET", url, params=httpx.URL(link).params)
+
+        return items(first)
+
+    # --- path sessions ------------------------------------------------------------------
+
+    def create_path_session(
+        self,
+        path_id: str,
+        *,
+        name: str,
+        start_date: Date,
+        main_instructor_id: str,
+        registration_request_validation: RegistrationRequestValidation,
+        end_date: Date | None = None,
+        instructor_ids: Sequence[str] | None = None,
+        user_limit: int | None = None,
+        automatic_reenrollment: AutomaticReenrollment | None = None,
+        ip_filtering: IpFiltering | None = None,
+        additional_information: str | None = None,
+    ) -> PathSession:
+        body: dict[str, Any] = {
+            "name": name,
+            "startDate": _v2_date(start_date),
+            "mainInstructorId": main_instructor_id,
+            "registrationRequestValidation": registration_request_validation,
+        }
+        optional: dict[str, Any] = {
+            "endDate": None if end_date is None else _v2_date(end_date),
+            "instructorIds": None if instructor_ids is None else list(instructor_ids),
+            "userLimit": user_limit,
+            "automaticReenrollment": automatic_reenrollment,
+            "ipFiltering": ip_filtering,
+            "additionalInformation": additional_information,
+        }
+        body.update((k, v) for k, v in optional.items() if v is not None)
+        url = f"/api/v2/paths/{_seg(path_id)}/sessions"
+        return cast(PathSession, self._call("POST", url, body))
+
+    def list_path_sessions(
+        self,
+        path_id: str,
+        *,
+        created_at: DateFilter | None = None,
+        modified_at: DateFilter | None = None,
+        start_date: DateFilter | None = None,
+        end_date: DateFilter | None = None,
+    ) -> Iterator[PathSession]:
+        params = _filters(
+            createdAt=created_at, modifiedAt=modified_at, startDate=start_date, endDate=end_date
+        )
+        return self._list(f"/api/v2/paths/{_seg(path_id)}/sessions", params)
+
+    def list_all_path_sessions(
+        self,
+        *,
+        path_id: ValueFilter | None = None,
+        session_id: ValueFilter | None = None,
+        created_at: DateFilter | None = None,
+        modified_at: DateFilter | None = None,
+        start_date: DateFilter | None = None,
+        end_date: DateFilter | None = None,
+    ) -> Iterator[PathSessionWithoutTranslations]:
+        """The sessions of every path of the company (without their translations)."""
+        params = _filters(
+            pathId=path_id,
+            sessionId=session_id,
+            createdAt=created_at,
+            modifiedAt=modified_at,
+            startDate=start_date,
+            endDate=end_date,
+        )
+        return self._list("/api/v2/paths/sessions", params)
+
+    def get_path_session(self, path_id: str, session_id: str) -> PathSession:
+        url = f"/api/v2/paths/{_seg(path_id)}/sessions/{_seg(session_id)}"
+        return cast(PathSession, self._call("GET", url))
+
+    def edit_path_session(
+        self,
+        path_id: str,
+        session_id: str,
+        *,
+        name: str | _Unset = UNSET,
+        start_date: Date | _Unset = UNSET,
+        end_date: Date | _Unset | None = UNSET,
+        main_instructor_id: str | _Unset = UNSET,
+        instructor_ids: Sequence[str] | _Unset = UNSET,
+        group_id: str | _Unset = UNSET,
+        registration_request_validation: RegistrationRequestValidation | _Unset = UNSET,
+        user_limit: int | _Unset | None = UNSET,
+        automatic_reenrollment: AutomaticReenrollment | _Unset | None = UNSET,
+        ip_filtering: IpFiltering | _Unset | None = UNSET,
+        additional_information: str | _Unset | None = UNSET,
+    ) -> PathSession:
+        """Change the fields given; None clears an optional one."""
+        fields: dict[str, Any] = {
+            "name": name,
+            "startDate": start_date if isinstance(start_date, _Unset) else _v2_date(start_date),
+            "endDate": end_date if end_date is None or end_date is UNSET else _v2_date(end_date),
+            "mainInstructorId": main_instructor_id,
+            "instructorIds": (
+                instructor_ids if isinstance(instructor_ids, _Unset) else list(instructor_ids)
+            ),
+            "groupId": group_id,
+            "registrationRequestValidation": registration_request_validation,
+            "userLimit": user_limit,
+            "automaticReenrollment": automatic_reenrollment,
+            "ipFiltering": ip_filtering,
+            "additionalInformation": additional_information,
+        }
+        body = {k: v for k, v in fields.items() if v is not UNSET}
+        url = f"/api/v2/paths/{_seg(path_id)}/sessions/{_seg(session_id)}"
+        return cast(PathSession, self._call("PATCH", url, body))
+
+    def delete_path_session(self, path_id: str, session_id: str) -> None:
+        self._call("DELETE", f"/api/v2/paths/{_seg(path_id)}/sessions/{_seg(session_id)}")
+
+    def edit_child_session(
+        self,
+        path_id: str,
+        child_session_id: str,
+        *,
+        main_instructor_id: str | _Unset = UNSET,
+        instructor_ids: Sequence[str] | _Unset = UNSET,
+        additional_information: str | _Unset | None = UNSET,
+    ) -> PathSession:
+        fields: dict[str, Any] = {
+            "mainInstructorId": main_instructor_id,
+            "instructorIds": (
+                instructor_ids if isinstance(instructor_ids, _Unset) else list(instructor_ids)
+            ),
+            "additionalInformation": additional_information,
+        }
+        body = {k: v for k, v in fields.items() if v is not UNSET}
+        url = f"/api/v2/paths/{_seg(path_id)}/child-sessions/{_seg(child_session_id)}"
+        return cast(PathSession, self._call("PATCH", url, body))
+
+    # --- paths, groups, users -----------------------------------------------------------
+
+    def list_paths(
+        self,
+        *,
+        created_at: DateFilter | None = None,
+        modified_at: DateFilter | None = None,
+        status: EqFilter | None = None,
+    ) -> Iterator[PathV2]:
+        params = _filters(createdAt=created_at, modifiedAt=modified_at, status=status)
+        return self._list("/api/v2/paths", params)
+
+    def get_path(self, path_id: str) -> PathV2:
+        return cast(PathV2, self._call("GET", f"/api/v2/paths/{_seg(path_id)}"))
+
+    def list_groups(self) -> Iterator[GroupV2]:
+        return self._list("/api/v2/groups")
+
+    def get_group(self, group_id: str) -> GroupV2:
+        return cast(GroupV2, self._call("GET", f"/api/v2/groups/{_seg(group_id)}"))
+
+    def list_group_roles(self, group_id: str) -> Iterator[UserRole]:
+        """The members of the group, one item per role held."""
+        return self._list(f"/api/v2/groups/{_seg(group_id)}/roles")
+
+    def list_users(
+        self,
+        *,
+        mail: ValueFilter | None = None,
+        username: ValueFilter | None = None,
+        status: StatusFilter | None = None,
+    ) -> Iterator[UserV2]:
+        """Every user, deleted ones included unless `status={"ne": "deleted"}`; find one by
+        e-mail with `mail={"eq": address}`."""
+        return self._list("/api/v2/users", _filters(mail=mail, username=username, status=status))
+
+    def get_user(self, user_id: str) -> UserV2:
+        return cast(UserV2, self._call("GET", f"/api/v2/users/{_seg(user_id)}"))
+
+    def list_user_roles(self, user_id: str) -> Iterator[Membership]:
+        """The groups of the user, one item per role held."""
+        return self._list(f"/api/v2/users/{_seg(user_id)}/roles")

@@ -69,7 +69,7 @@ _WITH_BODY = [
     _request("enrolPathSessionGroups", _GROUPS),
     _request("unenrolPathSessionGroups", _GROUPS),
     _request(
-        "issueToken",
+        "v2.authentication.GenerateTokenController_generateToken",
         {"grant_type": "client_credentials", "client_id": ACME, "client_secret": ACME_KEY},
     ),
 ]

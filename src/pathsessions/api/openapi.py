@@ -32,17 +32,22 @@ class Description:
     # how authenticated operations may present credentials, and the schemes named there
     security: list[dict[str, list[str]]]
     security_schemes: dict[str, Any]
-    # The schema of every error body, and the body answered for one error string.
-    error_schema: str = "Error"
+    # The schema of the error bodies an operation answers with one status, given their error
+    # strings (a 404 may also be the unknown-route answer); and the body answered for one.
+    error_schema: Callable[[int, list[str]], dict[str, Any]] = field(
+        default=lambda status, codes: {"$ref": "#/components/schemas/Error"}
+    )
     error_example: Callable[[str], Any] = field(default=lambda code: {"error": code})
+    # The error string of an unexpected fault, when it has one.
+    internal_error: str | None = None
 
 
-def _error_response(codes: list[str], api: Description) -> dict[str, Any]:
+def _error_response(status: int, codes: list[str], api: Description) -> dict[str, Any]:
     return {
         "description": "; ".join(f"`{c}`" for c in codes),
         "content": {
             "application/json": {
-                "schema": {"$ref": f"#/components/schemas/{api.error_schema}"},
+                "schema": api.error_schema(status, codes),
                 "examples": {c: {"value": api.error_example(c)} for c in codes},
             }
         },
@@ -64,10 +69,13 @@ def _operation(route: Route[Any, Any], api: Description) -> dict[str, Any]:
         op["parameters"] = meta["parameters"]
     if "requestBody" in meta:
         op["requestBody"] = meta["requestBody"]
-    content = {media: {"schema": success["schema"]}} if "schema" in success else {media: {}}
-    responses: dict[str, Any] = {
-        str(success["status"]): {"description": success["description"], "content": content}
-    }
+    answer: dict[str, Any] = {"description": success["description"]}
+    if "schema" in success:
+        answer["content"] = {media: {"schema": success["schema"]}}
+    elif "media" in success:
+        answer["content"] = {media: {}}
+    # else no body at all, as a 204 has
+    responses: dict[str, Any] = {str(success["status"]): answer}
     if "headers" in success:
         responses[str(success["status"])]["headers"] = success["headers"]
     by_status: dict[int, list[str]] = {}
@@ -77,7 +85,7 @@ def _operation(route: Route[Any, Any], api: Description) -> dict[str, Any]:
     if route.authenticated:
         by_status[api.statuses[api.rate_limited]] = [api.rate_limited]
     for status, codes in sorted(by_status.items()):
-        responses[str(status)] = _error_response(codes, api)
+        responses[str(status)] = _error_response(status, codes, api)
     if route.authenticated:
         responses["429"]["headers"] = {
             "Retry-After": {
@@ -98,11 +106,10 @@ def _operation(route: Route[Any, Any], api: Description) -> dict[str, Any]:
         "description": "Unknown route or method",
         "content": {"application/json": {"schema": {"$ref": "#/components/schemas/NotFound"}}},
     }
+    internal = [api.internal_error] if api.internal_error else []
     responses["500"] = {
         "description": "Unexpected fault; the id is also in the server log.",
-        "content": {
-            "application/json": {"schema": {"$ref": f"#/components/schemas/{api.error_schema}"}}
-        },
+        "content": {"application/json": {"schema": api.error_schema(500, internal)}},
     }
     op["responses"] = responses
     if route.authenticated:
@@ -137,6 +144,17 @@ def encode(doc: dict[str, Any]) -> bytes:
     return msgspec.json.encode(doc)
 
 
+def _resolve(doc: dict[str, Any], schema: dict[str, Any]) -> dict[str, Any]:
+    """A component schema for a reference to it; any other schema as it is."""
+    ref = schema.get("$ref")
+    if isinstance(ref, str) and ref.startswith("#/components/schemas/"):
+        found: dict[str, Any] = doc["components"]["schemas"][
+            ref.removeprefix("#/components/schemas/")
+        ]
+        return found
+    return schema
+
+
 def html_page(doc: dict[str, Any]) -> bytes:
     """A self-contained page (no scripts, no external assets: it works offline)."""
     e = html.escape
@@ -169,9 +187,9 @@ def html_page(doc: dict[str, Any]) -> bytes:
                 )
             body = op.get("requestBody", {}).get("content", {}).get("application/json")
             if body:
-                schema = body["schema"]
+                schema = _resolve(doc, body["schema"])
                 out.append("<table><tr><th>field</th><th>required</th><th>schema</th></tr>")
-                for name, prop in schema["properties"].items():
+                for name, prop in schema.get("properties", {}).items():
                     req = "yes" if name in schema.get("required", []) else "no"
                     out.append(
                         f"<tr><td><code>{e(name)}</code></td><td>{req}</td>"

@@ -138,7 +138,8 @@ async def send_response(
 ) -> None:
     """Send `r`; a streamed body calls `pause` between its chunks (by default, it lets the
     loop run once)."""
-    headers = [(b"content-type", r.content_type)]
+    # An answer without a body (a 204) has no content type, rather than an empty one.
+    headers = [(b"content-type", r.content_type)] if r.content_type else []
     if r.stream is None:
         headers.append((b"content-length", str(len(r.body)).encode()))
     if r.headers:

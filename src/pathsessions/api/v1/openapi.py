@@ -164,7 +164,7 @@ OPERATIONS: dict[str, dict[str, Any]] = {
             "invalid_session_additional_information",
         ],
     },
-    "issueToken": {
+    "v2.authentication.GenerateTokenController_generateToken": {
         "tags": ["Authentication"],
         "summary": "Exchange an API key or a v2 API credential for a bearer token",
         "description": (
@@ -196,6 +196,7 @@ OPERATIONS: dict[str, dict[str, Any]] = {
             "description": "A bearer token.",
             "schema": {
                 "type": "object",
+                "required": ["token_type", "access_token", "expires_in"],
                 "properties": {
                     "token_type": {"const": "Bearer"},
                     "access_token": {"type": "string"},

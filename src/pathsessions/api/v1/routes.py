@@ -13,7 +13,12 @@ from . import handlers as h
 V1Route = Route[Context, Company]
 
 ROUTES: list[Route[Context, Any]] = [
-    V1Route("POST", "/api/v2/oauth2/token", "issueToken", public=h.issue_token),
+    V1Route(
+        "POST",
+        "/api/v2/oauth2/token",
+        "v2.authentication.GenerateTokenController_generateToken",
+        public=h.issue_token,
+    ),
     V1Route("POST", "/api/v1/paths/{pathId}/sessions", "createPathSession", h.create_path_session),
     V1Route("GET", "/api/v1/paths/sessions", "listPathSessions", h.list_path_sessions),
     V1Route("GET", "/api/v1/paths/sessions/{sessionId}", "getPathSession", h.get_path_session),

@@ -15,8 +15,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
-from typing import cast
+from dataclasses import dataclass, field
+from typing import Any, cast
 from urllib.parse import parse_qsl
 
 from ...core.listing import Condition, Operator
@@ -41,6 +41,8 @@ class Kind:
     expected: str
     # The values allowed, for the description.
     values: tuple[str, ...] = ()
+    # The JSON Schema of a value, for the description (with `values`, their enum).
+    schema: dict[str, Any] = field(default_factory=lambda: {"type": "string"})
 
 
 def _id(value: str) -> str | None:
@@ -56,10 +58,31 @@ def _text(value: str) -> str | None:
     return value if value and storable(value) else None
 
 
-DATE = Kind(("lt", "gte"), dates.parse_filter, dates.MUST_BE_DATE_OR_DATE_TIME)
-ID = Kind(("eq", "ne", "in", "nin"), _id, "must be an id of 24 hexadecimal digits")
-MAIL = Kind(("eq", "ne", "in", "nin"), _mail, "must be a non-empty string")
-TEXT = Kind(("eq", "ne", "in", "nin"), _text, "must be a non-empty string")
+DATE = Kind(
+    ("lt", "gte"),
+    dates.parse_filter,
+    dates.MUST_BE_DATE_OR_DATE_TIME,
+    schema={"type": "string", "anyOf": [{"format": "date-time"}, {"format": "date"}]},
+)
+ID = Kind(
+    ("eq", "ne", "in", "nin"),
+    _id,
+    "must be an id of 24 hexadecimal digits",
+    schema={"type": "string", "pattern": "^[a-fA-F0-9]{24}$"},
+)
+# Not blank, and no NUL (which PostgreSQL text cannot hold).
+MAIL = Kind(
+    ("eq", "ne", "in", "nin"),
+    _mail,
+    "must be a non-empty string",
+    schema={"type": "string", "pattern": "^[^\\x00]*[^\\s\\x00][^\\x00]*$"},
+)
+TEXT = Kind(
+    ("eq", "ne", "in", "nin"),
+    _text,
+    "must be a non-empty string",
+    schema={"type": "string", "pattern": "^[^\\x00]+$"},
+)
 
 
 def choice(*values: str, operators: tuple[Operator, ...] = ("eq", "ne")) -> Kind:

@@ -14,7 +14,7 @@ import msgspec
 
 from ...core.errors import ErrorCode
 from ..openapi import Description
-from .errors import ERRORS, body, statuses
+from .errors import BARE, ERRORS, INTERNAL_ERROR, body, statuses
 from .operations import SCOPES, Operation
 from .routes import OPERATIONS
 from .routes import SCHEMAS as OPERATION_SCHEMAS
@@ -26,10 +26,45 @@ _MESSAGES = {code: message for _, code, message in ERRORS.values()}
 _MESSAGES["badRequest"] = "<field path>: <what is wrong>"
 
 ERROR_SCHEMA = "v2.Error"
-COMPONENTS: dict[str, Any] = {
-    ERROR_SCHEMA: SCHEMAS["V2Error"],
-    **{f"v2.{name}": schema for name, schema in OPERATION_SCHEMAS.items()},
-}
+
+
+def _error_schema(status: int, codes: list[str]) -> dict[str, Any]:
+    """The bodies of one status, their codes enumerated: the nested envelope, the bare string
+    of a 401 or 429, and for a 404 also the unknown-route answer (another method on a v2
+    path)."""
+    nested = [c for c in codes if c not in BARE]
+    bare = [c for c in codes if c in BARE]
+    options: list[dict[str, Any]] = []
+    if nested:
+        options.append(
+            {
+                "type": "object",
+                "required": ["error"],
+                "properties": {
+                    "error": {
+                        "type": "object",
+                        "required": ["code", "message"],
+                        "properties": {
+                            "code": {"type": "string", "enum": nested},
+                            "message": {"type": "string"},
+                        },
+                    }
+                },
+            }
+        )
+    if bare:
+        options.append(
+            {
+                "type": "object",
+                "required": ["error"],
+                "properties": {"error": {"type": "string", "enum": bare}},
+            }
+        )
+    if status == 404:
+        options.append({"$ref": "#/components/schemas/NotFound"})
+    if not options:
+        return {"$ref": f"#/components/schemas/{ERROR_SCHEMA}"}
+    return options[0] if len(options) == 1 else {"anyOf": options}
 
 
 def _example(code: str) -> Any:
@@ -50,6 +85,13 @@ def _rename(value: Any) -> Any:
     if isinstance(value, list):
         return [_rename(v) for v in value]
     return value
+
+
+# The components, their references to one another renamed too.
+COMPONENTS: dict[str, Any] = {
+    ERROR_SCHEMA: SCHEMAS["V2Error"],
+    **{f"v2.{name}": _rename(schema) for name, schema in OPERATION_SCHEMAS.items()},
+}
 
 
 def _operation(op: Operation) -> dict[str, Any]:
@@ -91,6 +133,7 @@ def description() -> Description:
                 },
             }
         },
-        error_schema=ERROR_SCHEMA,
+        error_schema=_error_schema,
         error_example=_example,
+        internal_error=INTERNAL_ERROR,
     )

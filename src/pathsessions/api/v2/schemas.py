@@ -49,7 +49,7 @@ def filter_parameters(filters: dict[str, Kind]) -> list[dict[str, Any]]:
     params: list[dict[str, Any]] = []
     for name, kind in filters.items():
         for op in kind.operators:
-            value: dict[str, Any] = {"type": "string"}
+            value: dict[str, Any] = dict(kind.schema)
             if kind.values:
                 value["enum"] = list(kind.values)
             schema = {"type": "array", "items": value} if op in ("in", "nin") else value

@@ -1,0 +1,212 @@
+"""Schemathesis over v2: every v2 operation, every answer held to /openapi.json.
+
+As for v1 (test_schemathesis.py): the document is loaded from the app, which is called in
+process on each backend; each operation gets its coverage cases and up to MAX_EXAMPLES
+generated ones, and `before_call` swaps many generated ids and references for those of the
+known world, so that success answers get checked too. Requests carry a bearer token of ACME's
+credential with every scope; the version header is a parameter of the document, generated
+like any other (the negative cases leave it out or change it).
+
+The line at the end of the pytest report gives the figures of each backend's run and its seed;
+PATHSESSIONS_TEST_SCHEMATHESIS_SEED=<seed> runs with that seed again.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+import zlib
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+import httpx
+import pytest
+import schemathesis
+from schemathesis.python import asgi
+
+from pathsessions.api.v2.routes import ROUTES
+from pathsessions.app import create_app
+from pathsessions.loader import load_document
+from pathsessions.settings import Settings
+from support import WORLD, world_document
+from support.report import ReportLines
+from support.v2 import v2_token
+from test_schemathesis import Counted
+
+# Generated cases per operation, on top of its coverage cases.
+MAX_EXAMPLES = 20
+
+Case = schemathesis.Case[Any]
+SECOND_PATH = "6c0000000000000000000003"
+KEPT_SESSION = "6d0000000000000000000001"
+# A session of another path: asked for under WORLD.path, it is `sessionNotBelongToPath`.
+OTHER_PATH_SESSION = "6d0000000000000000000002"
+CHILD_SESSION = "6d0000000000000000000003"  # KEPT_SESSION's
+# Only the delete route gets these, so the sessions the other routes read stay in place.
+DISPOSABLE_SESSIONS = [f"6d00000000000000000000{n:02x}" for n in range(16, 20)]
+START = "2031-01-01T09:00:00.000Z"
+END = "2031-06-30T17:00:00.000Z"
+
+# What a generated value may be swapped for, by the path parameter or body field it is the
+# value of. The other company's objects are there to be answered as unknown.
+PATH_PARAMETERS: dict[str, list[str]] = {
+    "pathId": [WORLD.path, WORLD.path, SECOND_PATH, WORLD.archived_path, WORLD.other_path],
+    "groupId": [WORLD.root_group, WORLD.sales_group, WORLD.other_group],
+    "userId": [WORLD.owner, WORLD.instructor, WORLD.second_instructor],
+    "sessionId": [KEPT_SESSION, OTHER_PATH_SESSION, CHILD_SESSION],
+    "childSessionId": [CHILD_SESSION, KEPT_SESSION],
+}
+BODY_FIELDS: dict[str, list[Any]] = {
+    "mainInstructorId": [WORLD.instructor, WORLD.owner],
+    "instructorIds": [[WORLD.second_instructor], []],
+    "groupId": [WORLD.root_group, WORLD.sales_group],
+    "startDate": [START],
+    "endDate": [END],
+}
+
+
+def _swap(case: str, value: Any, known: list[Any]) -> Any:
+    """One of `known`, or now and then `value` itself: chosen by what the case holds, so that a
+    case Hypothesis replays is sent exactly as before."""
+    i = zlib.crc32(f"{case}{value!r}".encode()) % (len(known) + 1)
+    return value if i == len(known) else known[i]
+
+
+def before_call(context: schemathesis.HookContext, case: Case, kwargs: Any) -> None:
+    if not case.operation.path.startswith("/api/v2/"):
+        return
+    positive = case.meta is not None and case.meta.generation.mode.is_positive
+    generated = repr((case.path_parameters, case.query, case.body))
+    if positive and case.query:
+        # Any string is a valid `next` to the document, but only a page token the server
+        # made is accepted; the negative cases still send made-up ones.
+        case.query.pop("next", None)
+    for name, value in list((case.path_parameters or {}).items()):
+        known = PATH_PARAMETERS.get(name)
+        if name == "sessionId" and case.operation.method == "delete":
+            known = DISPOSABLE_SESSIONS
+        if known and positive:
+            case.path_parameters[name] = _swap(generated, value, known)
+    # A body is swapped into only when all of it is valid: a negative case must stay invalid
+    # exactly where schemathesis made it so.
+    if isinstance(case.body, dict) and positive:
+        for name, value in list(case.body.items()):
+            if name in BODY_FIELDS:
+                case.body[name] = _swap(generated, value, BODY_FIELDS[name])
+
+
+async def _load_world(settings: Settings) -> str:
+    """The test world, plus sessions with known ids, loaded through an app on this test's
+    event loop; answers a bearer token of ACME's credential with every scope."""
+    document = world_document()
+    acme = document["companies"][0]
+    acme["paths"].append({"id": SECOND_PATH, "name": "Second", "group": WORLD.root_group})
+    acme["sessions"] = [
+        {
+            "id": session_id,
+            "path": WORLD.path if session_id != OTHER_PATH_SESSION else SECOND_PATH,
+            "sessionName": f"Session {session_id[-2:]}",
+            "startDate": "2030-01-01T09:00:00.000Z",
+            "endDate": "2040-02-01T09:00:00.000Z",
+            "sessionOwnerGroup": WORLD.root_group,
+            "instructorsMails": [WORLD.instructor_mail],
+        }
+        for session_id in [KEPT_SESSION, OTHER_PATH_SESSION, *DISPOSABLE_SESSIONS]
+    ]
+    acme["sessions"].append(
+        {**acme["sessions"][0], "id": CHILD_SESSION, "rootSession": KEPT_SESSION}
+    )
+    app = create_app(settings)
+    await app.startup()
+    try:
+        await load_document(app.db, document)
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://setup") as client:
+            credential = WORLD.credential
+            return await v2_token(client, credential.client_id, credential.client_secret)
+    finally:
+        await app.shutdown()
+
+
+EXAMPLES: dict[str, int] = {}
+
+
+@pytest.fixture
+async def api_schema(
+    settings: Settings,
+    request: pytest.FixtureRequest,
+    record_property: Callable[[str, object], None],
+) -> AsyncIterator[schemathesis.BaseSchema]:
+    # schemathesis 4.32 keeps the test's id in `Node._nodeid`, which pytest 9.2 no longer has.
+    if not hasattr(request.node, "_nodeid"):
+        request.node._nodeid = request.node.nodeid
+    token = await _load_world(settings)
+    seed = os.environ.get("PATHSESSIONS_TEST_SCHEMATHESIS_SEED")
+    config = schemathesis.Config.from_dict(
+        {
+            **({"seed": int(seed)} if seed else {}),
+            "headers": {"Authorization": f"Bearer {token}"},
+            "generation": {"max-examples": MAX_EXAMPLES},
+            "checks": {
+                "not_a_server_error": {"enabled": True},
+                "status_code_conformance": {"enabled": True},
+                "content_type_conformance": {"enabled": True},
+                "response_schema_conformance": {"enabled": True},
+                "response_headers_conformance": {"enabled": True},
+                # Another method on a known path is the unknown-route 404, as on v1
+                # (docs/api.md, "Our decisions"), and documented as such.
+                "unsupported_method": {"enabled": False},
+                # The token is sent with every case, the ones meant to go without included:
+                # the answers to missing and bad tokens are tested in test_v2_conventions.py.
+                "ignored_auth": {"enabled": False},
+            },
+            "operations": [
+                {
+                    # Whether a value the document allows is accepted depends on what is
+                    # stored and on the other fields (a user of the company, an end after the
+                    # start, an open session); these answer 4xx with a documented code.
+                    "include-method": ["POST", "PATCH", "PUT", "DELETE"],
+                    "checks": {"positive_data_acceptance": {"enabled": False}},
+                },
+                {
+                    # A session asked for under another path than its own is a 400.
+                    "include-operation-id": "v2.paths.GetPathSessionController_getPathSession",
+                    "checks": {
+                        "positive_data_acceptance": {
+                            "expected-statuses": ["2xx", "400", "401", "403", "404", "429"]
+                        }
+                    },
+                },
+            ],
+        }
+    )
+    app = Counted(create_app(settings))
+    started = time.perf_counter()
+    schema = schemathesis.openapi.from_asgi("/openapi.json", app, config=config)
+    schemathesis.hook(before_call)
+    EXAMPLES.clear()
+    try:
+        yield schema
+    finally:
+        schemathesis.hooks.unregister(before_call)
+        asgi.shutdown_lifespans()
+    elapsed = time.perf_counter() - started
+    assert sorted(EXAMPLES) == sorted(f"{r.method} {r.path}" for r in ROUTES), "not every route"
+    examples = sum(EXAMPLES.values())
+    backend = request.node.callspec.params["database_url"]
+    record_property(
+        f"{ReportLines.PREFIX}schemathesis v2",
+        f"{backend}: {len(EXAMPLES)} operations, {examples} examples, {app.requests} requests "
+        f"answered, {elapsed:.1f} s (seed {config.seed})",
+    )
+
+
+schema = schemathesis.pytest.from_fixture("api_schema").include(
+    operation_id=[route.operation_id for route in ROUTES]
+)
+
+
+@schema.parametrize()
+def test_api_v2(case: Case) -> None:
+    EXAMPLES[case.operation.label] = EXAMPLES.get(case.operation.label, 0) + 1
+    case.call_and_validate()
