@@ -191,12 +191,19 @@ def test_the_examples_run_as_pasted(document: Path, database_url: str, tmp_path:
         shell.stop()
 
 
-def test_the_python_example_prints_what_it_says(database_url: str, tmp_path: Path) -> None:
-    (python,) = [b for b in blocks(ROOT / "README.md") if b.language == "python" and b.how == "run"]
+# The last line each of the README's Python examples prints, in order (v1, then v2).
+PYTHON_LAST_LINES = ["400 user_not_found", "404 sessionNotFound No such path session."]
+
+
+def test_the_python_examples_print_what_they_say(database_url: str, tmp_path: Path) -> None:
+    runs = [b for b in blocks(ROOT / "README.md") if b.language == "python" and b.how == "run"]
+    assert len(runs) == len(PYTHON_LAST_LINES)
     shell = Shell(tmp_path, database_url)
     try:
         shell.server("./dev demo", "demo")
-        out = shell.run(python, "readme-python")
+        last_lines = [
+            shell.run(block, f"readme-python-{i}").splitlines()[-1] for i, block in enumerate(runs)
+        ]
     finally:
         shell.stop()
-    assert out.splitlines()[-1] == "400 user_not_found"
+    assert last_lines == PYTHON_LAST_LINES
