@@ -52,7 +52,7 @@ from .core.operators import (
     credential_scopes,
     is_company_group,
 )
-from .core.sessions import MAX_AUTHORIZED_ADDRESSES, REENROLLMENT_TYPES, REGISTRATION_OPTIONS
+from .core.path_sessions import MAX_AUTHORIZED_ADDRESSES, REENROLLMENT_TYPES, REGISTRATION_OPTIONS
 from .core.values import is_object_id, normalize_email, parse_date, storable
 from .storage import Database
 from .storage import companies as company_store

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable
+from functools import partial
 
 from ..storage import Database
 from ..storage import directory as store
 from .errors import DomainError, ErrorCode
 from .listing import ListQuery, Page
+from .lookups import owned
 from .model import Company, Group, Membership, PathProfile, PathWithSessions, Person, UserProfile
 from .values import is_object_id, normalize_email
 
@@ -21,12 +23,9 @@ async def groups_page(company: Company, db: Database, query: ListQuery) -> Page[
 
 
 async def get_group(company: Company, db: Database, group_id: str) -> Group:
-    group = None
-    if is_object_id(group_id):
-        group = await store.get_group(db, company.id, group_id.lower())
-    if group is None:
-        raise DomainError(ErrorCode.GROUP_NOT_FOUND)
-    return group
+    return await owned(
+        group_id, partial(store.get_group, db, company.id), ErrorCode.GROUP_NOT_FOUND
+    )
 
 
 def list_users(company: Company, db: Database) -> AsyncIterator[list[Person]]:
@@ -49,12 +48,8 @@ async def get_user(company: Company, db: Database, id_or_mail: str) -> Person:
 
 async def get_user_profile(company: Company, db: Database, user_id: str) -> UserProfile:
     """By id only, deleted users included."""
-    user = None
-    if is_object_id(user_id):
-        user = await store.get_user_profile(db, company.id, user_id.lower())
-    if user is None:
-        raise DomainError(ErrorCode.USER_NOT_FOUND)
-    return user
+    fetch = partial(store.get_user_profile, db, company.id)
+    return await owned(user_id, fetch, ErrorCode.USER_NOT_FOUND)
 
 
 def users_page(company: Company, db: Database, query: ListQuery) -> Awaitable[Page[UserProfile]]:
@@ -99,12 +94,8 @@ def list_paths(company: Company, db: Database) -> AsyncIterator[list[PathWithSes
 
 
 async def get_path(company: Company, db: Database, path_id: str) -> PathWithSessions:
-    found = None
-    if is_object_id(path_id):
-        found = await store.get_path_with_sessions(db, company.id, path_id.lower())
-    if found is None:
-        raise DomainError(ErrorCode.PATH_NOT_FOUND)
-    return found
+    fetch = partial(store.get_path_with_sessions, db, company.id)
+    return await owned(path_id, fetch, ErrorCode.PATH_NOT_FOUND)
 
 
 def paths_page(company: Company, db: Database, query: ListQuery) -> Awaitable[Page[PathProfile]]:
@@ -112,9 +103,5 @@ def paths_page(company: Company, db: Database, query: ListQuery) -> Awaitable[Pa
 
 
 async def get_path_profile(company: Company, db: Database, path_id: str) -> PathProfile:
-    found = None
-    if is_object_id(path_id):
-        found = await store.get_path_profile(db, company.id, path_id.lower())
-    if found is None:
-        raise DomainError(ErrorCode.PATH_NOT_FOUND)
-    return found
+    fetch = partial(store.get_path_profile, db, company.id)
+    return await owned(path_id, fetch, ErrorCode.PATH_NOT_FOUND)

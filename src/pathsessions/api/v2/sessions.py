@@ -13,7 +13,7 @@ from typing import Annotated, Any, Literal
 import msgspec
 from msgspec import UNSET, Meta, UnsetType
 
-from ...core import sessions
+from ...core import path_sessions
 from ...core.model import (
     Client,
     IpFiltering,
@@ -65,7 +65,9 @@ AutomaticReenrollment = CertificationExpiryDate | PathCompletionDate
 
 class IpFilteringBody(msgspec.Struct):
     active: bool
-    authorizedAddresses: Annotated[list[str], Meta(max_length=sessions.MAX_AUTHORIZED_ADDRESSES)]
+    authorizedAddresses: Annotated[
+        list[str], Meta(max_length=path_sessions.MAX_AUTHORIZED_ADDRESSES)
+    ]
 
 
 class CreateBody(msgspec.Struct):
@@ -139,9 +141,9 @@ def _given(value: Any, convert: Any) -> Any:
     return None if isinstance(value, UnsetType) else convert(value)
 
 
-def session_input(body: CreateBody) -> sessions.SessionInput:
+def session_input(body: CreateBody) -> path_sessions.SessionInput:
     _storable(body)
-    return sessions.SessionInput(
+    return path_sessions.SessionInput(
         name=body.name,
         start_date=int(body.startDate),
         main_instructor_id=body.mainInstructorId,
@@ -155,9 +157,9 @@ def session_input(body: CreateBody) -> sessions.SessionInput:
     )
 
 
-def session_edit(body: EditBody) -> sessions.SessionEdit:
+def session_edit(body: EditBody) -> path_sessions.SessionEdit:
     _storable(body)
-    return sessions.SessionEdit(
+    return path_sessions.SessionEdit(
         name=body.name,
         start_date=_optional(body.startDate, int),
         end_date=_optional(body.endDate, int),
@@ -172,9 +174,9 @@ def session_edit(body: EditBody) -> sessions.SessionEdit:
     )
 
 
-def child_edit(body: ChildEditBody) -> sessions.ChildSessionEdit:
+def child_edit(body: ChildEditBody) -> path_sessions.ChildSessionEdit:
     _storable(body)
-    return sessions.ChildSessionEdit(
+    return path_sessions.ChildSessionEdit(
         main_instructor_id=body.mainInstructorId,
         instructor_ids=_ids(body.instructorIds),
         additional_information=body.additionalInformation,
@@ -250,7 +252,7 @@ ALL_SESSIONS = Listing(
 
 async def create_path_session(request: Request, ctx: Context, client: Client) -> Response:
     given = session_input(decode(request, CreateBody))
-    session = await sessions.create_path_session(
+    session = await path_sessions.create_path_session(
         client.company, ctx.db, ctx.clock, request.params["pathId"], given
     )
     return Response.json(path_session(session))
@@ -258,7 +260,7 @@ async def create_path_session(request: Request, ctx: Context, client: Client) ->
 
 async def list_path_sessions(request: Request, ctx: Context, client: Client) -> Response:
     asked = PATH_SESSIONS.read(request, ctx, client)
-    page = await sessions.path_sessions_page(
+    page = await path_sessions.path_sessions_page(
         client.company, ctx.db, asked.query, request.params["pathId"]
     )
     return asked.answer(page, path_session)
@@ -266,12 +268,12 @@ async def list_path_sessions(request: Request, ctx: Context, client: Client) -> 
 
 async def list_all_sessions(request: Request, ctx: Context, client: Client) -> Response:
     asked = ALL_SESSIONS.read(request, ctx, client)
-    page = await sessions.sessions_page(client.company, ctx.db, asked.query)
+    page = await path_sessions.sessions_page(client.company, ctx.db, asked.query)
     return asked.answer(page, _without_translations)
 
 
 async def get_path_session(request: Request, ctx: Context, client: Client) -> Response:
-    session = await sessions.get_path_session(
+    session = await path_sessions.get_path_session(
         client.company, ctx.db, request.params["pathId"], request.params["sessionId"]
     )
     return Response.json(path_session(session))
@@ -279,7 +281,7 @@ async def get_path_session(request: Request, ctx: Context, client: Client) -> Re
 
 async def edit_path_session(request: Request, ctx: Context, client: Client) -> Response:
     edit = session_edit(decode(request, EditBody))
-    session = await sessions.edit_path_session(
+    session = await path_sessions.edit_path_session(
         client.company,
         ctx.db,
         ctx.clock,
@@ -291,7 +293,7 @@ async def edit_path_session(request: Request, ctx: Context, client: Client) -> R
 
 
 async def delete_path_session(request: Request, ctx: Context, client: Client) -> Response:
-    await sessions.delete_path_session(
+    await path_sessions.delete_path_session(
         client.company, ctx.db, request.params["pathId"], request.params["sessionId"]
     )
     return Response(204, b"", content_type=b"")
@@ -299,7 +301,7 @@ async def delete_path_session(request: Request, ctx: Context, client: Client) ->
 
 async def edit_child_session(request: Request, ctx: Context, client: Client) -> Response:
     edit = child_edit(decode(request, ChildEditBody))
-    session = await sessions.edit_child_session(
+    session = await path_sessions.edit_child_session(
         client.company,
         ctx.db,
         ctx.clock,
@@ -314,7 +316,7 @@ async def edit_child_session(request: Request, ctx: Context, client: Client) -> 
 
 _REGISTRATION: dict[str, Any] = {
     "type": "string",
-    "enum": list(sessions.REGISTRATION_OPTIONS),
+    "enum": list(path_sessions.REGISTRATION_OPTIONS),
     "description": "Who validates a registration request: `disabled` (nobody), "
     "`instructors`, `managers`, `adminsAndManagers`, `adminsCoachesInstructorsManagers`.",
 }
@@ -373,7 +375,7 @@ SCHEMAS: dict[str, Any] = {
             "active": {"type": "boolean"},
             "authorizedAddresses": {
                 "type": "array",
-                "maxItems": sessions.MAX_AUTHORIZED_ADDRESSES,
+                "maxItems": path_sessions.MAX_AUTHORIZED_ADDRESSES,
                 "items": {"type": "string"},
                 "description": "IPv4 or IPv6 addresses, CIDR blocks, or IPv4 addresses with "
                 "`*` octets (`56.231.*.85`).",
