@@ -8,8 +8,10 @@ from functools import partial
 from typing import TypeVar
 
 from ..storage import Database
-from ..storage import directory as directory_store
+from ..storage import groups as group_store
+from ..storage import paths as path_store
 from ..storage import sessions as store
+from ..storage import users as user_store
 from .errors import DomainError, ErrorCode
 from .model import Company, StoredSession
 from .values import is_object_id
@@ -42,7 +44,7 @@ class Lookups:
     # `field` names the input checked, in the caller's terms, for the error it may raise.
 
     async def owner_group(self, group_id: str, field: str | None = None) -> str:
-        if not await directory_store.group_exists(self.db, self.company.id, group_id):
+        if not await group_store.group_exists(self.db, self.company.id, group_id):
             raise DomainError(ErrorCode.OWNER_GROUP_NOT_FOUND, field)
         return group_id
 
@@ -53,27 +55,27 @@ class Lookups:
                 # Companies are always created with an owner; a missing one is a data fault.
                 raise RuntimeError(f"company {self.company.id} has no platform owner")
             return (self.company.owner_user_id,)
-        found = await directory_store.member_ids_by_mail(self.db, self.company.id, mails)
+        found = await user_store.member_ids_by_mail(self.db, self.company.id, mails)
         if len(found) != len(mails):
             raise DomainError(ErrorCode.INSTRUCTORS_NOT_FOUND, field)
         return tuple(found[mail] for mail in mails)
 
     async def users_by_mail(self, mails: list[str]) -> list[str]:
         """Distinct normalised addresses -> the ids of those users, all or USERS_NOT_FOUND."""
-        found = await directory_store.member_ids_by_mail(self.db, self.company.id, mails)
+        found = await user_store.member_ids_by_mail(self.db, self.company.id, mails)
         if len(found) != len(mails):
             raise DomainError(ErrorCode.USERS_NOT_FOUND)
         return [found[m] for m in mails]
 
     async def users_by_id(self, ids: list[str]) -> list[str]:
         """Distinct lower-case ids of users of the company, all or USERS_NOT_FOUND."""
-        if len(await directory_store.member_ids(self.db, self.company.id, ids)) != len(ids):
+        if len(await user_store.member_ids(self.db, self.company.id, ids)) != len(ids):
             raise DomainError(ErrorCode.USERS_NOT_FOUND)
         return ids
 
     async def groups(self, ids: list[str]) -> list[str]:
         """Distinct lower-case ids of groups of the company, all or GROUPS_NOT_FOUND."""
-        found = await directory_store.existing_group_ids(self.db, self.company.id, ids)
+        found = await group_store.existing_group_ids(self.db, self.company.id, ids)
         if len(found) != len(ids):
             raise DomainError(ErrorCode.GROUPS_NOT_FOUND)
         return ids
@@ -81,7 +83,7 @@ class Lookups:
 
 async def find_path(company: Company, db: Database, path_id: str) -> str:
     """The company's path id, lower-cased, or PATH_NOT_FOUND (malformed and foreign ids too)."""
-    if not is_object_id(path_id) or not await directory_store.path_exists(
+    if not is_object_id(path_id) or not await path_store.path_exists(
         db, company.id, path_id.lower()
     ):
         raise DomainError(ErrorCode.PATH_NOT_FOUND)

@@ -16,9 +16,9 @@ from msgspec import UNSET, UnsetType
 from msgspec.structs import replace
 
 from ..storage import Database
-from ..storage import directory as directory_store
 from ..storage import ownership as ownership_store
 from ..storage import sessions as store
+from ..storage import users as user_store
 from .clock import Clock
 from .errors import DomainError, ErrorCode
 from .ids import new_id
@@ -103,7 +103,7 @@ async def _session_path(company: Company, db: Database, path_id: str) -> Session
 
 
 async def _check_users(company: Company, db: Database, user_ids: tuple[str, ...]) -> None:
-    if len(await directory_store.member_ids(db, company.id, user_ids)) != len(user_ids):
+    if len(await user_store.member_ids(db, company.id, user_ids)) != len(user_ids):
         raise DomainError(ErrorCode.USERS_NOT_FOUND)
 
 

@@ -13,7 +13,7 @@ import msgspec
 from msgspec.structs import replace
 
 from ..storage import Database
-from ..storage import directory as directory_store
+from ..storage import paths as path_store
 from ..storage import sessions as store
 from .clock import Clock
 from .errors import DomainError, ErrorCode
@@ -82,7 +82,7 @@ async def get_session(company: Company, db: Database, session_id: str) -> Sessio
 
 
 async def _detail(company: Company, db: Database, session: StoredSession) -> SessionDetail:
-    path = await directory_store.get_path(db, company.id, session.path_id)
+    path = await path_store.get_path(db, company.id, session.path_id)
     if path is None:  # sessions are deleted with their path
         raise RuntimeError(f"session {session.id} has no path")
     users = await store.enrolled_users(db, session.id)
