@@ -52,13 +52,15 @@ from .core.operators import (
     credential_scopes,
     is_company_group,
 )
-from .core.sessions import MAX_AUTHORIZED_ADDRESSES, REENROLLMENT_TYPES, REGISTRATION_OPTIONS
+from .core.path_sessions import MAX_AUTHORIZED_ADDRESSES, REENROLLMENT_TYPES, REGISTRATION_OPTIONS
 from .core.values import is_object_id, normalize_email, parse_date, storable
 from .storage import Database
 from .storage import companies as company_store
 from .storage import credentials as credential_store
-from .storage import directory as directory_store
+from .storage import groups as group_store
+from .storage import paths as path_store
 from .storage import sessions as session_store
+from .storage import users as user_store
 
 T = TypeVar("T")
 
@@ -311,21 +313,21 @@ async def _load_groups(
         if not isinstance(public, bool):
             raise FixtureError(f"{at}.public", "must be true or false")
         parent = _id(group, "parent", at)
-        if parent is not None and await directory_store.group_company(db, parent) != company_id:
+        if parent is not None and await group_store.group_company(db, parent) != company_id:
             raise FixtureError(f"{at}.parent", "unknown group (list a parent before its child)")
         group_id = _id(group, "id", at)
         if group_id is None:
-            group_id = await directory_store.group_id_by_name(db, company_id, name, parent)
+            group_id = await group_store.group_id_by_name(db, company_id, name, parent)
             if group_id is None:
                 group_id = new_id()
                 report.lines.append(f"{at}: new group {group_id} ({name})")
         else:
-            await _owned(db, f"{at}.id", group_id, directory_store.group_company, company_id)
+            await _owned(db, f"{at}.id", group_id, group_store.group_company, company_id)
         if group_id in ids:
             raise FixtureError(f"{at}.id", "duplicate group")
         ids.add(group_id)
         record = Group(group_id, name, public, parent, _text(group, "custom", at))
-        await directory_store.upsert_group(db, company_id, record, clock.now_ms())
+        await group_store.upsert_group(db, company_id, record, clock.now_ms())
         report.loaded("groups")
 
 
@@ -351,8 +353,8 @@ async def _member_by_mail(
     mail_key = normalize_email(_string(obj, key, where))
     if mail_key is None:
         raise FixtureError(f"{where}.{key}", "not a valid e-mail address")
-    user_id = await directory_store.user_id_by_mail(db, company_id, mail_key)
-    if user_id is None or not await directory_store.user_is_member(db, company_id, user_id):
+    user_id = await user_store.user_id_by_mail(db, company_id, mail_key)
+    if user_id is None or not await user_store.user_is_member(db, company_id, user_id):
         raise FixtureError(f"{where}.{key}", "no user of the company has this e-mail")
     return user_id
 
@@ -387,7 +389,7 @@ async def _load_users(
             if username in usernames:
                 raise FixtureError(f"{at}.username", "duplicate username")
             usernames.add(username)
-        by_mail = await directory_store.user_id_by_mail(db, company_id, mail_key)
+        by_mail = await user_store.user_id_by_mail(db, company_id, mail_key)
         user_id = _id(user, "id", at)
         if user_id is None:
             user_id = by_mail
@@ -395,14 +397,14 @@ async def _load_users(
                 user_id = new_id()
                 report.lines.append(f"{at}: new user {user_id} ({mail.strip()})")
         else:
-            await _owned(db, f"{at}.id", user_id, directory_store.user_company, company_id)
+            await _owned(db, f"{at}.id", user_id, user_store.user_company, company_id)
             if by_mail is not None and by_mail != user_id:
                 raise FixtureError(f"{at}.mail", "e-mail used by another user of the company")
             if user_id in seen_ids:
                 raise FixtureError(f"{at}.id", "duplicate user")
         seen_ids.add(user_id)
         if username is not None:
-            holder = await directory_store.user_id_by_username(db, company_id, username)
+            holder = await user_store.user_id_by_username(db, company_id, username)
             if holder is not None and holder != user_id:
                 raise FixtureError(f"{at}.username", "username used by another user of the company")
         profile = UserProfile(
@@ -418,7 +420,7 @@ async def _load_users(
             phone=_text(user, "phone", at),
             custom=_text(user, "custom", at),
         )
-        await directory_store.upsert_user_profile(db, company_id, profile, mail_key, clock.now_ms())
+        await user_store.upsert_user_profile(db, company_id, profile, mail_key, clock.now_ms())
         roles = user.get("roles", {})
         if not isinstance(roles, dict):
             raise FixtureError(f"{at}.roles", "must be an object of group id -> role")
@@ -428,7 +430,7 @@ async def _load_users(
             role = ROLE_ALIASES.get(role, role) if isinstance(role, str) else role
             if role not in ROLES:
                 raise FixtureError(f"{at}.roles.{group_id}", f"must be one of {', '.join(ROLES)}")
-            await directory_store.set_role(db, user_id, group_id.lower(), role)
+            await user_store.set_role(db, user_id, group_id.lower(), role)
         report.loaded("users")
 
 
@@ -444,13 +446,13 @@ async def _load_owner(
     mail_key = normalize_email(mail)
     if mail_key is None:
         raise FixtureError(f"{where}.owner", "not a valid e-mail address")
-    owner_id = await directory_store.user_id_by_mail(db, company_id, mail_key)
+    owner_id = await user_store.user_id_by_mail(db, company_id, mail_key)
     if owner_id is None:
         owner_id = new_id()
         report.lines.append(f"{where}.owner: new user {owner_id} ({mail.strip()})")
         owner = Person(owner_id, mail.strip(), "", "")
-        await directory_store.upsert_user(db, company_id, owner, mail_key, "active", clock.now_ms())
-    elif not await directory_store.user_is_member(db, company_id, owner_id):
+        await user_store.upsert_user(db, company_id, owner, mail_key, "active", clock.now_ms())
+    elif not await user_store.user_is_member(db, company_id, owner_id):
         raise FixtureError(f"{where}.owner", "the platform owner must not be a deleted user")
     await company_store.set_company_owner(db, company_id, owner_id)
 
@@ -591,7 +593,7 @@ async def _load_paths(
         name = _string(path, "name", at)
         group_id = _id(path, "group", at, required=True)
         assert group_id is not None
-        if await directory_store.group_company(db, group_id) != company_id:
+        if await group_store.group_company(db, group_id) != company_id:
             raise FixtureError(f"{at}.group", "unknown group")
         status = _choice(path, "status", at, PATH_STATUSES)
         author_id = None  # the platform owner, whoever that is when the path is read
@@ -603,13 +605,13 @@ async def _load_paths(
         additional_information = _text(path, "additionalInformation", at)
         given = _id(path, "id", at)
         if given is None:
-            path_id = await directory_store.path_id_by_name(db, company_id, name)
+            path_id = await path_store.path_id_by_name(db, company_id, name)
             if path_id is None:
                 path_id = new_id()
                 report.lines.append(f"{at}: new path {path_id} ({name})")
         else:
             path_id = given
-            await _owned(db, f"{at}.id", path_id, directory_store.path_company, company_id)
+            await _owned(db, f"{at}.id", path_id, path_store.path_company, company_id)
         if path_id in seen_ids:  # the same id twice, or the same name twice without ids
             raise FixtureError(f"{at}.id" if given else f"{at}.name", "duplicate path")
         seen_ids.add(path_id)
@@ -622,7 +624,7 @@ async def _load_paths(
             description=description,
             additional_information=additional_information,
         )
-        await directory_store.upsert_path_profile(db, company_id, record)
+        await path_store.upsert_path_profile(db, company_id, record)
         report.loaded("paths")
 
 

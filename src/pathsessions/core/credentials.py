@@ -13,7 +13,7 @@ import msgspec
 from ..storage import Database
 from ..storage import companies as store
 from ..storage import credentials as credential_store
-from ..storage import directory as directory_store
+from ..storage import users as user_store
 from . import tokens
 from .clock import Clock
 from .errors import DomainError, ErrorCode
@@ -118,7 +118,7 @@ async def _issue_v2_token(
     if user_id is not None and not (
         isinstance(user_id, str)
         and is_object_id(user_id)
-        and await directory_store.user_is_member(db, owner, user_id.lower())
+        and await user_store.user_is_member(db, owner, user_id.lower())
     ):
         raise DomainError(ErrorCode.NON_EXISTING_USER)
     token = tokens.issue_v2(secret, credential_id, clock.now_ms())

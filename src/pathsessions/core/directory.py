@@ -3,45 +3,46 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable
+from functools import partial
 
 from ..storage import Database
-from ..storage import directory as store
+from ..storage import groups as group_store
+from ..storage import paths as path_store
+from ..storage import users as user_store
 from .errors import DomainError, ErrorCode
 from .listing import ListQuery, Page
+from .lookups import owned
 from .model import Company, Group, Membership, PathProfile, PathWithSessions, Person, UserProfile
 from .values import is_object_id, normalize_email
 
 
 def list_groups(company: Company, db: Database) -> AsyncIterator[list[Group]]:
-    return store.iter_groups(db, company.id)
+    return group_store.iter_groups(db, company.id)
 
 
 async def groups_page(company: Company, db: Database, query: ListQuery) -> Page[Group]:
-    return await store.page_groups(db, company.id, query)
+    return await group_store.page_groups(db, company.id, query)
 
 
 async def get_group(company: Company, db: Database, group_id: str) -> Group:
-    group = None
-    if is_object_id(group_id):
-        group = await store.get_group(db, company.id, group_id.lower())
-    if group is None:
-        raise DomainError(ErrorCode.GROUP_NOT_FOUND)
-    return group
+    return await owned(
+        group_id, partial(group_store.get_group, db, company.id), ErrorCode.GROUP_NOT_FOUND
+    )
 
 
 def list_users(company: Company, db: Database) -> AsyncIterator[list[Person]]:
-    return store.iter_users(db, company.id)
+    return user_store.iter_users(db, company.id)
 
 
 async def get_user(company: Company, db: Database, id_or_mail: str) -> Person:
     """By id, or by e-mail address (matched case-insensitively); deleted users are not found."""
     user = None
     if is_object_id(id_or_mail):
-        user = await store.get_user(db, company.id, id_or_mail.lower())
+        user = await user_store.get_user(db, company.id, id_or_mail.lower())
     else:
         mail = normalize_email(id_or_mail)
         if mail is not None:
-            user = await store.get_user_by_mail(db, company.id, mail)
+            user = await user_store.get_user_by_mail(db, company.id, mail)
     if user is None:
         raise DomainError(ErrorCode.USER_NOT_FOUND)
     return user
@@ -49,17 +50,13 @@ async def get_user(company: Company, db: Database, id_or_mail: str) -> Person:
 
 async def get_user_profile(company: Company, db: Database, user_id: str) -> UserProfile:
     """By id only, deleted users included."""
-    user = None
-    if is_object_id(user_id):
-        user = await store.get_user_profile(db, company.id, user_id.lower())
-    if user is None:
-        raise DomainError(ErrorCode.USER_NOT_FOUND)
-    return user
+    fetch = partial(user_store.get_user_profile, db, company.id)
+    return await owned(user_id, fetch, ErrorCode.USER_NOT_FOUND)
 
 
 def users_page(company: Company, db: Database, query: ListQuery) -> Awaitable[Page[UserProfile]]:
     """Deleted users included: `status[ne]=deleted` leaves them out."""
-    return store.page_users(db, company.id, query)
+    return user_store.page_users(db, company.id, query)
 
 
 async def user_roles_page(
@@ -67,7 +64,7 @@ async def user_roles_page(
 ) -> Page[Membership]:
     """The user's roles, by group id; a deleted user's roles are shown too."""
     user = await get_user_profile(company, db, user_id)
-    return await store.page_user_roles(db, user.id, query)
+    return await user_store.page_user_roles(db, user.id, query)
 
 
 async def group_roles_page(
@@ -75,7 +72,7 @@ async def group_roles_page(
 ) -> Page[Membership]:
     """The roles held in the group, by user id (deleted users' too, as the users list)."""
     group = await get_group(company, db, group_id)
-    return await store.page_group_roles(db, group.id, query)
+    return await user_store.page_group_roles(db, group.id, query)
 
 
 # The languages a user may have, as v2 names them.
@@ -95,26 +92,18 @@ PATH_LANGS = (
 
 
 def list_paths(company: Company, db: Database) -> AsyncIterator[list[PathWithSessions]]:
-    return store.iter_paths(db, company.id)
+    return path_store.iter_paths(db, company.id)
 
 
 async def get_path(company: Company, db: Database, path_id: str) -> PathWithSessions:
-    found = None
-    if is_object_id(path_id):
-        found = await store.get_path_with_sessions(db, company.id, path_id.lower())
-    if found is None:
-        raise DomainError(ErrorCode.PATH_NOT_FOUND)
-    return found
+    fetch = partial(path_store.get_path_with_sessions, db, company.id)
+    return await owned(path_id, fetch, ErrorCode.PATH_NOT_FOUND)
 
 
 def paths_page(company: Company, db: Database, query: ListQuery) -> Awaitable[Page[PathProfile]]:
-    return store.page_paths(db, company.id, query)
+    return path_store.page_paths(db, company.id, query)
 
 
 async def get_path_profile(company: Company, db: Database, path_id: str) -> PathProfile:
-    found = None
-    if is_object_id(path_id):
-        found = await store.get_path_profile(db, company.id, path_id.lower())
-    if found is None:
-        raise DomainError(ErrorCode.PATH_NOT_FOUND)
-    return found
+    fetch = partial(path_store.get_path_profile, db, company.id)
+    return await owned(path_id, fetch, ErrorCode.PATH_NOT_FOUND)

@@ -10,7 +10,9 @@ from __future__ import annotations
 from ..storage import Database
 from ..storage import companies as company_store
 from ..storage import credentials as credential_store
-from ..storage import directory as directory_store
+from ..storage import groups as group_store
+from ..storage import paths as path_store
+from ..storage import users as user_store
 from .clock import Clock
 from .ids import new_id
 from .keys import (
@@ -57,7 +59,7 @@ async def is_company_group(db: Database, company_id: str, group_id: str) -> bool
     """Whether `group_id` (any case) names a group of the company."""
     return (
         is_object_id(group_id)
-        and await directory_store.group_company(db, group_id.lower()) == company_id
+        and await group_store.group_company(db, group_id.lower()) == company_id
     )
 
 
@@ -88,7 +90,7 @@ async def create_company(
         now = clock.now_ms()
         await company_store.upsert_company(tx, company_id, name, now)
         owner = Person(new_id(), owner_mail.strip(), "", "")
-        await directory_store.upsert_user(tx, company_id, owner, mail_key, "active", now)
+        await user_store.upsert_user(tx, company_id, owner, mail_key, "active", now)
         await company_store.set_company_owner(tx, company_id, owner.id)
         key = await create_key(tx, clock, company_id, "initial")
     return company_id, key
@@ -215,7 +217,7 @@ async def add_group(
         if parent_id is not None:
             parent_id = await _require_group(tx, company.id, parent_id)
         group = Group(new_id(), name, public, parent_id)
-        await directory_store.upsert_group(tx, company.id, group, clock.now_ms())
+        await group_store.upsert_group(tx, company.id, group, clock.now_ms())
     return group.id
 
 
@@ -238,16 +240,16 @@ async def add_user(
     _text(last_name, "last name")
     async with db.transaction() as tx:
         company = await require_company(tx, company_id)
-        if await directory_store.user_id_by_mail(tx, company.id, mail_key) is not None:
+        if await user_store.user_id_by_mail(tx, company.id, mail_key) is not None:
             raise OperatorError(f"a user with e-mail {mail_key} exists already in this company")
         user = Person(new_id(), mail.strip(), first_name, last_name)
-        await directory_store.upsert_user(tx, company.id, user, mail_key, status, clock.now_ms())
+        await user_store.upsert_user(tx, company.id, user, mail_key, status, clock.now_ms())
         for group_id, given in roles.items():
             role = ROLE_ALIASES.get(given, given)
             if role not in ROLES:
                 raise OperatorError(f"role must be one of {', '.join(ROLES)}, not {given!r}")
             group_id = await _require_group(tx, company.id, group_id)
-            await directory_store.set_role(tx, user.id, group_id, role)
+            await user_store.set_role(tx, user.id, group_id, role)
     return user.id
 
 
@@ -263,5 +265,5 @@ async def add_path(
         group_id = await _require_group(tx, company.id, group_id)
         now = clock.now_ms()
         path = Path(new_id(), name, group_id, status, now, now)
-        await directory_store.upsert_path(tx, company.id, path)
+        await path_store.upsert_path(tx, company.id, path)
     return path.id

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ...core import credentials, directory, sessions
+from ...core import credentials, directory, enrolment, sessions
 from ...core.model import Company
 from ...web.asgi import Request, Response
 from ...web.body import decode_body
@@ -81,25 +81,25 @@ async def list_session_users(request: Request, ctx: Context, company: Company) -
 
 async def enrol_users(request: Request, ctx: Context, company: Company) -> Response:
     read = requests.users(decode_body(request.body))
-    await sessions.enrol_users(company, ctx.db, ctx.clock, request.params["sessionId"], read)
+    await enrolment.enrol_users(company, ctx.db, ctx.clock, request.params["sessionId"], read)
     return Response.json({"status": "users_enrolled"})
 
 
 async def unenrol_users(request: Request, ctx: Context, company: Company) -> Response:
     read = requests.users(decode_body(request.body))
-    await sessions.unenrol_users(company, ctx.db, request.params["sessionId"], read)
+    await enrolment.unenrol_users(company, ctx.db, request.params["sessionId"], read)
     return Response.json({"status": "users_unenrolled"})
 
 
 async def enrol_groups(request: Request, ctx: Context, company: Company) -> Response:
     read = requests.groups(decode_body(request.body))
-    await sessions.enrol_groups(company, ctx.db, ctx.clock, request.params["sessionId"], read)
+    await enrolment.enrol_groups(company, ctx.db, ctx.clock, request.params["sessionId"], read)
     return Response.json({"status": "groups_enrolled"})
 
 
 async def unenrol_groups(request: Request, ctx: Context, company: Company) -> Response:
     read = requests.groups(decode_body(request.body))
-    await sessions.unenrol_groups(company, ctx.db, request.params["sessionId"], read)
+    await enrolment.unenrol_groups(company, ctx.db, request.params["sessionId"], read)
     return Response.json({"status": "groups_unenrolled"})
 
 

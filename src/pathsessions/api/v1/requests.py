@@ -14,8 +14,9 @@ from typing import Any, Final
 import msgspec
 
 from ...core.errors import DomainError, ErrorCode
+from ...core.lookups import Lookups
 from ...core.model import StoredSession
-from ...core.sessions import Lookups, SessionChanges, SessionFields
+from ...core.sessions import SessionChanges, SessionFields
 from ...core.values import (
     MAX_ADDITIONAL_INFORMATION,
     MAX_ENROLMENT_ITEMS,

@@ -1,5 +1,6 @@
 """Path sessions (docs/api-v2.md): create, list (of a path, of the company), read, edit,
-delete, and edit a child session. The same rows as v1's sessions.
+delete, and edit a child session. The same rows as v1's sessions. The bodies are read in
+session_bodies.py, the PathSession object is written in session_views.py.
 
 Routes: `/api/v2/paths/sessions` is matched before any route of the form
 `/api/v2/paths/{pathId}` (routes.MODULES lists this module first), so that a path whose id
@@ -8,229 +9,27 @@ were `sessions` could never take the company-wide list.
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Any
 
-import msgspec
-from msgspec import UNSET, Meta, UnsetType
-
-from ...core import sessions
-from ...core.model import (
-    Client,
-    IpFiltering,
-    Reenrollment,
-    SessionTranslation,
-    StoredSession,
-)
-from ...core.values import (
-    MAX_ADDITIONAL_INFORMATION,
-    MAX_INSTRUCTORS,
-    MAX_SESSION_NAME,
-    storable,
-)
+from ...core import path_sessions
+from ...core.model import Client
+from ...core.values import MAX_ADDITIONAL_INFORMATION, MAX_INSTRUCTORS, MAX_SESSION_NAME
 from ...web.asgi import Request, Response
 from ..context import Context
 from . import filters
 from . import schemas as s
-from .bodies import DateTime, decode
-from .dates import to_wire
-from .errors import field_error
+from .bodies import decode
 from .operations import Operation, operation
 from .pagination import Listing
-
-# --- Bodies ------------------------------------------------------------------------------
-
-ObjectId = Annotated[str, Meta(pattern="^[a-fA-F0-9]{24}$")]
-Name = Annotated[str, Meta(min_length=1, max_length=MAX_SESSION_NAME)]
-Information = Annotated[str, Meta(min_length=1, max_length=MAX_ADDITIONAL_INFORMATION)]
-InstructorIds = Annotated[list[ObjectId], Meta(max_length=MAX_INSTRUCTORS)]
-Registration = Literal[
-    "disabled", "instructors", "managers", "adminsAndManagers", "adminsCoachesInstructorsManagers"
-]
-UserLimit = Annotated[int, Meta(ge=1)]
-Days = Annotated[float, Meta(ge=0)]
-Months = Annotated[float, Meta(ge=1)]
-
-
-class CertificationExpiryDate(msgspec.Struct, tag="certificationExpiryDate", tag_field="type"):
-    delayDays: Days
-
-
-class PathCompletionDate(msgspec.Struct, tag="pathCompletionDate", tag_field="type"):
-    delayDays: Days
-    recurrenceMonths: Months
-
-
-AutomaticReenrollment = CertificationExpiryDate | PathCompletionDate
-
-
-class IpFilteringBody(msgspec.Struct):
-    active: bool
-    authorizedAddresses: Annotated[list[str], Meta(max_length=sessions.MAX_AUTHORIZED_ADDRESSES)]
-
-
-class CreateBody(msgspec.Struct):
-    mainInstructorId: ObjectId
-    registrationRequestValidation: Registration
-    startDate: DateTime
-    name: Name
-    endDate: DateTime | UnsetType = UNSET
-    userLimit: UserLimit | UnsetType = UNSET
-    automaticReenrollment: AutomaticReenrollment | UnsetType = UNSET
-    ipFiltering: IpFilteringBody | UnsetType = UNSET
-    additionalInformation: Information | UnsetType = UNSET
-    instructorIds: InstructorIds | UnsetType = UNSET
-
-
-class EditBody(msgspec.Struct):
-    name: Name | UnsetType = UNSET
-    startDate: DateTime | UnsetType = UNSET
-    endDate: DateTime | UnsetType | None = UNSET
-    mainInstructorId: ObjectId | UnsetType = UNSET
-    instructorIds: InstructorIds | UnsetType = UNSET
-    groupId: ObjectId | UnsetType = UNSET
-    registrationRequestValidation: Registration | UnsetType = UNSET
-    userLimit: UserLimit | UnsetType | None = UNSET
-    automaticReenrollment: AutomaticReenrollment | UnsetType | None = UNSET
-    ipFiltering: IpFilteringBody | UnsetType | None = UNSET
-    additionalInformation: Information | UnsetType | None = UNSET
-
-
-class ChildEditBody(msgspec.Struct):
-    additionalInformation: Information | UnsetType | None = UNSET
-    mainInstructorId: ObjectId | UnsetType = UNSET
-    instructorIds: InstructorIds | UnsetType = UNSET
-
-
-def _storable(body: CreateBody | EditBody | ChildEditBody) -> None:
-    # PostgreSQL text cannot hold NUL: refused on both engines alike.
-    for field in ("name", "additionalInformation"):
-        value = getattr(body, field, None)
-        if isinstance(value, str) and not storable(value):
-            raise field_error(field, "must not contain NUL characters")
-
-
-def _number(value: float) -> int | float:
-    return int(value) if value.is_integer() else value
-
-
-def _reenrollment(value: AutomaticReenrollment) -> Reenrollment:
-    if isinstance(value, PathCompletionDate):
-        return Reenrollment(
-            "pathCompletionDate", _number(value.delayDays), _number(value.recurrenceMonths)
-        )
-    return Reenrollment("certificationExpiryDate", _number(value.delayDays))
-
-
-def _ip_filtering(value: IpFilteringBody) -> IpFiltering:
-    return IpFiltering(value.active, tuple(value.authorizedAddresses))
-
-
-def _ids(value: list[str] | UnsetType) -> tuple[str, ...] | UnsetType:
-    return value if isinstance(value, UnsetType) else tuple(value)
-
-
-def _optional(value: Any, convert: Any) -> Any:
-    """UNSET and None as they are; a value converted."""
-    return value if value is None or isinstance(value, UnsetType) else convert(value)
-
-
-def _given(value: Any, convert: Any) -> Any:
-    """None for a field left out of a create; a value converted."""
-    return None if isinstance(value, UnsetType) else convert(value)
-
-
-def session_input(body: CreateBody) -> sessions.SessionInput:
-    _storable(body)
-    return sessions.SessionInput(
-        name=body.name,
-        start_date=int(body.startDate),
-        main_instructor_id=body.mainInstructorId,
-        registration_request_validation=body.registrationRequestValidation,
-        end_date=_given(body.endDate, int),
-        instructor_ids=() if isinstance(body.instructorIds, UnsetType) else (*body.instructorIds,),
-        user_limit=_given(body.userLimit, int),
-        automatic_reenrollment=_given(body.automaticReenrollment, _reenrollment),
-        ip_filtering=_given(body.ipFiltering, _ip_filtering),
-        additional_information=_given(body.additionalInformation, str),
-    )
-
-
-def session_edit(body: EditBody) -> sessions.SessionEdit:
-    _storable(body)
-    return sessions.SessionEdit(
-        name=body.name,
-        start_date=_optional(body.startDate, int),
-        end_date=_optional(body.endDate, int),
-        main_instructor_id=body.mainInstructorId,
-        instructor_ids=_ids(body.instructorIds),
-        group_id=body.groupId,
-        registration_request_validation=body.registrationRequestValidation,
-        user_limit=body.userLimit,
-        automatic_reenrollment=_optional(body.automaticReenrollment, _reenrollment),
-        ip_filtering=_optional(body.ipFiltering, _ip_filtering),
-        additional_information=body.additionalInformation,
-    )
-
-
-def child_edit(body: ChildEditBody) -> sessions.ChildSessionEdit:
-    _storable(body)
-    return sessions.ChildSessionEdit(
-        main_instructor_id=body.mainInstructorId,
-        instructor_ids=_ids(body.instructorIds),
-        additional_information=body.additionalInformation,
-    )
-
-
-# --- The PathSession object --------------------------------------------------------------
-
-
-def _translation(t: SessionTranslation) -> dict[str, Any]:
-    fields = {} if t.translated_fields.name is None else {"name": t.translated_fields.name}
-    return {
-        "lang": t.lang,
-        "published": t.published,
-        "translatorIds": list(t.translator_ids),
-        "translatedFields": fields,
-    }
-
-
-def path_session(session: StoredSession, *, translations: bool = True) -> dict[str, Any]:
-    """Required fields always; optional ones only when set, never null. A session made
-    through v1 reads with v1's implied values: its first instructor is the main one."""
-    instructors = session.instructor_ids
-    out: dict[str, Any] = {
-        "_id": session.id,
-        "pathId": session.path_id,
-        "name": session.name,
-        "startDate": to_wire(session.start_date),
-        "mainInstructorId": instructors[0] if instructors else "",
-        "instructorIds": list(instructors[1:]),
-        "groupId": session.owner_group_id,
-        "registrationRequestValidation": session.registration_request_validation,
-        "isAudienceBuilder": session.is_audience_builder,
-        "createdAt": to_wire(session.created_at),
-        "modifiedAt": to_wire(session.modified_at),
-    }
-    if translations:
-        out["translations"] = [_translation(t) for t in session.translations]
-    if session.end_date is not None:
-        out["endDate"] = to_wire(session.end_date)
-    if session.user_limit is not None:
-        out["userLimit"] = session.user_limit
-    if session.automatic_reenrollment is not None:
-        out["automaticReenrollment"] = msgspec.to_builtins(session.automatic_reenrollment)
-    if session.ip_filtering is not None:
-        out["ipFiltering"] = msgspec.to_builtins(session.ip_filtering)
-    if session.additional_information is not None:
-        out["additionalInformation"] = session.additional_information
-    if session.root_session_id is not None:
-        out["rootSessionId"] = session.root_session_id
-    return out
-
-
-def _without_translations(session: StoredSession) -> dict[str, Any]:
-    return path_session(session, translations=False)
-
+from .session_bodies import (
+    ChildEditBody,
+    CreateBody,
+    EditBody,
+    child_edit,
+    session_edit,
+    session_input,
+)
+from .session_views import path_session, without_translations
 
 # --- Handlers ----------------------------------------------------------------------------
 
@@ -250,7 +49,7 @@ ALL_SESSIONS = Listing(
 
 async def create_path_session(request: Request, ctx: Context, client: Client) -> Response:
     given = session_input(decode(request, CreateBody))
-    session = await sessions.create_path_session(
+    session = await path_sessions.create_path_session(
         client.company, ctx.db, ctx.clock, request.params["pathId"], given
     )
     return Response.json(path_session(session))
@@ -258,7 +57,7 @@ async def create_path_session(request: Request, ctx: Context, client: Client) ->
 
 async def list_path_sessions(request: Request, ctx: Context, client: Client) -> Response:
     asked = PATH_SESSIONS.read(request, ctx, client)
-    page = await sessions.path_sessions_page(
+    page = await path_sessions.path_sessions_page(
         client.company, ctx.db, asked.query, request.params["pathId"]
     )
     return asked.answer(page, path_session)
@@ -266,12 +65,12 @@ async def list_path_sessions(request: Request, ctx: Context, client: Client) -> 
 
 async def list_all_sessions(request: Request, ctx: Context, client: Client) -> Response:
     asked = ALL_SESSIONS.read(request, ctx, client)
-    page = await sessions.sessions_page(client.company, ctx.db, asked.query)
-    return asked.answer(page, _without_translations)
+    page = await path_sessions.sessions_page(client.company, ctx.db, asked.query)
+    return asked.answer(page, without_translations)
 
 
 async def get_path_session(request: Request, ctx: Context, client: Client) -> Response:
-    session = await sessions.get_path_session(
+    session = await path_sessions.get_path_session(
         client.company, ctx.db, request.params["pathId"], request.params["sessionId"]
     )
     return Response.json(path_session(session))
@@ -279,7 +78,7 @@ async def get_path_session(request: Request, ctx: Context, client: Client) -> Re
 
 async def edit_path_session(request: Request, ctx: Context, client: Client) -> Response:
     edit = session_edit(decode(request, EditBody))
-    session = await sessions.edit_path_session(
+    session = await path_sessions.edit_path_session(
         client.company,
         ctx.db,
         ctx.clock,
@@ -291,7 +90,7 @@ async def edit_path_session(request: Request, ctx: Context, client: Client) -> R
 
 
 async def delete_path_session(request: Request, ctx: Context, client: Client) -> Response:
-    await sessions.delete_path_session(
+    await path_sessions.delete_path_session(
         client.company, ctx.db, request.params["pathId"], request.params["sessionId"]
     )
     return Response(204, b"", content_type=b"")
@@ -299,7 +98,7 @@ async def delete_path_session(request: Request, ctx: Context, client: Client) ->
 
 async def edit_child_session(request: Request, ctx: Context, client: Client) -> Response:
     edit = child_edit(decode(request, ChildEditBody))
-    session = await sessions.edit_child_session(
+    session = await path_sessions.edit_child_session(
         client.company,
         ctx.db,
         ctx.clock,
@@ -314,7 +113,7 @@ async def edit_child_session(request: Request, ctx: Context, client: Client) -> 
 
 _REGISTRATION: dict[str, Any] = {
     "type": "string",
-    "enum": list(sessions.REGISTRATION_OPTIONS),
+    "enum": list(path_sessions.REGISTRATION_OPTIONS),
     "description": "Who validates a registration request: `disabled` (nobody), "
     "`instructors`, `managers`, `adminsAndManagers`, `adminsCoachesInstructorsManagers`.",
 }
@@ -373,7 +172,7 @@ SCHEMAS: dict[str, Any] = {
             "active": {"type": "boolean"},
             "authorizedAddresses": {
                 "type": "array",
-                "maxItems": sessions.MAX_AUTHORIZED_ADDRESSES,
+                "maxItems": path_sessions.MAX_AUTHORIZED_ADDRESSES,
                 "items": {"type": "string"},
                 "description": "IPv4 or IPv6 addresses, CIDR blocks, or IPv4 addresses with "
                 "`*` octets (`56.231.*.85`).",
