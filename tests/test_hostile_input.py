@@ -27,7 +27,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import pathsessions.storage.migrations
-from pathsessions.api.v1.errors import STATUS, not_found_body
+from pathsessions.api.answers import not_found_body
+from pathsessions.api.v1.errors import STATUS
 from pathsessions.api.v1.openapi import OPERATIONS
 from pathsessions.api.v1.routes import ROUTES
 from pathsessions.app import App

@@ -15,7 +15,7 @@ from typing import Any
 import httpx
 import pytest
 
-from pathsessions.api.v1.errors import not_found_body
+from pathsessions.api.answers import not_found_body
 from pathsessions.app import App
 from support.realserver import (
     COMPANY,

@@ -32,7 +32,7 @@ import enum
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from types import TracebackType
-from typing import Any, Final, Literal, NotRequired, TypedDict, cast
+from typing import Any, Final, Literal, NotRequired, Self, TypedDict, cast
 from urllib.parse import quote
 
 import httpx
@@ -148,7 +148,27 @@ def _date(value: Date) -> str:
     return value.isoformat(timespec="milliseconds")
 
 
-class Client:
+class _Connection:
+    """The HTTP connection both clients hold, closed by `close()` or at the end of a `with`."""
+
+    _http: httpx.Client
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._http.close()
+
+
+class Client(_Connection):
     """Authenticates with the company id and an API key (headers), or with a bearer token
     once `fetch_token()` has been called."""
 
@@ -165,20 +185,6 @@ class Client:
         self._api_key = api_key
         self._token: str | None = None
         self._http = httpx.Client(base_url=base_url, timeout=timeout, transport=transport)
-
-    def __enter__(self) -> Client:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
-
-    def close(self) -> None:
-        self._http.close()
 
     # --- plumbing -----------------------------------------------------------------------
 
@@ -545,7 +551,7 @@ def _is_invalid_token(response: httpx.Response) -> bool:
     return response.status_code == 401 and _v2_error(response).code == "invalid_token"
 
 
-class ClientV2:
+class ClientV2(_Connection):
     """The v2 API with a v2 API credential (client id and secret). A bearer token is fetched on
     the first call and again when it is about to expire, or when the server refuses it once
     (401 `invalid_token`: revoked, or the server restarted with another signing key).
@@ -577,20 +583,6 @@ class ClientV2:
         self._token: str | None = None
         self._token_expires = 0.0  # time.monotonic() value
         self._http = httpx.Client(base_url=base_url, timeout=timeout, transport=transport)
-
-    def __enter__(self) -> ClientV2:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
-
-    def close(self) -> None:
-        self._http.close()
 
     # --- plumbing -----------------------------------------------------------------------
 

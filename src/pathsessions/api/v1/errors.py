@@ -151,11 +151,6 @@ def render_code(code: ErrorCode) -> tuple[int, bytes]:
     return status, error_body(text)
 
 
-def not_found_body(documentation_url: str) -> bytes:
-    """The unknown-route answer: the real service's two keys, not an `error` member."""
-    return _encode({"message": "Not Found", "documentation_url": documentation_url})
-
-
 def internal_error_body(error_id: str) -> bytes:
     return error_body(f"an error occurred: {error_id}")
 

@@ -9,17 +9,13 @@ from ...core.errors import DomainError, ErrorCode
 from ...core.model import Company
 from ...settings import Settings
 from ...web.asgi import Response
-from ...web.ratelimit import retry_after
 from ...web.routing import Route
+from ..answers import not_found_body, rate_limited, refusal
 from ..context import Context
 from ..openapi import Description
 from . import auth, openapi
-from .errors import FieldError, internal_error_body, not_found_body, render, render_code
+from .errors import FieldError, internal_error_body, render, render_code
 from .routes import ROUTES
-
-# `Retry-After` of a 503, in seconds: about the time a restarted database or a failed-over
-# PostgreSQL takes to answer again, short enough that clients resume soon after it does.
-RETRY_UNAVAILABLE = b"5"
 
 
 class V1:
@@ -39,11 +35,7 @@ class V1:
 
     def error(self, exc: Exception) -> Response | None:
         if isinstance(exc, DomainError | FieldError):
-            status, body = render(exc)
-            if status == 503:
-                # A dependency is down: say when to ask again rather than let clients hammer.
-                return Response(status, body, headers=[(b"retry-after", RETRY_UNAVAILABLE)])
-            return Response(status, body)
+            return refusal(*render(exc))
         return None
 
     def payload_too_large(self) -> Response:
@@ -53,8 +45,7 @@ class V1:
         return Response(404, self._not_found)
 
     def rate_limited(self, wait: float) -> Response:
-        status, body = render_code(ErrorCode.RATE_LIMITED)
-        return Response(status, body, headers=[(b"retry-after", retry_after(wait))])
+        return rate_limited(*render_code(ErrorCode.RATE_LIMITED), wait)
 
     def internal_error(self, error_id: str) -> Response:
         return Response(500, internal_error_body(error_id))

@@ -15,29 +15,22 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-import msgspec
-
 from ...core.errors import DomainError, ErrorCode
 from ...core.model import Client
 from ...settings import Settings
 from ...web.asgi import Request, Response
-from ...web.ratelimit import retry_after
 from ...web.routing import Route
+from ..answers import not_found_body, rate_limited, refusal
 from ..context import Context
 from ..openapi import Description
 from . import auth, openapi
 from .errors import ERRORS, BadRequest, internal_error_body, render, render_code
 from .routes import ROUTES, SCOPE_OF
 
-# `Retry-After` of a 503, in seconds: as v1 answers it.
-RETRY_UNAVAILABLE = b"5"
-
 
 class V2:
     def __init__(self, settings: Settings) -> None:
-        self._not_found = msgspec.json.encode(
-            {"message": "Not Found", "documentation_url": settings.docs_url}
-        )
+        self._not_found = not_found_body(settings.docs_url)
         self.description: Description = openapi.description()
 
     @property
@@ -54,10 +47,7 @@ class V2:
 
     def error(self, exc: Exception) -> Response | None:
         if isinstance(exc, BadRequest) or (isinstance(exc, DomainError) and exc.code in ERRORS):
-            status, body = render(exc)
-            if status == 503:
-                return Response(status, body, headers=[(b"retry-after", RETRY_UNAVAILABLE)])
-            return Response(status, body)
+            return refusal(*render(exc))
         return None
 
     def payload_too_large(self) -> Response:
@@ -67,8 +57,7 @@ class V2:
         return Response(404, self._not_found)
 
     def rate_limited(self, wait: float) -> Response:
-        status, body = render_code(ErrorCode.RATE_LIMITED)
-        return Response(status, body, headers=[(b"retry-after", retry_after(wait))])
+        return rate_limited(*render_code(ErrorCode.RATE_LIMITED), wait)
 
     def internal_error(self, error_id: str) -> Response:
         return Response(500, internal_error_body(error_id))
