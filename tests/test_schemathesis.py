@@ -15,12 +15,9 @@ PATHSESSIONS_TEST_SCHEMATHESIS_SEED=<seed> runs with that seed again.
 
 from __future__ import annotations
 
-import os
 import re
 import time
-import zlib
-from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
-from dataclasses import dataclass
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import httpx
@@ -29,10 +26,11 @@ import schemathesis
 from schemathesis.python import asgi
 
 from pathsessions.api.v1.routes import ROUTES
-from pathsessions.app import App, create_app
+from pathsessions.app import create_app
 from pathsessions.loader import load_document
 from pathsessions.settings import Settings
 from support import WORLD, world_document
+from support.fuzzing import Counted, keep_node_id, seed_setting, swap
 from support.report import ReportLines
 
 # Generated cases per operation, on top of its coverage cases: about 15 s per backend.
@@ -68,13 +66,6 @@ BODY_FIELDS: dict[str, list[Any]] = {
 }
 
 
-def _swap(case: str, value: Any, known: list[Any]) -> Any:
-    """One of `known`, or now and then `value` itself: chosen by what the case holds, so that a
-    case Hypothesis replays is sent exactly as before."""
-    i = zlib.crc32(f"{case}{value!r}".encode()) % (len(known) + 1)
-    return value if i == len(known) else known[i]
-
-
 def before_call(context: schemathesis.HookContext, case: Case, kwargs: Any) -> None:
     operation = case.operation
     generated = repr((case.path_parameters, case.query, case.body))
@@ -85,7 +76,7 @@ def before_call(context: schemathesis.HookContext, case: Case, kwargs: Any) -> N
         # Only a value the document allows is swapped: the invalid ones are what the negative
         # cases are about.
         if known and isinstance(value, str) and (name == "user" or OBJECT_ID.fullmatch(value)):
-            case.path_parameters[name] = _swap(generated, value, known)
+            case.path_parameters[name] = swap(generated, value, known)
     # A body is swapped into only when all of it is valid: a negative case must stay invalid
     # exactly where schemathesis made it so.
     if (
@@ -95,7 +86,7 @@ def before_call(context: schemathesis.HookContext, case: Case, kwargs: Any) -> N
     ):
         for name, value in list(case.body.items()):
             if name in BODY_FIELDS:
-                case.body[name] = _swap(generated, value, BODY_FIELDS[name])
+                case.body[name] = swap(generated, value, BODY_FIELDS[name])
 
 
 async def _load_world(settings: Settings) -> None:
@@ -132,24 +123,6 @@ async def _load_world(settings: Settings) -> None:
         await app.shutdown()
 
 
-Scope = MutableMapping[str, Any]
-Message = Callable[[], Awaitable[MutableMapping[str, Any]]]
-Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
-
-
-@dataclass
-class Counted:
-    """The app, counting the requests it is sent, the checks' own included."""
-
-    app: App
-    requests: int = 0
-
-    async def __call__(self, scope: Scope, receive: Message, send: Send) -> None:
-        if scope["type"] == "http":
-            self.requests += 1
-        await self.app(scope, receive, send)
-
-
 EXAMPLES: dict[str, int] = {}
 
 
@@ -159,14 +132,11 @@ async def api_schema(
     request: pytest.FixtureRequest,
     record_property: Callable[[str, object], None],
 ) -> AsyncIterator[schemathesis.BaseSchema]:
-    # schemathesis 4.32 keeps the test's id in `Node._nodeid`, which pytest 9.2 no longer has.
-    if not hasattr(request.node, "_nodeid"):
-        request.node._nodeid = request.node.nodeid
+    keep_node_id(request)
     await _load_world(settings)
-    seed = os.environ.get("PATHSESSIONS_TEST_SCHEMATHESIS_SEED")
     config = schemathesis.Config.from_dict(
         {
-            **({"seed": int(seed)} if seed else {}),
+            **seed_setting(),
             "auth": {
                 "openapi": {
                     "companyHeader": {"api_key": WORLD.company},

@@ -13,9 +13,7 @@ PATHSESSIONS_TEST_SCHEMATHESIS_SEED=<seed> runs with that seed again.
 
 from __future__ import annotations
 
-import os
 import time
-import zlib
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
@@ -29,9 +27,9 @@ from pathsessions.app import create_app
 from pathsessions.loader import load_document
 from pathsessions.settings import Settings
 from support import WORLD, world_document
+from support.fuzzing import Counted, keep_node_id, seed_setting, swap
 from support.report import ReportLines
 from support.v2 import v2_token
-from test_schemathesis import Counted
 
 # Generated cases per operation, on top of its coverage cases.
 MAX_EXAMPLES = 20
@@ -65,13 +63,6 @@ BODY_FIELDS: dict[str, list[Any]] = {
 }
 
 
-def _swap(case: str, value: Any, known: list[Any]) -> Any:
-    """One of `known`, or now and then `value` itself: chosen by what the case holds, so that a
-    case Hypothesis replays is sent exactly as before."""
-    i = zlib.crc32(f"{case}{value!r}".encode()) % (len(known) + 1)
-    return value if i == len(known) else known[i]
-
-
 def before_call(context: schemathesis.HookContext, case: Case, kwargs: Any) -> None:
     if not case.operation.path.startswith("/api/v2/"):
         return
@@ -86,13 +77,13 @@ def before_call(context: schemathesis.HookContext, case: Case, kwargs: Any) -> N
         if name == "sessionId" and case.operation.method == "delete":
             known = DISPOSABLE_SESSIONS
         if known and positive:
-            case.path_parameters[name] = _swap(generated, value, known)
+            case.path_parameters[name] = swap(generated, value, known)
     # A body is swapped into only when all of it is valid: a negative case must stay invalid
     # exactly where schemathesis made it so.
     if isinstance(case.body, dict) and positive:
         for name, value in list(case.body.items()):
             if name in BODY_FIELDS:
-                case.body[name] = _swap(generated, value, BODY_FIELDS[name])
+                case.body[name] = swap(generated, value, BODY_FIELDS[name])
 
 
 async def _load_world(settings: Settings) -> str:
@@ -137,14 +128,11 @@ async def api_schema(
     request: pytest.FixtureRequest,
     record_property: Callable[[str, object], None],
 ) -> AsyncIterator[schemathesis.BaseSchema]:
-    # schemathesis 4.32 keeps the test's id in `Node._nodeid`, which pytest 9.2 no longer has.
-    if not hasattr(request.node, "_nodeid"):
-        request.node._nodeid = request.node.nodeid
+    keep_node_id(request)
     token = await _load_world(settings)
-    seed = os.environ.get("PATHSESSIONS_TEST_SCHEMATHESIS_SEED")
     config = schemathesis.Config.from_dict(
         {
-            **({"seed": int(seed)} if seed else {}),
+            **seed_setting(),
             "headers": {"Authorization": f"Bearer {token}"},
             "generation": {"max-examples": MAX_EXAMPLES},
             "checks": {
