@@ -54,7 +54,9 @@ async def send(
 
 async def enrolled_user_ids(db: Database, session_id: str) -> list[str]:
     rows = await db.fetchall(
-        "SELECT user_id FROM session_users WHERE session_id = ? ORDER BY user_id", session_id
+        "SELECT user_id FROM session_users WHERE session_id = ? AND status = 'published'"
+        " ORDER BY user_id",
+        session_id,
     )
     return [str(r[0]) for r in rows]
 
@@ -68,7 +70,8 @@ async def enrolled_group_ids(db: Database, session_id: str) -> list[str]:
 
 async def all_enrolments(db: Database) -> list[tuple[str, ...]]:
     users = await db.fetchall(
-        "SELECT session_id, user_id, enrolled_at FROM session_users ORDER BY session_id, user_id"
+        "SELECT session_id, user_id, enrolled_at, status, archived_at FROM session_users"
+        " ORDER BY session_id, user_id"
     )
     groups = await db.fetchall(
         "SELECT session_id, group_id, enrolled_at FROM session_groups ORDER BY session_id, group_id"
@@ -645,7 +648,10 @@ async def test_1000_distinct_users_and_groups(
     assert r.content == UNENROLLED
     r = await send(client, world, "DELETE", session_id, {"groupIds": group_ids}, "groups")
     assert r.content == GROUPS_UNENROLLED
-    assert await all_enrolments(db) == []
+    # Unenrolled users keep their enrollment, archived; groups leave no trace.
+    assert {e[4] for e in await all_enrolments(db)} == {"archived"}
+    assert await enrolled_user_ids(db, session_id) == []
+    assert await enrolled_group_ids(db, session_id) == []
 
 
 async def test_a_user_deleted_after_enrolment_is_no_longer_listed(

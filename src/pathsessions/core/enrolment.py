@@ -7,9 +7,10 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
-from ..storage import Database
+from ..storage import Database, enrollments
 from ..storage import sessions as store
 from .clock import Clock
+from .events import EventKind, emit
 from .lookups import Lookups, find_session
 from .model import Company
 
@@ -22,13 +23,23 @@ async def enrol_users(
     async with db.transaction() as tx:
         session = await find_session(company, tx, session_id, lock=True)
         user_ids = await read(Lookups(company, tx))
-        await store.enrol_users(tx, session.id, user_ids, clock.now_ms())
+        now = clock.now_ms()
+        added = await enrollments.publish(
+            tx, company.id, session.path_id, session.id, user_ids, now
+        )
+        if added and session.root_session_id is None:
+            await emit(tx, company.id, EventKind.USERS_ENROLLED, session.path_id, session.id, now)
 
 
-async def unenrol_users(company: Company, db: Database, session_id: str, read: ReadIds) -> None:
+async def unenrol_users(
+    company: Company, db: Database, clock: Clock, session_id: str, read: ReadIds
+) -> None:
     async with db.transaction() as tx:
         session = await find_session(company, tx, session_id, lock=True)
-        await store.unenrol_users(tx, session.id, await read(Lookups(company, tx)))
+        now = clock.now_ms()
+        archived = await enrollments.archive(tx, session.id, await read(Lookups(company, tx)), now)
+        if archived and session.root_session_id is None:
+            await emit(tx, company.id, EventKind.USERS_UNENROLLED, session.path_id, session.id, now)
 
 
 async def enrol_groups(

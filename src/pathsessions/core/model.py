@@ -261,3 +261,35 @@ class OwnerGroup(msgspec.Struct, frozen=True):
 
     id: str
     has_managers: bool
+
+
+class Progress(msgspec.Struct, frozen=True):
+    """A learner's recorded progress in one session. No API writes it: fixtures and the
+    sandbox do. `status` and `reason` are a recorded status (v2's `status.type` and
+    `status.reason`); when `status` is None, the status follows from the session's dates."""
+
+    progress: int
+    status: str | None = None
+    reason: str | None = None
+    time_spent: int | None = None
+    score: float | None = None
+    completed_at: int | None = None
+    started_at: int | None = None
+    certificate_id: str | None = None
+
+
+class Enrollment(msgspec.Struct, frozen=True):
+    """One user in one session, whichever API version (or fixture) enrolled them. An
+    unenrolled user's enrollment is kept, `archived`; enrolling them again publishes the same
+    one."""
+
+    id: str
+    session_id: str
+    path_id: str
+    user_id: str
+    created_at: int
+    modified_at: int
+    self_enrolled: bool
+    status: str
+    archived_at: int | None
+    progress: Progress | None

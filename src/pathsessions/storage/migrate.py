@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from importlib import resources
 
 from ..core.clock import SYSTEM_CLOCK, Clock
+from ..core.ids import new_id
 from .database import Database
 
 _NAME = re.compile(r"(\d{4})_(\w+)\.sql")
@@ -40,6 +42,21 @@ def available() -> list[Migration]:
     return found
 
 
+async def _enrollment_ids(tx: Database) -> None:
+    """Enrollments written before 0005 get ids made as the program makes them: SQL has no
+    portable way to make an ObjectId."""
+    rows = await tx.fetchall("SELECT session_id, user_id FROM session_users WHERE id IS NULL")
+    await tx.executemany(
+        "UPDATE session_users SET id = ? WHERE session_id = ? AND user_id = ?",
+        [(new_id(), session_id, user_id) for session_id, user_id in rows],
+    )
+
+
+# Steps run after a migration's SQL, in its transaction, for what SQL cannot do alike on both
+# engines.
+_AFTER: dict[int, Callable[[Database], Awaitable[None]]] = {5: _enrollment_ids}
+
+
 async def _lock(tx: Database) -> None:
     if tx.dialect == "postgresql":
         # Serialises concurrent migrators (several servers starting at once).
@@ -66,6 +83,8 @@ async def migrate(db: Database, clock: Clock = SYSTEM_CLOCK) -> list[int]:
                 continue
             for statement in migration.statements:
                 await tx.execute(statement)
+            if (after := _AFTER.get(migration.version)) is not None:
+                await after(tx)
             await tx.execute(
                 "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)",
                 migration.version,

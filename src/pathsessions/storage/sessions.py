@@ -150,8 +150,8 @@ async def enrolled_users(db: Database, session_id: str) -> list[Person]:
     """Directly enrolled users; a user deleted since no longer belongs to the company."""
     rows = await db.fetchall(
         "SELECT u.id, u.mail, u.first_name, u.last_name FROM session_users su"
-        " JOIN users u ON u.id = su.user_id WHERE su.session_id = ? AND u.status <> 'deleted'"
-        " ORDER BY su.enrolled_at, u.id",
+        " JOIN users u ON u.id = su.user_id WHERE su.session_id = ? AND su.status = 'published'"
+        " AND u.status <> 'deleted' ORDER BY su.enrolled_at, u.id",
         session_id,
     )
     return [Person(*row) for row in rows]
@@ -170,7 +170,8 @@ async def enrolled_groups(db: Database, session_id: str) -> list[Group]:
 async def has_enrolled_learners(db: Database, session_id: str) -> bool:
     row = await db.fetchone(
         "SELECT 1 WHERE EXISTS (SELECT 1 FROM session_users su JOIN users u"
-        " ON u.id = su.user_id WHERE su.session_id = ? AND u.status <> 'deleted')"
+        " ON u.id = su.user_id WHERE su.session_id = ? AND su.status = 'published'"
+        " AND u.status <> 'deleted')"
         " OR EXISTS (SELECT 1 FROM session_groups sg JOIN user_roles r"
         " ON r.group_id = sg.group_id JOIN users u ON u.id = r.user_id"
         " WHERE sg.session_id = ? AND u.status <> 'deleted')",
@@ -232,22 +233,6 @@ async def delete_session(db: Database, company_id: str, session_id: str) -> bool
         "DELETE FROM path_sessions WHERE id = ? AND company_id = ?", session_id, company_id
     )
     return changed > 0
-
-
-async def enrol_users(db: Database, session_id: str, user_ids: Sequence[str], now: int) -> None:
-    await db.executemany(
-        "INSERT INTO session_users (session_id, user_id, enrolled_at) VALUES (?, ?, ?)"
-        " ON CONFLICT (session_id, user_id) DO NOTHING",
-        [(session_id, user_id, now) for user_id in user_ids],
-    )
-
-
-async def unenrol_users(db: Database, session_id: str, user_ids: Sequence[str]) -> None:
-    await db.execute(
-        "DELETE FROM session_users WHERE session_id = ? AND " + db.any_of("user_id"),
-        session_id,
-        db.array(user_ids),
-    )
 
 
 async def enrol_groups(db: Database, session_id: str, group_ids: Sequence[str], now: int) -> None:

@@ -87,7 +87,7 @@ async def enrol_users(request: Request, ctx: Context, company: Company) -> Respo
 
 async def unenrol_users(request: Request, ctx: Context, company: Company) -> Response:
     read = requests.users(decode_body(request.body))
-    await enrolment.unenrol_users(company, ctx.db, request.params["sessionId"], read)
+    await enrolment.unenrol_users(company, ctx.db, ctx.clock, request.params["sessionId"], read)
     return Response.json({"status": "users_unenrolled"})
 
 

@@ -1,0 +1,146 @@
+"""Enrollments: one user in one session, published or archived, with the learner's progress.
+
+v1's enrol/unenrol and v2's audiences write the same rows (table `session_users`): v1 sees
+what v2 enrolled and the other way round. Unenrolling archives; enrolling again publishes the
+same enrollment, with its id. The queries that name a session by id alone are for a session
+the caller has already found in its company.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from ..core.ids import new_id
+from ..core.model import Enrollment, Progress
+from .database import Database, Row
+
+COLUMNS = (
+    "e.id, e.session_id, e.path_id, e.user_id, e.enrolled_at, e.modified_at, e.self_enrolled,"
+    " e.status, e.archived_at, e.progress, e.progress_status, e.progress_reason, e.time_spent,"
+    " e.score, e.completed_at, e.started_at, e.certificate_id"
+)
+
+
+def enrollment(row: Row) -> Enrollment:
+    """The record of a row selected with `COLUMNS`."""
+    progress = None
+    if row[9] is not None:
+        progress = Progress(
+            progress=row[9],
+            status=row[10],
+            reason=row[11],
+            time_spent=row[12],
+            score=row[13],
+            completed_at=row[14],
+            started_at=row[15],
+            certificate_id=row[16],
+        )
+    return Enrollment(
+        id=row[0],
+        session_id=row[1],
+        path_id=row[2],
+        user_id=row[3],
+        created_at=row[4],
+        modified_at=row[5],
+        self_enrolled=bool(row[6]),
+        status=row[7],
+        archived_at=row[8],
+        progress=progress,
+    )
+
+
+async def publish(
+    db: Database,
+    company_id: str,
+    path_id: str,
+    session_id: str,
+    user_ids: Sequence[str],
+    now: int,
+    *,
+    self_enrolled: bool = False,
+) -> list[str]:
+    """Give each user a published enrollment in the session: a new one, or their archived
+    one published again. Answer the users who were not enrolled before, in the order given.
+    Call inside a transaction that holds the session."""
+    if not user_ids:
+        return []
+    rows = await db.fetchall(
+        "SELECT user_id FROM session_users WHERE session_id = ? AND status = 'published' AND "
+        + db.any_of("user_id"),
+        session_id,
+        db.array(user_ids),
+    )
+    already = {row[0] for row in rows}
+    added = [u for u in dict.fromkeys(user_ids) if u not in already]
+    await db.executemany(
+        "INSERT INTO session_users (id, company_id, path_id, session_id, user_id, enrolled_at,"
+        " modified_at, self_enrolled, status) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'published')"
+        " ON CONFLICT (session_id, user_id) DO UPDATE SET status = 'published',"
+        " archived_at = NULL, modified_at = excluded.modified_at",
+        [
+            (new_id(), company_id, path_id, session_id, user_id, now, now, self_enrolled)
+            for user_id in added
+        ],
+    )
+    return added
+
+
+async def archive(db: Database, session_id: str, user_ids: Sequence[str], now: int) -> int:
+    """Archive the users' published enrollments in the session; answer how many there were.
+    Call inside a transaction that holds the session."""
+    if not user_ids:
+        return 0
+    return await db.execute(
+        "UPDATE session_users SET status = 'archived', archived_at = ?, modified_at = ?"
+        " WHERE session_id = ? AND status = 'published' AND " + db.any_of("user_id"),
+        now,
+        now,
+        session_id,
+        db.array(user_ids),
+    )
+
+
+async def of_session(db: Database, session_id: str) -> list[Enrollment]:
+    """Every enrollment of the session, published and archived, oldest first."""
+    rows = await db.fetchall(
+        f"SELECT {COLUMNS} FROM session_users e WHERE e.session_id = ?"
+        " ORDER BY e.enrolled_at, e.id",
+        session_id,
+    )
+    return [enrollment(row) for row in rows]
+
+
+async def get(db: Database, company_id: str, enrollment_id: str) -> Enrollment | None:
+    row = await db.fetchone(
+        f"SELECT {COLUMNS} FROM session_users e WHERE e.id = ? AND e.company_id = ?",
+        enrollment_id,
+        company_id,
+    )
+    return None if row is None else enrollment(row)
+
+
+async def set_progress(
+    db: Database, company_id: str, enrollment_id: str, progress: Progress | None
+) -> bool:
+    """Record (or, with None, forget) a learner's progress; answer whether the enrollment
+    exists in the company. Progress is not an edit of the enrollment: `modifiedAt` stays."""
+    p = progress or Progress(progress=0)
+    fields = (
+        None if progress is None else p.progress,
+        p.status,
+        p.reason,
+        p.time_spent,
+        p.score,
+        p.completed_at,
+        p.started_at,
+        p.certificate_id,
+    )
+    changed = await db.execute(
+        "UPDATE session_users SET progress = ?, progress_status = ?, progress_reason = ?,"
+        " time_spent = ?, score = ?, completed_at = ?, started_at = ?, certificate_id = ?"
+        " WHERE id = ? AND company_id = ?",
+        *fields,
+        enrollment_id,
+        company_id,
+    )
+    return changed > 0
