@@ -4,6 +4,7 @@ storage and the clock into one ASGI application, and runs its start-up and shut-
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from .api.context import Context
@@ -16,6 +17,7 @@ from .settings import Settings, SettingsError, load_settings, require_token_secr
 from .storage import Database, DatabaseUnavailable, migrate, open_database
 from .web.accesslog import AccessLog
 from .web.logs import configure_logging
+from .web.metrics import Gauge, Metrics
 from .web.pipeline import Pipeline, Receive, Scope, Send, refuse_websocket
 from .web.ratelimit import Limiter, open_limiter, open_stream_slots
 from .web.routing import Route
@@ -35,8 +37,9 @@ class App:
         self.apis: list[V1 | V2] = [V1(settings), V2(settings)]
         quiet = settings.log_level.upper() in {"WARNING", "ERROR"}
         access_log = AccessLog() if settings.access_log and not quiet else None
+        self.metrics = Metrics() if settings.metrics else None
         self.pipeline = Pipeline(
-            self.apis, settings.max_body_bytes, access_log, settings.body_timeout
+            self.apis, settings.max_body_bytes, access_log, settings.body_timeout, self.metrics
         )
         self.limiter: Limiter | None = None
         self._context: Context | None = None
@@ -71,7 +74,11 @@ class App:
             s.max_lists_per_company, s.redis_url, self.limiter
         )
         described = [(route, api.description) for api in self.apis for route in api.routes]
-        self._context = Context(db, self.clock, s.token_secret.encode(), s, described)
+        if self.metrics is not None:
+            self.metrics.add_gauges(_pool_gauges(db))
+        self._context = Context(
+            db, self.clock, s.token_secret.encode(), s, described, metrics=self.metrics
+        )
 
     async def shutdown(self) -> None:
         if self.pipeline.access_log is not None:
@@ -113,6 +120,17 @@ class App:
                 await self.shutdown()
                 await send({"type": "lifespan.shutdown.complete"})
                 return
+
+
+def _pool_gauges(db: Database) -> Callable[[], Awaitable[list[Gauge]]]:
+    async def read() -> list[Gauge]:
+        size, idle = db.connections()
+        return [
+            ("database_connections", "Database connections this process holds open.", size),
+            ("database_connections_in_use", "Of those, serving a request now.", size - idle),
+        ]
+
+    return read
 
 
 def create_app(settings: Settings, clock: Clock = SYSTEM_CLOCK) -> App:

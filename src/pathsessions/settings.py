@@ -34,6 +34,8 @@ class Settings:
     documentation_url: str = ""
     log_level: str = "INFO"
     access_log: bool = True
+    # GET /metrics, in Prometheus's text format; off, it is an unknown route.
+    metrics: bool = True
     # Signs bearer tokens; every worker and host must share it. `serve` refuses to start
     # without one; only `demo` makes its own.
     token_secret: str = ""

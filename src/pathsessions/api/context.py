@@ -9,6 +9,7 @@ from typing import Any
 from ..core.clock import Clock
 from ..settings import Settings
 from ..storage import Database
+from ..web.metrics import Metrics
 from ..web.routing import Route
 from .openapi import Description
 
@@ -23,3 +24,5 @@ class Context:
     described: Sequence[tuple[Route[Any, Any], Description]]
     # Documents derived from the routes (OpenAPI, docs page), built on first request.
     documents: dict[str, bytes] = field(default_factory=dict)
+    # None when PATHSESSIONS_METRICS is off.
+    metrics: Metrics | None = None

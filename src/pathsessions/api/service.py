@@ -8,7 +8,9 @@ from typing import Any
 from ..core.errors import DomainError, ErrorCode
 from ..storage.database import probe_writes
 from ..web.asgi import HTML, Request, Response
+from ..web.metrics import CONTENT_TYPE
 from . import openapi
+from .answers import not_found_body
 from .context import Context
 
 
@@ -23,6 +25,13 @@ async def health(request: Request, ctx: Context) -> Response:
     if not ok:
         raise DomainError(ErrorCode.DATABASE_UNAVAILABLE)
     return Response.json({"status": "ok"})
+
+
+async def metrics(request: Request, ctx: Context) -> Response:
+    if ctx.metrics is None:
+        # Turned off, it is not there: the unknown route's answer.
+        return Response(404, not_found_body(ctx.settings.docs_url))
+    return Response(200, await ctx.metrics.render(), CONTENT_TYPE)
 
 
 def _document(ctx: Context, name: str, build: Callable[[dict[str, Any]], bytes]) -> bytes:

@@ -19,6 +19,7 @@ from ..settings import MAX_PORT, PREFIX, Settings, require_token_secret
 from ..storage import Database
 from ..storage.migrate import current_version
 from ..web.logs import configure_logging
+from ..web.metrics import MULTIPROCESS_DIR
 from ..web.server import EdgeConfig, EdgeLimits
 from .common import CommandError, add_command, run
 
@@ -170,7 +171,7 @@ def serve(settings: Settings, sock: socket.socket) -> int:
         server_header=False,
         backlog=BACKLOG,
     )
-    with _shared_limits(settings):
+    with _shared_limits(settings), _shared_metrics(settings):
         if settings.workers > 1:
             Multiprocess(config, sockets=[sock]).run()
             return 0
@@ -179,6 +180,21 @@ def serve(settings: Settings, sock: socket.socket) -> int:
             server.run(sockets=[sock])
         # The application did not start (uvicorn logged why).
         return 0 if server.started else 3
+
+
+@contextlib.contextmanager
+def _shared_metrics(settings: Settings) -> Iterator[None]:
+    """Worker processes write their metrics to files of one directory, so that whichever
+    answers /metrics answers for all of them (web/metrics.py)."""
+    if settings.workers == 1 or not settings.metrics or os.environ.get(MULTIPROCESS_DIR):
+        yield
+        return
+    with tempfile.TemporaryDirectory(prefix="pathsessions-metrics-") as folder:
+        os.environ[MULTIPROCESS_DIR] = folder
+        try:
+            yield
+        finally:
+            del os.environ[MULTIPROCESS_DIR]
 
 
 @contextlib.contextmanager

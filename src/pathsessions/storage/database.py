@@ -44,6 +44,10 @@ class Database(Protocol):
 
     async def ping(self) -> bool: ...
 
+    def connections(self) -> tuple[int, int]:
+        """Connections open now, and how many of them are idle (for /metrics)."""
+        ...
+
     async def close(self) -> None: ...
 
 

@@ -106,6 +106,9 @@ class _Conn:
     async def ping(self) -> bool:
         return await self.fetchone("SELECT 1") == (1,)
 
+    def connections(self) -> tuple[int, int]:
+        return (1, 0)  # one connection, held by the transaction this is
+
     async def close(self) -> None:
         return None
 
@@ -138,6 +141,9 @@ class PostgresDatabase(_Conn):
             raise
         if self.outage.down:
             self.outage.succeeded(inner.wrote)
+
+    def connections(self) -> tuple[int, int]:
+        return (self._pool.get_size(), self._pool.get_idle_size())
 
     async def close(self) -> None:
         await self._pool.close()

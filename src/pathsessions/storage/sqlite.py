@@ -324,5 +324,9 @@ class SQLiteDatabase:
     async def ping(self) -> bool:
         return await self.fetchone("SELECT 1") == (1,)
 
+    def connections(self) -> tuple[int, int]:
+        # One connection; a write transaction holds it (and the lock) until it ends.
+        return (1, 0 if self._lock.locked() else 1)
+
     async def close(self) -> None:
         self._conn.close()

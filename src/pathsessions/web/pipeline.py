@@ -33,6 +33,7 @@ from .asgi import (
 )
 from .body import TooManyFields
 from .logs import RequestIds, frames
+from .metrics import Metrics
 from .ratelimit import READ, WRITE, Limiter, StreamSlots
 from .routing import Route, Router
 
@@ -99,11 +100,21 @@ REQUEST_TIMEOUT = b'{"error":"request_timeout"}'
 class Trace:
     """What the access log says of one request, filled in as the request is understood."""
 
-    __slots__ = ("body_pending", "company_id", "id", "route", "serving", "stream_slot", "upgrade")
+    __slots__ = (
+        "body_pending",
+        "company_id",
+        "id",
+        "operation",
+        "route",
+        "serving",
+        "stream_slot",
+        "upgrade",
+    )
 
     def __init__(self, request_id: str) -> None:
         self.id = request_id
         self.route: str | None = None
+        self.operation: str | None = None
         self.company_id: str | None = None
         self.upgrade = False
         # A body was announced and not read (whole): the connection cannot serve another
@@ -121,6 +132,7 @@ class Pipeline(Generic[Ctx]):
         max_body_bytes: int,
         access_log: AccessLog | None,
         body_timeout: float = 30.0,
+        metrics: Metrics | None = None,
     ) -> None:
         if not facades:
             raise ValueError("at least one API")
@@ -136,6 +148,7 @@ class Pipeline(Generic[Ctx]):
         self._quiet.set()
         self._last_request = 0.0  # perf_counter() when the last request began
         self.access_log = access_log
+        self.metrics = metrics
         self.request_ids = RequestIds()
 
     async def __call__(
@@ -215,6 +228,8 @@ class Pipeline(Generic[Ctx]):
             # The server logs what it is handed, so hand it nothing but our error id.
             log_fault(exc, trace.id)
             raise StreamAborted(trace.id) from None
+        if self.metrics is not None:
+            self.metrics.observe(trace.operation, response.status, time.perf_counter() - started)
         if self.access_log is not None:
             # The path still percent-encoded as received, so a decoded %0A cannot forge a
             # line; a segment long enough to be a secret is redacted, and so is every value
@@ -259,6 +274,7 @@ class Pipeline(Generic[Ctx]):
             return api.not_found()
         route, _, params = matched
         trace.route = route.path
+        trace.operation = route.operation_id
         request = Request(
             scope["method"],
             scope["path"],
@@ -282,6 +298,8 @@ class Pipeline(Generic[Ctx]):
                 if limiter is not None:
                     wait = await limiter.wait(tenant, READ if request.method == "GET" else WRITE)
                     if wait:
+                        if self.metrics is not None:
+                            self.metrics.refused("requests")
                         return api.rate_limited(wait)
                 refused = await self._read_body(receive, request, limit, trace, api)
                 if refused is not None:
@@ -292,6 +310,8 @@ class Pipeline(Generic[Ctx]):
                     token = await self.streams.acquire(tenant)
                     if token is None:
                         await _close(response.stream)
+                        if self.metrics is not None:
+                            self.metrics.refused("lists")
                         return api.rate_limited(STREAM_RETRY_AFTER)
                     trace.stream_slot = (tenant, token)
             await response.prime()

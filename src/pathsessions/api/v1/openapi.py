@@ -326,6 +326,19 @@ OPERATIONS: dict[str, dict[str, Any]] = {
         },
         "errors": ["database_unavailable"],
     },
+    "metrics": {
+        "tags": ["Service"],
+        "summary": "Metrics in Prometheus's text format",
+        "description": "Requests by operation id and status, latency histograms, the database"
+        " pool, rate-limit refusals; summed over every worker process. An unknown route when"
+        " PATHSESSIONS_METRICS is off.",
+        "success": {
+            "status": 200,
+            "description": "Prometheus text exposition format 0.0.4",
+            "media": "text/plain",
+        },
+        "errors": [],
+    },
     "openapi": {
         "tags": ["Service"],
         "summary": "This OpenAPI document",

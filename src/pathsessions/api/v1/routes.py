@@ -63,6 +63,7 @@ ROUTES: list[Route[Context, Any]] = [
     V1Route("GET", "/api/v1/paths/{pathId}", "getPath", h.get_path),
     # Until a second version is served, the service routes answer in v1's words.
     V1Route("GET", "/health", "health", public=service.health),
+    V1Route("GET", "/metrics", "metrics", public=service.metrics),
     V1Route("GET", "/openapi.json", "openapi", public=service.openapi_document),
     V1Route("GET", "/docs", "docs", public=service.docs_page),
 ]
