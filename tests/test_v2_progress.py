@@ -11,6 +11,7 @@ import httpx
 import pytest
 
 from pathsessions.api.v2 import progress as progress_api
+from pathsessions.client import ClientV2
 from pathsessions.core.clock import SettableClock
 from pathsessions.core.model import Progress
 from pathsessions.storage import Database
@@ -475,3 +476,34 @@ async def test_the_company_list_is_not_taken_for_a_path_named_stats(
     assert [i["userId"] for i in items] == users
     # A path id still reads the path.
     assert (await _get(client, f"{V2_PATHS}/{world.path}"))["_id"] == world.path
+
+
+# --- The client -------------------------------------------------------------------------------
+
+
+@pytest.mark.backend_independent
+def test_the_client_asks_for_the_statistics_with_their_filters() -> None:
+    sent: list[str] = []
+
+    def server(request: httpx.Request) -> httpx.Response:
+        if request.url.path == "/api/v2/oauth2/token":
+            return httpx.Response(200, json={"access_token": "t", "expires_in": "3600"})
+        sent.append(f"{request.url.raw_path.decode()}")
+        if request.url.path.endswith("/user-statuses"):
+            return httpx.Response(200, json={"certificates": 0, "usersCountByStatus": {}})
+        return httpx.Response(200, json=[{"_id": "x"}])
+
+    transport = httpx.MockTransport(server)
+    with ClientV2("http://api.test", "c" * 32, "secret", transport=transport) as api:
+        assert api.get_session_stats("p", "s")["certificates"] == 0
+        stats = api.list_user_stats("p", "s", user_id={"in": ["a", "b"]})
+        assert [i["_id"] for i in stats] == ["x"]
+        path_stats = api.list_path_stats(
+            status={"eq": "archived"}, path_id={"ne": "p"}, completed_at={"gte": "2030-01-01"}
+        )
+        assert [i["_id"] for i in path_stats] == ["x"]
+    assert sent == [
+        "/api/v2/paths/p/sessions/s/user-statuses",
+        "/api/v2/paths/p/sessions/s/user-stats?userId%5Bin%5D=a&userId%5Bin%5D=b",
+        "/api/v2/paths/stats?status%5Beq%5D=archived&pathId%5Bne%5D=p&completedAt%5Bgte%5D=2030-01-01",
+    ]
