@@ -2,9 +2,8 @@
 learners' statistics, and every learner's across the company.
 
 A learner's status is the one recorded with their progress, or else follows from the
-session's dates by the server's clock; the rule, in its order, is written once, in
-storage/progress.py, where it is computed for counts and pages alike. Here: the reason that
-goes with a status, and the checks that find the session.
+session's dates by the server's clock (`status`, below). No API writes progress: fixtures
+and the sandbox do.
 """
 
 from __future__ import annotations
@@ -18,13 +17,64 @@ from .listing import ListQuery, Page
 from .model import Company, Enrollment
 from .path_sessions import find_path_session
 
-STATUSES = store.STATUSES
+STATUSES = (
+    "awaitingCorrection",
+    "late",
+    "notYetStarted",
+    "onTime",
+    "sessionNotOpened",
+    "successful",
+    "toRetake",
+    "unsuccessful",
+)
+# Recorded, these stand whatever the dates.
+FINAL = frozenset({"successful", "unsuccessful", "awaitingCorrection"})
+# Recorded, these stand while the session runs; the dates decide before and after.
+RUNNING = frozenset({"notYetStarted", "onTime", "late", "toRetake"})
 # The reasons each status may carry; a recorded reason of another status is not answered.
 REASONS: dict[str, frozenset[str]] = {
     "toRetake": frozenset({"mandatoryReplay"}),
     "unsuccessful": frozenset({"sessionEnded"}),
 }
 SESSION_ENDED = "sessionEnded"
+
+
+def status(
+    recorded: str | None,
+    completed: bool,
+    progressed: bool,
+    start: int,
+    end: int | None,
+    now: int,
+) -> str:
+    """A learner's status, in this order: a recorded final status; a completion without a
+    recorded status is a success; before the start, `sessionNotOpened`; once the session has
+    ended (an end date at or before now), `unsuccessful`; a recorded status of a running
+    session; else `onTime` with some progress, `notYetStarted` without. A recorded status of
+    any other value (`sessionNotOpened` included: the dates give it) counts as none."""
+    if recorded is not None and recorded in FINAL:
+        return recorded
+    if recorded is None and completed:
+        return "successful"
+    if now < start:
+        return "sessionNotOpened"
+    if end is not None and end <= now:
+        return "unsuccessful"
+    if recorded is not None and recorded in RUNNING:
+        return recorded
+    return "onTime" if progressed else "notYetStarted"
+
+
+def reason(recorded: str | None, recorded_reason: str | None, decided: str) -> str | None:
+    """The recorded reason when the status is the recorded one; `sessionEnded` when the
+    session's end made the learner unsuccessful; only ever a reason of that status."""
+    if recorded == decided:
+        given = recorded_reason
+    elif decided == "unsuccessful":
+        given = SESSION_ENDED
+    else:
+        given = None
+    return given if given in REASONS.get(decided, ()) else None
 
 
 class UserStat(msgspec.Struct, frozen=True):
@@ -44,35 +94,30 @@ class SessionCounts(msgspec.Struct, frozen=True):
     certificates: int
 
 
-def _reason(enrollment: Enrollment, status: str) -> str | None:
-    """The recorded reason when the status is the recorded one; `sessionEnded` when the
-    session's end made the learner unsuccessful; nothing otherwise."""
-    recorded = enrollment.progress
-    if recorded is not None and recorded.status == status:
-        reason = recorded.reason
-    elif status == "unsuccessful":
-        reason = SESSION_ENDED
-    else:
-        reason = None
-    return reason if reason in REASONS.get(status, ()) else None
-
-
-def _stat(found: store.Stat) -> UserStat:
-    enrollment, status, due_date = found
-    return UserStat(enrollment, status, _reason(enrollment, status), due_date)
-
-
-def _page(page: Page[store.Stat]) -> Page[UserStat]:
-    return Page([_stat(found) for found in page.items], page.next_after)
+def user_stat(e: Enrollment, start: int, end: int | None, now: int) -> UserStat:
+    p = e.progress
+    if p is None:
+        decided = status(None, False, False, start, end, now)
+        return UserStat(e, decided, reason(None, None, decided), end)
+    decided = status(p.status, p.completed_at is not None, p.progress > 0, start, end, now)
+    return UserStat(e, decided, reason(p.status, p.reason, decided), end)
 
 
 async def session_counts(
     company: Company, db: Database, clock: Clock, path_id: str, session_id: str
 ) -> SessionCounts:
-    """The session's learners (published enrollments) counted by status, and their
-    certificates."""
+    """The session's learners (published enrollments) counted by status, and the
+    certificates among them."""
     _, session = await find_path_session(company, db, path_id, session_id)
-    by_status, certificates = await store.counts(db, session.id, clock.now_ms())
+    now = clock.now_ms()
+    by_status = dict.fromkeys(STATUSES, 0)
+    certificates = 0
+    for recorded, completed, progressed, learners, certified in await store.published_groups(
+        db, session.id
+    ):
+        decided = status(recorded, completed, progressed, session.start_date, session.end_date, now)
+        by_status[decided] += learners
+        certificates += certified
     return SessionCounts(by_status, certificates)
 
 
@@ -86,11 +131,17 @@ async def session_stats_page(
 ) -> Page[UserStat]:
     """One page of the session's enrollments with their statistics, unenrolled ones too."""
     _, session = await find_path_session(company, db, path_id, session_id)
-    return _page(await store.session_page(db, company.id, session.id, query, clock.now_ms()))
+    page = await store.session_page(db, company.id, session.id, query)
+    now = clock.now_ms()
+    start, end = session.start_date, session.end_date
+    return Page([user_stat(e, start, end, now) for e in page.items], page.next_after)
 
 
 async def company_stats_page(
     company: Company, db: Database, clock: Clock, query: ListQuery
 ) -> Page[UserStat]:
     """One page of every enrollment of the company with its statistics."""
-    return _page(await store.company_page(db, company.id, query, clock.now_ms()))
+    page = await store.company_page(db, company.id, query)
+    now = clock.now_ms()
+    items = [user_stat(e, start, end, now) for e, start, end in page.items]
+    return Page(items, page.next_after)
