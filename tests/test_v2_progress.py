@@ -393,6 +393,10 @@ async def test_a_page_token_of_one_sessions_list_is_refused_for_another(
     assert_v2_error(r, 400, "badRequest")
     r = await client.get(STATS, params={"next": token}, headers=headers)
     assert_v2_error(r, 400, "badRequest")
+    # The same session, its id spelt in capitals: the same list.
+    r = await client.get(stats_url(SESSION.upper()), params={"next": token}, headers=headers)
+    assert r.status_code == 200, r.text
+    assert len(r.json()) == 1
 
 
 @pytest.mark.parametrize(

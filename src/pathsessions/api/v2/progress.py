@@ -53,7 +53,8 @@ async def get_session_counts(request: Request, ctx: Context, client: Client) -> 
 async def list_session_stats(request: Request, ctx: Context, client: Client) -> Response:
     session_id = request.params["sessionId"]
     # A page token of one session's list is refused for another's.
-    listing = replace(SESSION_STATS, operation_id=f"{SESSION_STATS.operation_id}:{session_id}")
+    bound = f"{SESSION_STATS.operation_id}:{session_id.lower()}"
+    listing = replace(SESSION_STATS, operation_id=bound)
     asked = listing.read(request, ctx, client)
     page = await progress.session_stats_page(
         client.company, ctx.db, ctx.clock, request.params["pathId"], session_id, asked.query
