@@ -22,8 +22,8 @@ from pathsessions.app import App
 
 pytestmark = pytest.mark.backend_independent
 
-# (METHOD, path) -> operationId in the published document, for what §2, §4 and §7 of the v2
-# contract serve.
+# (METHOD, path) -> operationId in the published document, for what §2, §4, §6 and §7 of the
+# v2 contract serve.
 PUBLISHED: dict[tuple[str, str], str] = {
     ("POST", "/api/v2/oauth2/token"): "v2.authentication.GenerateTokenController_generateToken",
     ("GET", "/api/v2/paths/sessions"): "v2.paths.GetAllPathSessionsController_getAllPathSessions",
@@ -65,6 +65,16 @@ PUBLISHED: dict[tuple[str, str], str] = {
         "GET",
         "/api/v2/users/{userId}/roles",
     ): "v2.users.GetUserRolesInGroupsController_getUserRolesInGroups",
+    # §6. The published id of the session counts repeats its prefix; it is copied as is.
+    ("GET", "/api/v2/paths/stats"): "v2.paths.GetPathStatsController_getPathStats",
+    (
+        "GET",
+        "/api/v2/paths/{pathId}/sessions/{sessionId}/user-statuses",
+    ): "v2.paths.v2.paths.GetSessionStatsController_getSessionStats",
+    (
+        "GET",
+        "/api/v2/paths/{pathId}/sessions/{sessionId}/user-stats",
+    ): "v2.paths.GetUserStatsController_getUserStats",
 }
 
 # The published schemas' property names we serve: (required, optional).
@@ -154,6 +164,11 @@ EDIT_BODY = (
     },
 )
 CHILD_BODY = (set[str](), {"additionalInformation", "mainInstructorId", "instructorIds"})
+_STAT_REQUIRED = {"_id", "progress", "status", "timeSpent", "userId", "enrolledAt", "selfEnrolled"}
+_STAT_OPTIONAL = {"completedAt", "score", "unenrolledAt", "certificateId", "startedAt", "dueDate"}
+SESSION_USER_STAT = (_STAT_REQUIRED, _STAT_OPTIONAL)
+PATH_SESSION_USER_STAT = ({*_STAT_REQUIRED, "pathId", "sessionId"}, _STAT_OPTIONAL)
+AGGREGATED_SESSION_STAT = ({"certificates", "usersCountByStatus"}, set[str]())
 TOKEN_BODY = (
     {"grant_type", "client_id", "client_secret"},
     {"user_id", "company_id"},
@@ -186,6 +201,12 @@ SHAPES: dict[str, tuple[Shape | None, Shape | None]] = {
     "v2.users.GetUsersController_getUsers": (None, USER),
     "v2.users.GetUserController_getUser": (None, USER),
     "v2.users.GetUserRolesInGroupsController_getUserRolesInGroups": (None, MEMBERSHIP),
+    "v2.paths.GetPathStatsController_getPathStats": (None, PATH_SESSION_USER_STAT),
+    "v2.paths.v2.paths.GetSessionStatsController_getSessionStats": (
+        None,
+        AGGREGATED_SESSION_STAT,
+    ),
+    "v2.paths.GetUserStatsController_getUserStats": (None, SESSION_USER_STAT),
 }
 
 # The business errors the published document gives each operation, with their status.
@@ -241,6 +262,17 @@ PUBLISHED_ERRORS: dict[str, dict[str, int]] = {
     "v2.users.GetUsersController_getUsers": {},
     "v2.users.GetUserController_getUser": {"userNotFound": 404},
     "v2.users.GetUserRolesInGroupsController_getUserRolesInGroups": {"userNotFound": 404},
+    "v2.paths.GetPathStatsController_getPathStats": {},
+    "v2.paths.v2.paths.GetSessionStatsController_getSessionStats": {
+        "sessionNotBelongToPath": 400,
+        "pathNotFound": 404,
+        "sessionNotFound": 404,
+    },
+    "v2.paths.GetUserStatsController_getUserStats": {
+        "sessionNotBelongToPath": 400,
+        "pathNotFound": 404,
+        "sessionNotFound": 404,
+    },
 }
 
 # What every authenticated v2 operation can answer, whatever it does.
@@ -329,9 +361,10 @@ async def test_every_operation_served_under_a_published_path_has_its_published_i
         if key in PUBLISHED:
             assert op_id == PUBLISHED[key], key
     assert set(ours) >= set(PUBLISHED), sorted(set(PUBLISHED) - set(ours))
-    # Every v2 operation id is written as the published ones are.
+    # Every v2 operation id is written as the published ones are (one of which repeats its
+    # prefix).
     for op_id in ours.values():
-        assert re.fullmatch(r"v2\.\w+\.\w+Controller_\w+", op_id), op_id
+        assert re.fullmatch(r"(v2\.\w+\.)+\w+Controller_\w+", op_id), op_id
 
 
 async def test_bodies_and_answers_have_the_published_property_names(

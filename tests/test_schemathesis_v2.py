@@ -24,10 +24,13 @@ from schemathesis.python import asgi
 
 from pathsessions.api.v2.routes import ROUTES
 from pathsessions.app import create_app
+from pathsessions.core.model import Progress
 from pathsessions.loader import load_document
 from pathsessions.settings import Settings
+from pathsessions.storage import Database
 from support import WORLD, world_document
 from support.fuzzing import Counted, keep_node_id, seed_setting, swap
+from support.progress import enrol, record, unenrol
 from support.report import ReportLines
 from support.v2 import v2_token
 
@@ -111,12 +114,34 @@ async def _load_world(settings: Settings) -> str:
     await app.startup()
     try:
         await load_document(app.db, document)
+        await _learners(app.db)
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://setup") as client:
             credential = WORLD.credential
             return await v2_token(client, credential.client_id, credential.client_secret)
     finally:
         await app.shutdown()
+
+
+async def _learners(db: Database) -> None:
+    """Learners in the kept session, so that the statistics answered have items to check: one
+    with progress recorded, one unenrolled."""
+    users = [WORLD.owner, WORLD.instructor, WORLD.second_instructor]
+    enrolled = await enrol(db, KEPT_SESSION, users, 1_893_456_000_000)
+    await record(
+        db,
+        enrolled[WORLD.owner],
+        Progress(
+            100,
+            status="successful",
+            time_spent=60_000,
+            score=75,
+            completed_at=1_893_600_000_000,
+            started_at=1_893_500_000_000,
+            certificate_id=KEPT_SESSION,
+        ),
+    )
+    await unenrol(db, KEPT_SESSION, users[2:], 1_893_500_000_000)
 
 
 EXAMPLES: dict[str, int] = {}
@@ -158,7 +183,11 @@ async def api_schema(
                 },
                 {
                     # A session asked for under another path than its own is a 400.
-                    "include-operation-id": "v2.paths.GetPathSessionController_getPathSession",
+                    "include-operation-id": [
+                        "v2.paths.GetPathSessionController_getPathSession",
+                        "v2.paths.v2.paths.GetSessionStatsController_getSessionStats",
+                        "v2.paths.GetUserStatsController_getUserStats",
+                    ],
                     "checks": {
                         "positive_data_acceptance": {
                             "expected-statuses": ["2xx", "400", "401", "403", "404", "429"]

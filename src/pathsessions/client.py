@@ -47,21 +47,25 @@ __all__ = [
     "Group",
     "GroupV2",
     "IpFiltering",
+    "LearnerStatus",
     "Membership",
     "Path",
     "PathOptions",
     "PathSession",
     "PathSessionWithoutTranslations",
     "PathSessionsError",
+    "PathUserStat",
     "PathV2",
     "SessionDetail",
     "SessionGroup",
     "SessionItem",
+    "SessionStats",
     "StatusFilter",
     "Token",
     "Translation",
     "User",
     "UserRole",
+    "UserStat",
     "UserV2",
     "ValueFilter",
 ]
@@ -481,6 +485,46 @@ class EqFilter(TypedDict, total=False):
     eq: str
 
 
+# --- learners' statistics (v2) ---------------------------------------------------------
+
+
+class _LearnerStatusRequired(TypedDict):
+    type: str  # awaitingCorrection, late, notYetStarted, onTime, sessionNotOpened, ...
+
+
+class LearnerStatus(_LearnerStatusRequired, total=False):
+    reason: str  # toRetake: mandatoryReplay; unsuccessful: sessionEnded
+
+
+class _UserStatRequired(TypedDict):
+    _id: str  # the enrollment
+    userId: str
+    progress: int
+    status: LearnerStatus
+    timeSpent: int  # milliseconds
+    enrolledAt: str
+    selfEnrolled: bool
+
+
+class UserStat(_UserStatRequired, total=False):
+    completedAt: str
+    score: int
+    unenrolledAt: str
+    certificateId: str
+    startedAt: str
+    dueDate: str
+
+
+class PathUserStat(UserStat):
+    pathId: str
+    sessionId: str
+
+
+class SessionStats(TypedDict):
+    certificates: int
+    usersCountByStatus: dict[str, int]
+
+
 class _Unset(enum.Enum):
     UNSET = enum.auto()
 
@@ -827,3 +871,35 @@ class ClientV2(_Connection):
     def list_user_roles(self, user_id: str) -> Iterator[Membership]:
         """The groups of the user, one item per role held."""
         return self._list(f"/api/v2/users/{_seg(user_id)}/roles")
+
+    # --- learners' statistics -----------------------------------------------------------
+
+    def get_session_stats(self, path_id: str, session_id: str) -> SessionStats:
+        """The session's enrolled learners counted by status, and their certificates."""
+        url = f"/api/v2/paths/{_seg(path_id)}/sessions/{_seg(session_id)}/user-statuses"
+        return cast(SessionStats, self._call("GET", url))
+
+    def list_user_stats(
+        self,
+        path_id: str,
+        session_id: str,
+        *,
+        user_id: ValueFilter | None = None,
+        completed_at: DateFilter | None = None,
+    ) -> Iterator[UserStat]:
+        """The session's learners with their statistics, unenrolled ones included."""
+        url = f"/api/v2/paths/{_seg(path_id)}/sessions/{_seg(session_id)}/user-stats"
+        return self._list(url, _filters(userId=user_id, completedAt=completed_at))
+
+    def list_path_stats(
+        self,
+        *,
+        status: EqFilter | None = None,
+        path_id: ValueFilter | None = None,
+        user_id: ValueFilter | None = None,
+        completed_at: DateFilter | None = None,
+    ) -> Iterator[PathUserStat]:
+        """Every learner of every session of the company with their statistics; `status`
+        is the enrollment's (`{"eq": "published"}` leaves the unenrolled out)."""
+        params = _filters(status=status, pathId=path_id, userId=user_id, completedAt=completed_at)
+        return self._list("/api/v2/paths/stats", params)
