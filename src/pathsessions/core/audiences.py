@@ -20,7 +20,6 @@ from ..storage import Database, enrollments
 from ..storage import audiences as store
 from ..storage import groups as group_store
 from ..storage import sessions as session_store
-from ..storage import users as user_store
 from .clock import Clock
 from .errors import DomainError, ErrorCode
 from .events import EventKind, emit
@@ -56,13 +55,15 @@ async def stored(db: Database, session_id: str) -> Audience:
 
 
 async def check(company: Company, db: Database, audience: Audience) -> None:
-    """The rules on an audience's content, in order: one filter per type, then the users,
-    then the groups, of the company."""
+    """The rules on an audience's content, in order: one filter per type, then the users
+    (of `users` and `excludedLearners`), then the groups, of the company."""
     types = [f.type for f in audience.filters]
     if len(set(types)) != len(types):
         raise DomainError(ErrorCode.INVALID_AUDIENCE_SHAPE)
     users = tuple(dict.fromkeys((*audience.ids(USERS), *audience.ids(EXCLUDED))))
-    if users and len(await user_store.member_ids(db, company.id, users)) != len(users):
+    # Deleted users are accepted (and never enrolled): an audience read back can be put back
+    # after one of its users was deleted.
+    if users and len(await store.known_users(db, company.id, users)) != len(users):
         raise DomainError(ErrorCode.USERS_NOT_FOUND)
     groups = audience.ids(GROUPS)
     if groups and len(await group_store.existing_group_ids(db, company.id, groups)) != len(groups):

@@ -99,3 +99,13 @@ async def with_ancestors(db: Database, company_id: str, group_ids: Sequence[str]
         db.array(group_ids),
     )
     return {row[0] for row in rows}
+
+
+async def known_users(db: Database, company_id: str, user_ids: Sequence[str]) -> set[str]:
+    """Those of the ids that are users of the company, deleted ones included."""
+    rows = await db.fetchall(
+        "SELECT id FROM users WHERE company_id = ? AND " + db.any_of("id"),
+        company_id,
+        db.array(user_ids),
+    )
+    return {row[0] for row in rows}
