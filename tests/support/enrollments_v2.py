@@ -36,7 +36,7 @@ GROUPS: list[dict[str, Any]] = [
 
 def users(**roles: dict[str, str]) -> list[dict[str, Any]]:
     """The scene's learners; `roles` replaces the roles of a learner by its key (L1…)."""
-    learners = {
+    learners: dict[str, dict[str, Any]] = {
         "L1": {"id": L1, "mail": "l1@acme.test", "roles": {TEAM: "learner"}},
         "L2": {"id": L2, "mail": "l2@acme.test", "roles": {SUBTEAM: "learner"}},
         "L3": {"id": L3, "mail": "l3@acme.test"},
