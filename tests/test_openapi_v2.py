@@ -22,8 +22,8 @@ from pathsessions.app import App
 
 pytestmark = pytest.mark.backend_independent
 
-# (METHOD, path) -> operationId in the published document, for what §2, §4 and §7 of the v2
-# contract serve.
+# (METHOD, path) -> operationId in the published document, for what §2, §4, §5 and §7 of the
+# v2 contract serve.
 PUBLISHED: dict[tuple[str, str], str] = {
     ("POST", "/api/v2/oauth2/token"): "v2.authentication.GenerateTokenController_generateToken",
     ("GET", "/api/v2/paths/sessions"): "v2.paths.GetAllPathSessionsController_getAllPathSessions",
@@ -65,6 +65,23 @@ PUBLISHED: dict[tuple[str, str], str] = {
         "GET",
         "/api/v2/users/{userId}/roles",
     ): "v2.users.GetUserRolesInGroupsController_getUserRolesInGroups",
+    # §5: who is enrolled.
+    (
+        "GET",
+        "/api/v2/paths/{pathId}/enrollments",
+    ): "v2.paths.GetEnrollmentsController_getEnrollments",
+    (
+        "GET",
+        "/api/v2/paths/{pathId}/sessions/{sessionId}/audiences",
+    ): "v2.paths.GetSessionAudienceController_getSessionAudience",
+    (
+        "PUT",
+        "/api/v2/paths/{pathId}/sessions/{sessionId}/audiences",
+    ): "v2.paths.UpdateSessionAudienceController_updateSessionAudience",
+    (
+        "DELETE",
+        "/api/v2/paths/{pathId}/sessions/{sessionId}/self-enrollments/{userId}",
+    ): "v2.paths.ArchiveSelfEnrollmentController_archiveSelfEnrollment",
 }
 
 # The published schemas' property names we serve: (required, optional).
@@ -159,6 +176,11 @@ TOKEN_BODY = (
     {"user_id", "company_id"},
 )
 TOKEN_ANSWER = ({"token_type", "access_token", "expires_in"}, set[str]())
+AUDIENCE = ({"filters", "mode"}, set[str]())
+ENROLLMENT = (
+    {"_id", "createdAt", "isSelfEnrolled", "sessionId", "status", "userId"},
+    {"archivedAt", "modifiedAt"},
+)
 
 Shape = tuple[set[str], set[str]]
 # operationId -> (the request body's shape or None, the success answer's shape; for a list,
@@ -186,6 +208,10 @@ SHAPES: dict[str, tuple[Shape | None, Shape | None]] = {
     "v2.users.GetUsersController_getUsers": (None, USER),
     "v2.users.GetUserController_getUser": (None, USER),
     "v2.users.GetUserRolesInGroupsController_getUserRolesInGroups": (None, MEMBERSHIP),
+    "v2.paths.GetEnrollmentsController_getEnrollments": (None, ENROLLMENT),
+    "v2.paths.GetSessionAudienceController_getSessionAudience": (None, AUDIENCE),
+    "v2.paths.UpdateSessionAudienceController_updateSessionAudience": (AUDIENCE, AUDIENCE),
+    "v2.paths.ArchiveSelfEnrollmentController_archiveSelfEnrollment": (None, None),
 }
 
 # The business errors the published document gives each operation, with their status.
@@ -241,6 +267,36 @@ PUBLISHED_ERRORS: dict[str, dict[str, int]] = {
     "v2.users.GetUsersController_getUsers": {},
     "v2.users.GetUserController_getUser": {"userNotFound": 404},
     "v2.users.GetUserRolesInGroupsController_getUserRolesInGroups": {"userNotFound": 404},
+    # (§5) unsupportedAudienceFilter and the tokenBasedPath* codes concern features not
+    # modelled: never answered, so not listed.
+    "v2.paths.GetEnrollmentsController_getEnrollments": {"pathNotFound": 404},
+    "v2.paths.GetSessionAudienceController_getSessionAudience": {
+        "sessionNotBelongToPath": 400,
+        "sessionIsNotAudienceBuilder": 400,
+        "pathNotFound": 404,
+        "sessionNotFound": 404,
+    },
+    "v2.paths.UpdateSessionAudienceController_updateSessionAudience": {
+        "sessionNotBelongToPath": 400,
+        "sessionIsNotAudienceBuilder": 400,
+        "pathArchived": 400,
+        "childPathSession": 400,
+        "sessionEnded": 400,
+        "invalidAudienceBuilderShape": 400,
+        "pathNotFound": 404,
+        "sessionNotFound": 404,
+        "usersNotFound": 404,
+        "groupsNotFound": 404,
+    },
+    "v2.paths.ArchiveSelfEnrollmentController_archiveSelfEnrollment": {
+        "sessionNotBelongToPath": 400,
+        "sessionEnded": 400,
+        "childPathSession": 400,
+        "learnerNotSelfEnrolled": 400,
+        "pathNotFound": 404,
+        "sessionNotFound": 404,
+        "learnerNotEnrolled": 404,
+    },
 }
 
 # What every authenticated v2 operation can answer, whatever it does.
