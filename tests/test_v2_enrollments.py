@@ -10,6 +10,8 @@ import httpx
 import pytest
 
 from pathsessions.api.v2 import enrollments as enrollments_module
+from pathsessions.app import App
+from pathsessions.client import ClientV2, PathSessionsError
 from pathsessions.core.clock import SettableClock
 from pathsessions.storage import Database
 from support import UNKNOWN_ID, World
@@ -33,6 +35,8 @@ from support.enrollments_v2 import (
 )
 from support.sessions_v2 import DATE, LINK, assert_v2_error, create, session_url
 from support.v2 import v2_headers
+from support.world import WORLD
+from test_client_v2 import InApp, with_client
 
 SECOND_PATH = "6c0000000000000000000003"
 S1 = "6d0000000000000000000021"  # v1-made, with enrollments of every kind
@@ -437,3 +441,75 @@ async def test_deleting_a_session_deletes_its_enrollments_and_audience(
     assert r.status_code == 204
     assert {i["sessionId"] for i in await _list(client, headers)} == {S1, CHILD}
     assert await db.fetchall("SELECT 1 FROM session_audiences WHERE session_id = ?", S2) == []
+
+
+# --- The client ---------------------------------------------------------------------------------
+
+
+def test_the_client_sends_the_audience_and_the_filters_of_enrollments() -> None:
+    sent: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        sent.append(request)
+        if request.url.path == "/api/v2/oauth2/token":
+            return httpx.Response(
+                200, json={"token_type": "Bearer", "access_token": "t", "expires_in": "3600"}
+            )
+        if request.method == "DELETE":
+            return httpx.Response(204)
+        if request.url.path.endswith("/enrollments"):
+            return httpx.Response(200, json=[])
+        if request.method == "PUT":
+            return httpx.Response(200, content=request.content)
+        return httpx.Response(200, json={"filters": [], "mode": "manual"})
+
+    client = ClientV2("http://server", "c" * 32, "secret", transport=httpx.MockTransport(handler))
+    base = f"/api/v2/paths/{WORLD.path}/sessions/{S2}"
+    assert client.get_audience(WORLD.path, S2) == {"filters": [], "mode": "manual"}
+    answer = client.put_audience(WORLD.path, S2, mode="dynamic", groups=[TEAM], users=[L1])
+    assert answer == {
+        "filters": [{"type": "users", "ids": [L1]}, {"type": "groups", "ids": [TEAM]}],
+        "mode": "dynamic",
+    }
+    assert (
+        list(
+            client.list_enrollments(
+                WORLD.path, status={"eq": "archived"}, session_id={"in": [S1, S2]}
+            )
+        )
+        == []
+    )
+    client.archive_self_enrollment(WORLD.path, S2, L3)
+    calls = [(r.method, r.url.path, r.url.query.decode()) for r in sent[1:]]
+    assert calls == [
+        ("GET", f"{base}/audiences", ""),
+        ("PUT", f"{base}/audiences", ""),
+        (
+            "GET",
+            f"/api/v2/paths/{WORLD.path}/enrollments",
+            f"status%5Beq%5D=archived&sessionId%5Bin%5D={S1}&sessionId%5Bin%5D={S2}",
+        ),
+        ("DELETE", f"{base}/self-enrollments/{L3}", ""),
+    ]
+    assert all(r.headers["360-api-version"] == "v2.0" for r in sent[1:])
+
+
+async def test_the_client_reads_what_the_server_answers(
+    app: App, client: httpx.AsyncClient, world: World, db: Database
+) -> None:
+    await _scene(db, world)
+    expected = await _list(client, await v2_headers(client), f"?sessionId[eq]={S1}")
+
+    def scenario(api: ClientV2, sent: InApp) -> None:
+        assert list(api.list_enrollments(WORLD.path, session_id={"eq": S1})) == expected
+        assert api.get_audience(WORLD.path, S2) == audience("manual", users=[L4])
+        answer = api.put_audience(WORLD.path, S2, mode="dynamic", users=[L4, L1])
+        assert answer == audience("dynamic", users=[L4, L1])
+        api.archive_self_enrollment(WORLD.path, S1, L2)
+        with pytest.raises(PathSessionsError) as refused:
+            api.archive_self_enrollment(WORLD.path, S1, L1)
+        assert (refused.value.status, refused.value.code) == (400, "learnerNotSelfEnrolled")
+
+    await with_client(app, scenario)
+    assert await published(db, S1) == [L1]
+    assert await published(db, S2) == [L1, L3, L4]
