@@ -465,7 +465,7 @@ def test_the_client_sends_the_audience_and_the_filters_of_enrollments() -> None:
 
     client = ClientV2("http://server", "c" * 32, "secret", transport=httpx.MockTransport(handler))
     base = f"/api/v2/paths/{WORLD.path}/sessions/{S2}"
-    assert client.get_audience(WORLD.path, S2) == {"filters": [], "mode": "manual"}
+    assert client.get_audience(WORLD.path, S2) == audience("manual")
     answer = client.put_audience(WORLD.path, S2, mode="dynamic", groups=[TEAM], users=[L1])
     assert answer == {
         "filters": [{"type": "users", "ids": [L1]}, {"type": "groups", "ids": [TEAM]}],
