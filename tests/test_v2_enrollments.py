@@ -12,7 +12,9 @@ import pytest
 from pathsessions.api.v2 import enrollments as enrollments_module
 from pathsessions.app import App
 from pathsessions.client import ClientV2, PathSessionsError
+from pathsessions.core import audiences as core_audiences
 from pathsessions.core.clock import SettableClock
+from pathsessions.core.events import EventKind
 from pathsessions.storage import Database
 from support import UNKNOWN_ID, World
 from support.enrollments_v2 import (
@@ -513,3 +515,55 @@ async def test_the_client_reads_what_the_server_answers(
     await with_client(app, scenario)
     assert await published(db, S1) == [L1]
     assert await published(db, S2) == [L1, L3, L4]
+
+
+# --- Events -------------------------------------------------------------------------------------
+
+
+async def test_enrolment_writes_record_their_events_never_for_a_child_session(
+    client: httpx.AsyncClient, world: World, db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await _scene(db, world)
+    recorded: list[tuple[str, str]] = []
+
+    async def emit(
+        tx: Database, company_id: str, kind: EventKind, path_id: str, session_id: str, *_: Any
+    ) -> None:
+        assert company_id == world.company
+        assert path_id == world.path
+        recorded.append((kind.value, session_id))
+
+    monkeypatch.setattr(core_audiences, "emit", emit)
+    headers = await v2_headers(client)
+
+    async def events(method: str, url: str, body: Any = None, v1: bool = False) -> list[Any]:
+        recorded.clear()
+        r = await client.request(method, url, json=body, headers=world.headers if v1 else headers)
+        assert r.status_code < 300, r.text
+        return list(recorded)
+
+    enrolled, unenrolled = "path.session.users.enrolled", "path.session.users.unenrolled"
+    url = audience_url(S2)
+    assert await events("PUT", url, audience("manual", users=[L4, L1])) == [(enrolled, S2)]
+    assert await events("PUT", url, audience("manual", users=[L4, L1])) == []
+    assert await events("PUT", url, audience("manual", users=[L2])) == [
+        (enrolled, S2),
+        (unenrolled, S2),
+    ]
+    assert await events("DELETE", self_enrollment_url(S2, L3)) == [(unenrolled, S2)]
+    assert await events("PATCH", _v1(S1), {"userIds": [L3]}, v1=True) == [(enrolled, S1)]
+    assert await events("PATCH", _v1(S1), {"userIds": [L3]}, v1=True) == []
+    assert await events("DELETE", _v1(S1), {"userIds": [L3]}, v1=True) == [(unenrolled, S1)]
+    assert await events("PATCH", _v1(S2, "groups"), {"groupIds": [LONE]}, v1=True) == [
+        (enrolled, S2)
+    ]
+    assert await events("PATCH", _v1(S2, "groups"), {"groupIds": [LONE]}, v1=True) == []
+    assert await events("PATCH", _v1(S2, "groups"), {"groupIds": [TEAM]}, v1=True) == [
+        (enrolled, S2)
+    ]
+    assert await events("DELETE", _v1(S2, "groups"), {"groupIds": [TEAM]}, v1=True) == [
+        (unenrolled, S2)
+    ]
+    assert await events("PATCH", _v1(CHILD), {"userIds": [L3]}, v1=True) == []
+    assert await events("DELETE", _v1(CHILD), {"userIds": [L3, L1]}, v1=True) == []
+    assert await published(db, CHILD) == []
