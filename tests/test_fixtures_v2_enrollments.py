@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from pathsessions.core import audiences as core_audiences
 from pathsessions.core.clock import SettableClock
 from pathsessions.core.model import Audience, AudienceFilter, Progress
 from pathsessions.loader import FixtureError, load_document
@@ -412,3 +413,26 @@ async def test_a_child_session_has_no_audience(db: Database, world: World) -> No
     with pytest.raises(FixtureError) as caught:
         await load_document(db, doc)
     assert caught.value.where == "companies[0].sessions[2].audience"
+
+
+async def test_a_fixtures_enrollments_record_their_events(
+    db: Database, world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    recorded: list[tuple[str, str]] = []
+
+    async def emit(
+        tx: Database, company_id: str, kind: Any, path_id: str, sid: str, *_: Any
+    ) -> None:
+        recorded.append((kind.value, sid))
+
+    monkeypatch.setattr(core_audiences, "emit", emit)
+    await load_document(db, document())
+    enrolled, unenrolled = "path.session.users.enrolled", "path.session.users.unenrolled"
+    assert recorded == [(enrolled, S1), (enrolled, S2)]
+    recorded.clear()
+    await load_document(db, document())
+    assert recorded == []
+    doc = document()
+    session(doc, 0)["enrollments"] = [{"user": L2, "selfEnrolled": True}]
+    await load_document(db, doc)
+    assert recorded == [(unenrolled, S1)]

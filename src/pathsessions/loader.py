@@ -977,6 +977,7 @@ async def _load_enrollments(
     items: list[Any],
     at: str,
 ) -> None:
+    before = set(await enrollment_store.published(db, stored.id))
     seen: set[str] = set()
     for k, raw in enumerate(items):
         where = f"{at}.enrollments[{k}]"
@@ -1014,3 +1015,8 @@ async def _load_enrollments(
         )
         await enrollment_store.set_progress(db, company_id, enrollment_id, progress)
     await enrollment_store.remove_others(db, stored.id, sorted(seen))
+    # The scene set is a write like any other: its session events are recorded.
+    after = set(await enrollment_store.published(db, stored.id))
+    await audiences.record(
+        db, company_id, stored, now, added=bool(after - before), archived=bool(before - after)
+    )
