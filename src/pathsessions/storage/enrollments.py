@@ -211,15 +211,19 @@ async def put(
     in the session overwritten. Without `created_at`, an existing one keeps its own and a new
     one is made `now`; `modifiedAt` is its last change by those dates. Answer its id."""
     existing = await of_user(db, session_id, user_id)
-    created = created_at if created_at is not None else existing.created_at if existing else now
-    archived = (
-        None
-        if status == "published"
-        else archived_at
-        if archived_at is not None
-        else (existing.archived_at if existing and existing.archived_at is not None else now)
-    )
-    modified = max(created, archived) if archived is not None else created
+    created = now if existing is None else existing.created_at
+    if created_at is not None:
+        created = created_at
+    archived: int | None = None
+    if status == "archived":
+        # Given, else the enrollment's own archiving date, else now.
+        archived = archived_at
+        if archived is None:
+            kept = None if existing is None else existing.archived_at
+            archived = now if kept is None else kept
+    if archived is not None and created_at is None and archived < created:
+        created = archived  # an enrollment is never archived before it was made
+    modified = created if archived is None else archived
     if existing is None:
         enrollment_id = new_id()
         await db.execute(
