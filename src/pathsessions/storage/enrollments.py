@@ -223,7 +223,7 @@ async def put(
             archived = now if kept is None else kept
     if archived is not None and created_at is None and archived < created:
         created = archived  # an enrollment is never archived before it was made
-    modified = created if archived is None else archived
+    modified = created if archived is None else max(created, archived)
     if existing is None:
         enrollment_id = new_id()
         await db.execute(
