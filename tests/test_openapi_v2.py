@@ -22,7 +22,7 @@ from pathsessions.app import App
 
 pytestmark = pytest.mark.backend_independent
 
-# (METHOD, path) -> operationId in the published document, for what §2, §4, §6 and §7 of the
+# (METHOD, path) -> operationId in the published document, for what §2, §4, §5, §6 and §7 of the
 # v2 contract serve.
 PUBLISHED: dict[tuple[str, str], str] = {
     ("POST", "/api/v2/oauth2/token"): "v2.authentication.GenerateTokenController_generateToken",
@@ -75,6 +75,23 @@ PUBLISHED: dict[tuple[str, str], str] = {
         "GET",
         "/api/v2/paths/{pathId}/sessions/{sessionId}/user-stats",
     ): "v2.paths.GetUserStatsController_getUserStats",
+    # §5: who is enrolled.
+    (
+        "GET",
+        "/api/v2/paths/{pathId}/enrollments",
+    ): "v2.paths.GetEnrollmentsController_getEnrollments",
+    (
+        "GET",
+        "/api/v2/paths/{pathId}/sessions/{sessionId}/audiences",
+    ): "v2.paths.GetSessionAudienceController_getSessionAudience",
+    (
+        "PUT",
+        "/api/v2/paths/{pathId}/sessions/{sessionId}/audiences",
+    ): "v2.paths.UpdateSessionAudienceController_updateSessionAudience",
+    (
+        "DELETE",
+        "/api/v2/paths/{pathId}/sessions/{sessionId}/self-enrollments/{userId}",
+    ): "v2.paths.ArchiveSelfEnrollmentController_archiveSelfEnrollment",
 }
 
 # The published schemas' property names we serve: (required, optional).
@@ -174,6 +191,11 @@ TOKEN_BODY = (
     {"user_id", "company_id"},
 )
 TOKEN_ANSWER = ({"token_type", "access_token", "expires_in"}, set[str]())
+AUDIENCE = ({"filters", "mode"}, set[str]())
+ENROLLMENT = (
+    {"_id", "createdAt", "isSelfEnrolled", "sessionId", "status", "userId"},
+    {"archivedAt", "modifiedAt"},
+)
 
 Shape = tuple[set[str], set[str]]
 # operationId -> (the request body's shape or None, the success answer's shape; for a list,
@@ -207,6 +229,10 @@ SHAPES: dict[str, tuple[Shape | None, Shape | None]] = {
         AGGREGATED_SESSION_STAT,
     ),
     "v2.paths.GetUserStatsController_getUserStats": (None, SESSION_USER_STAT),
+    "v2.paths.GetEnrollmentsController_getEnrollments": (None, ENROLLMENT),
+    "v2.paths.GetSessionAudienceController_getSessionAudience": (None, AUDIENCE),
+    "v2.paths.UpdateSessionAudienceController_updateSessionAudience": (AUDIENCE, AUDIENCE),
+    "v2.paths.ArchiveSelfEnrollmentController_archiveSelfEnrollment": (None, None),
 }
 
 # The business errors the published document gives each operation, with their status.
@@ -272,6 +298,36 @@ PUBLISHED_ERRORS: dict[str, dict[str, int]] = {
         "sessionNotBelongToPath": 400,
         "pathNotFound": 404,
         "sessionNotFound": 404,
+    },
+    # (§5) unsupportedAudienceFilter and the tokenBasedPath* codes concern features not
+    # modelled: never answered, so not listed.
+    "v2.paths.GetEnrollmentsController_getEnrollments": {"pathNotFound": 404},
+    "v2.paths.GetSessionAudienceController_getSessionAudience": {
+        "sessionNotBelongToPath": 400,
+        "sessionIsNotAudienceBuilder": 400,
+        "pathNotFound": 404,
+        "sessionNotFound": 404,
+    },
+    "v2.paths.UpdateSessionAudienceController_updateSessionAudience": {
+        "sessionNotBelongToPath": 400,
+        "sessionIsNotAudienceBuilder": 400,
+        "pathArchived": 400,
+        "childPathSession": 400,
+        "sessionEnded": 400,
+        "invalidAudienceBuilderShape": 400,
+        "pathNotFound": 404,
+        "sessionNotFound": 404,
+        "usersNotFound": 404,
+        "groupsNotFound": 404,
+    },
+    "v2.paths.ArchiveSelfEnrollmentController_archiveSelfEnrollment": {
+        "sessionNotBelongToPath": 400,
+        "sessionEnded": 400,
+        "childPathSession": 400,
+        "learnerNotSelfEnrolled": 400,
+        "pathNotFound": 404,
+        "sessionNotFound": 404,
+        "learnerNotEnrolled": 404,
     },
 }
 

@@ -43,6 +43,8 @@ KEPT_SESSION = "6d0000000000000000000001"
 # A session of another path: asked for under WORLD.path, it is `sessionNotBelongToPath`.
 OTHER_PATH_SESSION = "6d0000000000000000000002"
 CHILD_SESSION = "6d0000000000000000000003"  # KEPT_SESSION's
+# Enrols through an audience (v2 §5): its audience can be read and replaced.
+AUDIENCE_SESSION = "6d0000000000000000000004"
 # Only the delete route gets these, so the sessions the other routes read stay in place.
 DISPOSABLE_SESSIONS = [f"6d00000000000000000000{n:02x}" for n in range(16, 20)]
 START = "2031-01-01T09:00:00.000Z"
@@ -54,7 +56,7 @@ PATH_PARAMETERS: dict[str, list[str]] = {
     "pathId": [WORLD.path, WORLD.path, SECOND_PATH, WORLD.archived_path, WORLD.other_path],
     "groupId": [WORLD.root_group, WORLD.sales_group, WORLD.other_group],
     "userId": [WORLD.owner, WORLD.instructor, WORLD.second_instructor],
-    "sessionId": [KEPT_SESSION, OTHER_PATH_SESSION, CHILD_SESSION],
+    "sessionId": [KEPT_SESSION, OTHER_PATH_SESSION, CHILD_SESSION, AUDIENCE_SESSION],
     "childSessionId": [CHILD_SESSION, KEPT_SESSION],
 }
 BODY_FIELDS: dict[str, list[Any]] = {
@@ -109,6 +111,15 @@ async def _load_world(settings: Settings) -> str:
     ]
     acme["sessions"].append(
         {**acme["sessions"][0], "id": CHILD_SESSION, "rootSession": KEPT_SESSION}
+    )
+    acme["sessions"].append(
+        {
+            **acme["sessions"][0],
+            "id": AUDIENCE_SESSION,
+            "sessionName": "Audience",
+            "audience": {"filters": [{"type": "users", "ids": [WORLD.owner]}], "mode": "dynamic"},
+            "enrollments": [{"user": WORLD.second_instructor, "selfEnrolled": True}],
+        }
     )
     app = create_app(settings)
     await app.startup()
@@ -182,11 +193,13 @@ async def api_schema(
                     "checks": {"positive_data_acceptance": {"enabled": False}},
                 },
                 {
-                    # A session asked for under another path than its own is a 400.
+                    # A session asked for under another path than its own is a 400, and so
+                    # is the audience of a session that has none.
                     "include-operation-id": [
                         "v2.paths.GetPathSessionController_getPathSession",
                         "v2.paths.v2.paths.GetSessionStatsController_getSessionStats",
                         "v2.paths.GetUserStatsController_getUserStats",
+                        "v2.paths.GetSessionAudienceController_getSessionAudience",
                     ],
                     "checks": {
                         "positive_data_acceptance": {

@@ -39,10 +39,14 @@ import httpx
 
 __all__ = [
     "UNSET",
+    "Audience",
+    "AudienceFilter",
+    "AudienceMode",
     "AutomaticReenrollment",
     "Client",
     "ClientV2",
     "DateFilter",
+    "Enrollment",
     "EqFilter",
     "Group",
     "GroupV2",
@@ -525,6 +529,37 @@ class SessionStats(TypedDict):
     usersCountByStatus: dict[str, int]
 
 
+# --- who is enrolled (v2 §5) ---
+
+AudienceMode = Literal["dynamic", "dynamicEnrollment", "dynamicUnenrollment", "manual"]
+
+
+class AudienceFilter(TypedDict):
+    type: Literal["users", "groups", "excludedLearners"]
+    ids: list[str]
+
+
+class Audience(TypedDict):
+    filters: list[AudienceFilter]
+    mode: AudienceMode
+
+
+class Enrollment(TypedDict):
+    """One user in one session: `published`, or `archived` once unenrolled."""
+
+    _id: str
+    userId: str
+    sessionId: str
+    createdAt: str
+    isSelfEnrolled: bool
+    status: Literal["published", "archived"]
+    archivedAt: NotRequired[str]
+    modifiedAt: NotRequired[str]
+
+
+# --- end of who is enrolled ---
+
+
 class _Unset(enum.Enum):
     UNSET = enum.auto()
 
@@ -871,6 +906,50 @@ class ClientV2(_Connection):
     def list_user_roles(self, user_id: str) -> Iterator[Membership]:
         """The groups of the user, one item per role held."""
         return self._list(f"/api/v2/users/{_seg(user_id)}/roles")
+
+    # --- who is enrolled: audiences, enrollments, self-enrollments ---------------------
+
+    def get_audience(self, path_id: str, session_id: str) -> Audience:
+        url = f"/api/v2/paths/{_seg(path_id)}/sessions/{_seg(session_id)}/audiences"
+        return cast(Audience, self._call("GET", url))
+
+    def put_audience(
+        self,
+        path_id: str,
+        session_id: str,
+        *,
+        mode: AudienceMode,
+        users: Sequence[str] | None = None,
+        groups: Sequence[str] | None = None,
+        excluded_learners: Sequence[str] | None = None,
+    ) -> Audience:
+        """Replace the session's audience (a filter left None is not sent) and apply it."""
+        given = {"users": users, "groups": groups, "excludedLearners": excluded_learners}
+        filters = [{"type": t, "ids": list(ids)} for t, ids in given.items() if ids is not None]
+        url = f"/api/v2/paths/{_seg(path_id)}/sessions/{_seg(session_id)}/audiences"
+        return cast(Audience, self._call("PUT", url, {"filters": filters, "mode": mode}))
+
+    def list_enrollments(
+        self,
+        path_id: str,
+        *,
+        status: EqFilter | None = None,
+        session_id: ValueFilter | None = None,
+        created_at: DateFilter | None = None,
+        modified_at: DateFilter | None = None,
+    ) -> Iterator[Enrollment]:
+        """Every enrollment of the path's sessions, published and archived."""
+        params = _filters(
+            status=status, sessionId=session_id, createdAt=created_at, modifiedAt=modified_at
+        )
+        return self._list(f"/api/v2/paths/{_seg(path_id)}/enrollments", params)
+
+    def archive_self_enrollment(self, path_id: str, session_id: str, user_id: str) -> None:
+        url = (
+            f"/api/v2/paths/{_seg(path_id)}/sessions/{_seg(session_id)}"
+            f"/self-enrollments/{_seg(user_id)}"
+        )
+        self._call("DELETE", url)
 
     # --- learners' statistics -----------------------------------------------------------
 

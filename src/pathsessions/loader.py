@@ -17,7 +17,8 @@ from msgspec.structs import replace
 
 from .api.v1 import requests as v1_requests
 from .api.v1.errors import ERRORS
-from .core import sessions
+from .api.v2.errors import ERRORS as V2_ERRORS
+from .core import audiences, sessions
 from .core.clock import SYSTEM_CLOCK, Clock
 from .core.directory import PATH_LANGS, USER_LANGS
 from .core.errors import DomainError, ErrorCode
@@ -31,14 +32,19 @@ from .core.keys import (
     hash_key,
 )
 from .core.model import (
+    Audience,
+    AudienceFilter,
+    Company,
     Group,
     IpFiltering,
     NewSession,
     Path,
     PathProfile,
     Person,
+    Progress,
     Reenrollment,
     SessionTranslation,
+    StoredSession,
     UserProfile,
 )
 from .core.operators import (
@@ -55,8 +61,10 @@ from .core.operators import (
 from .core.path_sessions import MAX_AUTHORIZED_ADDRESSES, REENROLLMENT_TYPES, REGISTRATION_OPTIONS
 from .core.values import is_object_id, normalize_email, parse_date, storable
 from .storage import Database
+from .storage import audiences as audience_store
 from .storage import companies as company_store
 from .storage import credentials as credential_store
+from .storage import enrollments as enrollment_store
 from .storage import groups as group_store
 from .storage import paths as path_store
 from .storage import sessions as session_store
@@ -75,6 +83,9 @@ SESSION_SETTINGS = (
     "rootSession",
     "createdAt",
 )
+
+# A session's keys on who is enrolled, read by `_load_enrolment` once the session is stored.
+SESSION_ENROLMENT = ("audience", "enrollments", "groups")
 
 _FIELDS = {
     "document": {"companies"},
@@ -126,7 +137,21 @@ _FIELDS = {
         "sessionOwnerGroup",
         "sessionAdditionalInformation",
         *SESSION_SETTINGS,
+        *SESSION_ENROLMENT,
     },
+    "audience": {"filters", "mode"},
+    "audienceFilter": {"type", "ids"},
+    "enrollment": {"user", "selfEnrolled", "status", "createdAt", "archivedAt", "progress"},
+    "progress": {
+        "progress",
+        "status",
+        "timeSpent",
+        "score",
+        "completedAt",
+        "startedAt",
+        "certificateId",
+    },
+    "progressStatus": {"type", "reason"},
 }
 
 
@@ -289,6 +314,8 @@ async def _load_company(
 
     await _load_groups(db, clock, company, company_id, where, report)
     await _load_users(db, clock, company, company_id, where, report)
+    # Roles and users may have changed: dynamic audiences follow, before sessions are loaded.
+    await audiences.follow_memberships(db, company_id, clock.now_ms())
     await _load_owner(db, clock, company, company_id, where, report)
     await _load_keys(db, clock, company, company_id, where, report, generate_keys)
     await _load_credentials(db, clock, company, company_id, where, report)
@@ -689,9 +716,11 @@ async def _session_settings(
             if not is_authorizable(address):
                 where = f"{at}.ipFiltering.authorizedAddresses[{k}]"
                 raise FixtureError(where, "not an IP address, CIDR block or pattern with *")
-    audience_builder = session.get("isAudienceBuilder", False)
+    audience_builder = session.get("isAudienceBuilder", "audience" in session)
     if not isinstance(audience_builder, bool):
         raise FixtureError(f"{at}.isAudienceBuilder", "must be true or false")
+    if "audience" in session and not audience_builder:
+        raise FixtureError(f"{at}.isAudienceBuilder", "must be true with an audience")
     raw = _list(session, "translations", at)
     _known(raw, f"{at}.translations", "translations")
     translations = _setting(raw, f"{at}.translations", tuple[SessionTranslation, ...])
@@ -747,7 +776,7 @@ async def _load_sessions(
         session = _object(raw, at, "session")
         path_id = _id(session, "path", at, required=True)
         assert path_id is not None
-        own = ("id", "path", *SESSION_SETTINGS)
+        own = ("id", "path", *SESSION_SETTINGS, *SESSION_ENROLMENT)
         fields = {k: v for k, v in session.items() if k not in own}
         try:
             draft = await sessions.draft_session(
@@ -780,4 +809,214 @@ async def _load_sessions(
             await session_store.insert_session(db, replace(draft, id=session_id or draft.id))
             if session_id is None:
                 report.lines.append(f"{at}: new session {draft.id}")
+        await _load_enrolment(db, clock, tenant, session, at, session_id or draft.id)
         report.loaded("sessions")
+
+
+# --- Who is enrolled: a session's audience, enrollments and v1 groups ---------------------------
+
+PROGRESS_STATUSES = (
+    "awaitingCorrection",
+    "late",
+    "notYetStarted",
+    "onTime",
+    "sessionNotOpened",
+    "successful",
+    "toRetake",
+    "unsuccessful",
+)
+# The one reason each status may give, as v2's user stats show it.
+PROGRESS_REASONS = {"toRetake": "mandatoryReplay", "unsuccessful": "sessionEnded"}
+ENROLLMENT_STATUSES = ("published", "archived")
+
+
+def _ids(value: Any, where: str) -> tuple[str, ...]:
+    if not isinstance(value, list):
+        raise FixtureError(where, "must be an array of ids")
+    for k, item in enumerate(value):
+        if not is_object_id(item):
+            raise FixtureError(f"{where}[{k}]", "not a valid id (24 hexadecimal characters)")
+    return tuple(dict.fromkeys(str(i).lower() for i in value))
+
+
+def _audience(raw: Any, at: str) -> Audience:
+    """A fixture's `audience`, its shape as v2's PUT takes it (errors with their path)."""
+    audience = _object(raw, at, "audience")
+    mode = audience.get("mode")
+    if mode not in audiences.MODES:
+        raise FixtureError(f"{at}.mode", f"must be one of {', '.join(audiences.MODES)}")
+    filters: list[AudienceFilter] = []
+    raw_filters = _list(audience, "filters", at)
+    if len(raw_filters) > audiences.MAX_FILTERS:
+        raise FixtureError(f"{at}.filters", f"at most {audiences.MAX_FILTERS} filters")
+    for k, item in enumerate(raw_filters):
+        where = f"{at}.filters[{k}]"
+        f = _object(item, where, "audienceFilter")
+        kind = f.get("type")
+        if kind not in audiences.FILTER_TYPES:
+            problem = f"must be one of {', '.join(audiences.FILTER_TYPES)}"
+            raise FixtureError(f"{where}.type", problem)
+        ids = _ids(f.get("ids"), f"{where}.ids")
+        if len(ids) > audiences.MAX_IDS[kind]:
+            raise FixtureError(f"{where}.ids", f"at most {audiences.MAX_IDS[kind]} ids")
+        filters.append(AudienceFilter(kind, ids))
+    return Audience(mode, tuple(filters))
+
+
+def _date(obj: dict[str, Any], key: str, where: str) -> int | None:
+    if key not in obj:
+        return None
+    parsed = parse_date(obj[key])
+    if parsed is None:
+        raise FixtureError(f"{where}.{key}", "not a valid date")
+    return parsed
+
+
+def _progress(raw: Any, at: str) -> Progress:
+    """Progress as v2's user stats show it: `progress` required, the rest optional."""
+    p = _object(raw, at, "progress")
+    value = p.get("progress")
+    if type(value) is not int or not 0 <= value <= 100:
+        raise FixtureError(f"{at}.progress", "must be an integer from 0 to 100")
+    status = reason = None
+    if "status" in p:
+        st = _object(p["status"], f"{at}.status", "progressStatus")
+        status = st.get("type")
+        if status not in PROGRESS_STATUSES:
+            problem = f"must be one of {', '.join(PROGRESS_STATUSES)}"
+            raise FixtureError(f"{at}.status.type", problem)
+        reason = st.get("reason")
+        if reason is not None and reason != PROGRESS_REASONS.get(status):
+            allowed = PROGRESS_REASONS.get(status)
+            problem = f"must be {allowed}" if allowed else f"{status} takes no reason"
+            raise FixtureError(f"{at}.status.reason", problem)
+    time_spent = p.get("timeSpent")
+    if time_spent is not None and (type(time_spent) is not int or time_spent < 0):
+        raise FixtureError(f"{at}.timeSpent", "must be a number of milliseconds, at least 0")
+    score = p.get("score")
+    if score is not None and (
+        type(score) not in (int, float) or not 0 <= score <= 100 or score != score
+    ):
+        raise FixtureError(f"{at}.score", "must be a number from 0 to 100")
+    return Progress(
+        progress=value,
+        status=status,
+        reason=reason,
+        time_spent=time_spent,
+        score=score,
+        completed_at=_date(p, "completedAt", at),
+        started_at=_date(p, "startedAt", at),
+        certificate_id=_id(p, "certificateId", at),
+    )
+
+
+async def _enrolled_user(db: Database, company_id: str, value: Any, where: str) -> str:
+    """An enrollment's `user`: an id or an e-mail address of a user of the company (deleted
+    users too: an enrollment outlives its learner's account)."""
+    if is_object_id(value):
+        user_id = str(value).lower()
+        if await user_store.user_company(db, user_id) != company_id:
+            raise FixtureError(where, "unknown user")
+        return user_id
+    mail_key = normalize_email(value) if isinstance(value, str) else None
+    found = None if mail_key is None else await user_store.user_id_by_mail(db, company_id, mail_key)
+    if found is None:
+        raise FixtureError(where, "unknown user (an id or an e-mail address of the company)")
+    return found
+
+
+async def _load_enrolment(
+    db: Database,
+    clock: Clock,
+    tenant: Company,
+    session: dict[str, Any],
+    at: str,
+    session_id: str,
+) -> None:
+    """A session's `audience`, `enrollments` and `groups`, once the session is stored.
+
+    `audience` is stored and, without `enrollments`, applied as a PUT of it would be.
+    `enrollments` are then the session's enrollments, exactly (others are removed). `groups`
+    are the groups recorded as enrolled through v1, exactly. A key left out leaves what the
+    session has."""
+    if not any(key in session for key in SESSION_ENROLMENT):
+        return
+    stored = await session_store.get_session(db, tenant.id, session_id)
+    assert stored is not None
+    now = clock.now_ms()
+    if "audience" in session:
+        audience = _audience(session["audience"], f"{at}.audience")
+        if stored.root_session_id is not None:
+            raise FixtureError(f"{at}.audience", "a child session has no audience")
+        try:
+            await audiences.check(tenant, db, audience)
+        except DomainError as error:
+            raise FixtureError(f"{at}.audience", V2_ERRORS[error.code][1]) from None
+        await audience_store.put(db, tenant.id, session_id, audience, now)
+        if "enrollments" not in session:
+            await audiences.apply(db, tenant.id, stored, audience, now)
+    if "enrollments" in session:
+        await _load_enrollments(db, now, tenant.id, stored, _list(session, "enrollments", at), at)
+    if "groups" in session:
+        group_ids = _ids(session["groups"], f"{at}.groups")
+        for k, group_id in enumerate(group_ids):
+            if not await is_company_group(db, tenant.id, group_id):
+                raise FixtureError(f"{at}.groups[{k}]", "unknown group")
+        had = [g.id for g in await session_store.enrolled_groups(db, session_id)]
+        gone = [g for g in had if g not in group_ids]
+        if gone:
+            await session_store.unenrol_groups(db, session_id, gone)
+        await session_store.enrol_groups(db, session_id, group_ids, now)
+
+
+async def _load_enrollments(
+    db: Database,
+    now: int,
+    company_id: str,
+    stored: StoredSession,
+    items: list[Any],
+    at: str,
+) -> None:
+    before = set(await enrollment_store.published(db, stored.id))
+    seen: set[str] = set()
+    for k, raw in enumerate(items):
+        where = f"{at}.enrollments[{k}]"
+        item = _object(raw, where, "enrollment")
+        if "user" not in item:
+            raise FixtureError(f"{where}.user", "required")
+        user_id = await _enrolled_user(db, company_id, item["user"], f"{where}.user")
+        if user_id in seen:
+            raise FixtureError(f"{where}.user", "duplicate user")
+        seen.add(user_id)
+        self_enrolled = item.get("selfEnrolled", False)
+        if not isinstance(self_enrolled, bool):
+            raise FixtureError(f"{where}.selfEnrolled", "must be true or false")
+        status = _choice(item, "status", where, ENROLLMENT_STATUSES)
+        created_at = _date(item, "createdAt", where)
+        archived_at = _date(item, "archivedAt", where)
+        if archived_at is not None and status != "archived":
+            raise FixtureError(f"{where}.archivedAt", "only with status archived")
+        if archived_at is not None and created_at is not None and archived_at < created_at:
+            raise FixtureError(f"{where}.archivedAt", "before createdAt")
+        progress = (
+            None if "progress" not in item else _progress(item["progress"], f"{where}.progress")
+        )
+        enrollment_id = await enrollment_store.put(
+            db,
+            company_id,
+            stored.path_id,
+            stored.id,
+            user_id,
+            self_enrolled=self_enrolled,
+            status=status,
+            created_at=created_at,
+            archived_at=archived_at,
+            now=now,
+        )
+        await enrollment_store.set_progress(db, company_id, enrollment_id, progress)
+    await enrollment_store.remove_others(db, stored.id, sorted(seen))
+    # The scene set is a write like any other: its session events are recorded.
+    after = set(await enrollment_store.published(db, stored.id))
+    await audiences.record(
+        db, company_id, stored, now, added=bool(after - before), archived=bool(before - after)
+    )

@@ -61,6 +61,12 @@ class ErrorCode(Enum):
     ROOT_SESSION = auto()
     SESSION_ENDED = auto()
     END_DATE_LOCKED = auto()
+    # v2 §5: audiences, enrollments and self-enrollments, in the order their checks run.
+    NOT_AUDIENCE_BUILDER = auto()
+    INVALID_AUDIENCE_SHAPE = auto()
+    LEARNER_NOT_ENROLLED = auto()
+    LEARNER_NOT_SELF_ENROLLED = auto()
+    # (end of §5)
 
 
 class DomainError(Exception):

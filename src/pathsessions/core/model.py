@@ -293,3 +293,22 @@ class Enrollment(msgspec.Struct, frozen=True):
     status: str
     archived_at: int | None
     progress: Progress | None
+
+
+class AudienceFilter(msgspec.Struct, frozen=True):
+    """One filter of a session's audience: `type` is `users`, `groups` or `excludedLearners`;
+    `ids` lower-cased, each once, in the order given."""
+
+    type: str
+    ids: tuple[str, ...]
+
+
+class Audience(msgspec.Struct, frozen=True):
+    """Who a session's audience includes, and how its enrollments follow it (`mode`)."""
+
+    mode: str
+    filters: tuple[AudienceFilter, ...] = ()
+
+    def ids(self, kind: str) -> tuple[str, ...]:
+        """The ids of the filter of that type; none when the audience has no such filter."""
+        return next((f.ids for f in self.filters if f.type == kind), ())

@@ -84,6 +84,11 @@ NOT_RAISED = frozenset(
         E.ROOT_SESSION,
         E.SESSION_ENDED,
         E.END_DATE_LOCKED,
+        # v2 §5.
+        E.NOT_AUDIENCE_BUILDER,
+        E.INVALID_AUDIENCE_SHAPE,
+        E.LEARNER_NOT_ENROLLED,
+        E.LEARNER_NOT_SELF_ENROLLED,
     }
 )
 

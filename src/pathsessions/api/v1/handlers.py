@@ -99,7 +99,7 @@ async def enrol_groups(request: Request, ctx: Context, company: Company) -> Resp
 
 async def unenrol_groups(request: Request, ctx: Context, company: Company) -> Response:
     read = requests.groups(decode_body(request.body))
-    await enrolment.unenrol_groups(company, ctx.db, request.params["sessionId"], read)
+    await enrolment.unenrol_groups(company, ctx.db, ctx.clock, request.params["sessionId"], read)
     return Response.json({"status": "groups_unenrolled"})
 
 

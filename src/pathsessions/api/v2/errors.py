@@ -89,6 +89,28 @@ ERRORS: dict[ErrorCode, tuple[int, str, str]] = {
         "unsupportedEndDateUpdate",
         "The end date of an ended session cannot be changed.",
     ),
+    # §5: audiences, enrollments and self-enrollments.
+    E.NOT_AUDIENCE_BUILDER: (
+        400,
+        "sessionIsNotAudienceBuilder",
+        "The session does not enrol through an audience.",
+    ),
+    E.INVALID_AUDIENCE_SHAPE: (
+        400,
+        "invalidAudienceBuilderShape",
+        "An audience has at most one filter of each type.",
+    ),
+    E.LEARNER_NOT_ENROLLED: (
+        404,
+        "learnerNotEnrolled",
+        "The learner has no published enrollment in the session.",
+    ),
+    E.LEARNER_NOT_SELF_ENROLLED: (
+        400,
+        "learnerNotSelfEnrolled",
+        "The learner did not enrol themselves: change the session's audience instead.",
+    ),
+    # (end of §5)
 }
 
 # Codes v2 never answers: the token endpoint's (it is a v1 route, answering in v1's words) and

@@ -7,12 +7,14 @@ from typing import Any
 
 from ...web.routing import Route
 from ..context import Context
-from . import groups, progress, reads, sessions
+from . import enrollments, groups, progress, reads, sessions
 from .operations import Operation
 
 # Each module holds OPERATIONS and SCHEMAS. A more specific path comes before a pattern that
 # would also match it (`/paths/sessions` and `/paths/stats` before `/paths/{pathId}`).
-MODULES = (sessions, progress, groups, reads)
+# `enrollments` only adds routes longer than any other module's pattern, so its place among
+# them does not matter.
+MODULES = (sessions, progress, groups, reads, enrollments)
 
 OPERATIONS: list[Operation] = [op for module in MODULES for op in module.OPERATIONS]
 ROUTES: list[Route[Context, Any]] = [op.route for op in OPERATIONS]
