@@ -45,6 +45,7 @@ from .servers import Running, server_memory, servers, serving, settle
 
 
 def seed(database_url: str, scenarios: list[Scenario]) -> Dataset:
+    """A fresh database, migrated, with the base data set and the scenarios' own data."""
     rng = random.Random(SEED)
     data = make_dataset(rng)
 

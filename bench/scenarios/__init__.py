@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from ..seed import DEEP_PAGE, DEEP_SESSIONS, READER_SESSIONS, seed_deep, seed_reader
 from .base import Probe, Scenario
-
-__all__ = ["SCENARIOS", "Probe", "Scenario"]
 from .v1 import (
     create_session_script,
     get_session_script,
@@ -23,6 +21,8 @@ from .v2 import (
     v2_first_page_script,
     v2_get_session_script,
 )
+
+__all__ = ["SCENARIOS", "Probe", "Scenario"]
 
 SCENARIOS = [
     Scenario(
