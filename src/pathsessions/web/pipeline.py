@@ -92,6 +92,10 @@ STREAM_DEFERENCE = 0.02
 PACE_WINDOW = 0.1
 PACE = 4
 
+# The largest body of a request served without credentials. The token route's is a client id
+# and a secret, a few hundred bytes; anyone may send one, so none may make a worker hold more.
+PUBLIC_MAX_BODY_BYTES = 8 * 1024
+
 # A body that does not arrive in time: the same words as the server's own 408 for a head
 # that does not (web/server.py), whatever the API.
 REQUEST_TIMEOUT = b'{"error":"request_timeout"}'
@@ -275,6 +279,10 @@ class Pipeline(Generic[Ctx]):
         route, _, params = matched
         trace.route = route.path
         trace.operation = route.operation_id
+        if route.public is not None:
+            limit = min(limit, PUBLIC_MAX_BODY_BYTES)
+            if declared.isdigit() and int(declared) > limit:
+                return api.payload_too_large()
         request = Request(
             scope["method"],
             scope["path"],
