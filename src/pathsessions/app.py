@@ -12,6 +12,7 @@ from .api.v1.routes import ROUTES as V1_ROUTES
 from .api.v2.facade import V2
 from .api.v2.routes import ROUTES as V2_ROUTES
 from .core.clock import SYSTEM_CLOCK, Clock
+from .sandbox import sandbox_for
 from .settings import Settings, SettingsError, load_settings, require_token_secret
 from .storage import Database, DatabaseUnavailable, migrate, open_database
 from .web.accesslog import AccessLog
@@ -40,6 +41,11 @@ class App:
         )
         self.limiter: Limiter | None = None
         self._context: Context | None = None
+        # The sandbox, only with an admin token: without one nothing of it is on the way of
+        # a request, and /__admin/ is an unknown route like any other.
+        self.sandbox = sandbox_for(settings)
+        if self.sandbox is not None:
+            self.pipeline.sandbox = self.sandbox.hooks
 
     @property
     def context(self) -> Context:
@@ -88,6 +94,9 @@ class App:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
+            if self.sandbox is not None and self.sandbox.owns(scope["path"]):
+                await self.sandbox.admin(scope, receive, send, self.context)
+                return
             await self.pipeline(scope, receive, send, self.context, self.limiter)
         elif scope["type"] == "lifespan":
             await self._lifespan(receive, send)

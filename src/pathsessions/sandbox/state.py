@@ -1,0 +1,260 @@
+"""The control API's handlers for state: fixtures, companies, export, snapshots, reset
+(docs/sandbox.md §2).
+
+Snapshots copy rows table by table, generically: each table a company's data lives in is
+listed once (`TABLES`, parents before children), with how its rows are chosen for one
+company. Restoring deletes what is there (the companies' cascades) and inserts the rows back,
+in one transaction.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import msgspec
+
+from ..api.context import Context
+from ..core.values import format_date, is_object_id
+from ..loader import FixtureError, load_document
+from ..storage import Database
+from ..storage import companies as company_store
+from ..storage import sandbox as store
+from ..web.asgi import Request, Response
+from . import export
+from .admin import AdminError, bad_request, json_body, json_object, no_content, not_found
+from .documents import parse_yaml
+
+_encode = msgspec.json.Encoder().encode
+_decode = msgspec.json.Decoder().decode
+
+# Every table holding a company's data, parents first, with the condition choosing one
+# company's rows (its id is the one parameter). A self-referencing table names the column
+# whose parent row must come first (`PARENTS`).
+TABLES: tuple[tuple[str, str], ...] = (
+    ("companies", "id = ?"),
+    ("api_keys", "company_id = ?"),
+    ("api_credentials", "company_id = ?"),
+    ("company_groups", "company_id = ?"),
+    ("users", "company_id = ?"),
+    ("user_roles", "user_id IN (SELECT id FROM users WHERE company_id = ?)"),
+    ("paths", "company_id = ?"),
+    ("path_sessions", "company_id = ?"),
+    ("session_instructors", "session_id IN (SELECT id FROM path_sessions WHERE company_id = ?)"),
+    ("session_users", "session_id IN (SELECT id FROM path_sessions WHERE company_id = ?)"),
+    ("session_groups", "session_id IN (SELECT id FROM path_sessions WHERE company_id = ?)"),
+)
+PARENTS = {"company_groups": "parent_id", "path_sessions": "root_session_id"}
+
+
+# --- Fixtures and companies ------------------------------------------------------------------
+
+
+def parse_document(request: Request) -> Any:
+    content_type = (request.header(b"content-type") or "").split(";")[0].strip().lower()
+    if content_type in ("application/yaml", "application/x-yaml", "text/yaml"):
+        try:
+            return parse_yaml(request.body)
+        except ValueError as exc:
+            raise bad_request(f"$: {exc}", "invalid_fixture") from None
+    return json_body(request)
+
+
+async def load_fixtures(request: Request, ctx: Context) -> Response:
+    document = parse_document(request)
+    reset = request.query.get("reset", "false").lower()
+    if reset not in ("true", "false"):
+        raise bad_request("reset: must be true or false")
+    try:
+        report = await load_document(ctx.db, document, clock=ctx.clock, reset=reset == "true")
+    except FixtureError as exc:
+        raise bad_request(str(exc), "invalid_fixture") from None
+    companies = []
+    for company_id in dict.fromkeys(report.company_ids):
+        company = await company_store.get_company(ctx.db, company_id)
+        key = report.generated_keys.get(company_id)
+        companies.append(
+            {
+                "id": company_id,
+                "name": company.name if company is not None else None,
+                "apiKeys": [key] if key is not None else [],
+                "apiCredentials": [
+                    {"clientId": c["clientId"], "clientSecret": c["clientSecret"]}
+                    for c in report.generated_credentials
+                    if c["company"] == company_id
+                ],
+            }
+        )
+    return Response.json({"companies": companies})
+
+
+COUNTS = {
+    "groups": "SELECT COUNT(*) FROM company_groups WHERE company_id = ?",
+    "users": "SELECT COUNT(*) FROM users WHERE company_id = ?",
+    "paths": "SELECT COUNT(*) FROM paths WHERE company_id = ?",
+    "sessions": "SELECT COUNT(*) FROM path_sessions WHERE company_id = ?",
+    "enrollments": "SELECT (SELECT COUNT(*) FROM session_users su JOIN path_sessions s"
+    " ON s.id = su.session_id WHERE s.company_id = ?) + (SELECT COUNT(*) FROM session_groups"
+    " sg JOIN path_sessions s ON s.id = sg.session_id WHERE s.company_id = ?)",
+}
+
+
+async def list_companies(request: Request, ctx: Context) -> Response:
+    answer = []
+    for company in await company_store.list_companies(ctx.db):
+        counts = {}
+        for name, sql in COUNTS.items():
+            row = await ctx.db.fetchone(sql, *([company.id] * sql.count("?")))
+            counts[name] = int(row[0]) if row is not None else 0
+        answer.append({"id": company.id, "name": company.name, "counts": counts})
+    return Response.json(answer)
+
+
+async def _existing_company(ctx: Context, raw: str) -> str:
+    company_id = raw.lower()
+    if not is_object_id(company_id) or await company_store.get_company(ctx.db, company_id) is None:
+        raise not_found(f"no company {raw}")
+    return company_id
+
+
+async def delete_company(request: Request, ctx: Context) -> Response:
+    company_id = await _existing_company(ctx, request.params["companyId"])
+    async with ctx.db.transaction() as tx:
+        await company_store.delete_company(tx, company_id)
+        await store.clear_clock(tx, company_id)
+    return no_content()
+
+
+async def export_company(request: Request, ctx: Context) -> Response:
+    company_id = await _existing_company(ctx, request.params["companyId"])
+    return Response.json(await export.company_document(ctx.db, company_id))
+
+
+# --- Snapshots -------------------------------------------------------------------------------
+
+_NAME = re.compile(r"[A-Za-z0-9._-]{1,100}")
+
+
+async def _rows(db: Database, company_id: str | None) -> dict[str, Any]:
+    known = await store.tables(db)
+    data: dict[str, Any] = {}
+    for table, condition in TABLES:
+        if table not in known:
+            continue
+        columns = await store.columns(db, table)
+        sql = f"SELECT {', '.join(columns)} FROM {table}"
+        if company_id is None:
+            rows = await db.fetchall(sql)
+        else:
+            rows = await db.fetchall(f"{sql} WHERE {condition}", company_id)
+        parent = PARENTS.get(table)
+        listed = [list(r) for r in rows]
+        if parent is not None:
+            listed = _parents_first(listed, columns.index("id"), columns.index(parent))
+        data[table] = {"columns": columns, "rows": listed}
+    return data
+
+
+def _parents_first(rows: list[list[Any]], id_at: int, parent_at: int) -> list[list[Any]]:
+    by_id = {row[id_at]: row for row in rows}
+    ordered: list[list[Any]] = []
+    placed: set[Any] = set()
+
+    def place(row: list[Any]) -> None:
+        chain = []
+        while row[id_at] not in placed:
+            chain.append(row)
+            placed.add(row[id_at])
+            parent = by_id.get(row[parent_at])
+            if parent is None:
+                break
+            row = parent
+        ordered.extend(reversed(chain))
+
+    for row in rows:
+        place(row)
+    return ordered
+
+
+async def create_snapshot(request: Request, ctx: Context) -> Response:
+    body = json_object(request)
+    name = body.get("name")
+    if not isinstance(name, str) or not _NAME.fullmatch(name):
+        raise bad_request("name: 1 to 100 letters, digits, '.', '_' or '-'")
+    unknown = sorted(set(body) - {"name", "company"})
+    if unknown:
+        raise bad_request(f"{unknown[0]}: unknown field")
+    company_id = None
+    if body.get("company") is not None:
+        if not isinstance(body["company"], str):
+            raise bad_request("company: must be a company id")
+        company_id = await _existing_company(ctx, body["company"])
+    async with ctx.db.transaction() as tx:  # one consistent state
+        data = await _rows(tx, company_id)
+    now = ctx.clock.now_ms()
+    if not await store.save_snapshot(ctx.db, name, company_id, now, _encode(data).decode()):
+        raise AdminError(409, "conflict", f"a snapshot named {name} exists")
+    return Response.json(_snapshot_view(name, company_id, now), 201)
+
+
+def _snapshot_view(name: str, company_id: str | None, created_at: int) -> dict[str, Any]:
+    return {"name": name, "company": company_id, "createdAt": format_date(created_at)}
+
+
+async def list_snapshots(request: Request, ctx: Context) -> Response:
+    return Response.json(
+        [_snapshot_view(r[0], r[1], int(r[2])) for r in await store.snapshots(ctx.db)]
+    )
+
+
+async def restore_snapshot(request: Request, ctx: Context) -> Response:
+    name = request.params["name"]
+    found = await store.snapshot(ctx.db, name)
+    if found is None:
+        raise not_found(f"no snapshot {name}")
+    company_id = found[1]
+    data: dict[str, Any] = _decode(found[3])
+    async with ctx.db.transaction() as tx:
+        if company_id is None:
+            for company in await company_store.list_companies(tx):
+                await company_store.delete_company(tx, company.id)
+        elif await company_store.get_company(tx, company_id) is not None:
+            await company_store.delete_company(tx, company_id)
+        for table, _ in TABLES:
+            if table not in data:
+                continue
+            columns = data[table]["columns"]
+            rows = data[table]["rows"]
+            if rows:
+                marks = ", ".join("?" * len(columns))
+                await tx.executemany(
+                    f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})",
+                    [tuple(r) for r in rows],
+                )
+    return no_content()
+
+
+async def delete_snapshot(request: Request, ctx: Context) -> Response:
+    name = request.params["name"]
+    if not await store.delete_snapshot(ctx.db, name):
+        raise not_found(f"no snapshot {name}")
+    return no_content()
+
+
+# --- Reset -----------------------------------------------------------------------------------
+
+
+async def reset(request: Request, ctx: Context) -> Response:
+    body = json_object(request, required=False)
+    snapshots = body.get("snapshots", False)
+    if not isinstance(snapshots, bool) or set(body) - {"snapshots"}:
+        raise bad_request('body: only {"snapshots": true|false}')
+    async with ctx.db.transaction() as tx:
+        for company in await company_store.list_companies(tx):
+            await company_store.delete_company(tx, company.id)
+        await store.clear_journal(tx, None)
+        await store.clear_faults(tx)
+        await store.clear_clock(tx, None)
+        if snapshots:
+            await store.clear_snapshots(tx)
+    return no_content()
