@@ -167,16 +167,78 @@ async def claimed_company(db: Database, headers: dict[bytes, bytes], query: str)
     return company.lower() if is_object_id(company) else None
 
 
+# Longest an entry waits for the other requests in progress to join its write.
+GATHER_SECONDS = 0.002
+
+
+class JournalWriter:
+    """Group commit: the entries of requests finishing together are written in one
+    transaction, and each request waits for the write that holds its entry before it sends
+    its answer's last byte. A write begins as soon as every request in progress has its entry
+    waiting (at once, for a lone request), or `GATHER_SECONDS` after its first entry. One
+    transaction per entry cost 40 % of the create throughput."""
+
+    def __init__(self, keep: int) -> None:
+        self.keep = keep
+        self.active = 0  # API requests in progress in this process
+        self._pending: list[tuple[Any, ...]] = []
+        self._done: asyncio.Future[None] | None = None
+        self._full = asyncio.Event()
+        self._db: Database | None = None
+
+    async def write(self, db: Database, entry: tuple[Any, ...]) -> None:
+        self._pending.append(entry)
+        self._db = db
+        done = self._done
+        if done is None:
+            done = self._done = asyncio.get_running_loop().create_future()
+            self._full = asyncio.Event()
+            asyncio.get_running_loop().create_task(self._flush(done, self._full))
+        if len(self._pending) >= self.active:
+            self._full.set()
+        await asyncio.shield(done)
+
+    async def _flush(self, done: asyncio.Future[None], full: asyncio.Event) -> None:
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(GATHER_SECONDS):
+                await full.wait()
+        entries, self._pending, self._done = self._pending, [], None
+        assert self._db is not None
+        try:
+            await store.record(self._db, entries, self.keep)
+        except Exception as exc:
+            done.set_exception(exc)
+            done.exception()  # retrieved: each waiting request logs it
+        else:
+            done.set_result(None)
+
+
 class SandboxHooks:
     """The pipeline's `Sandbox`: clocks, faults and journal around every API request."""
 
     def __init__(self, journal_size: int) -> None:
         self.journal_size = journal_size
+        self.journal = JournalWriter(journal_size)
 
     def applies(self, path: str) -> bool:
         return path.startswith("/api/")
 
     async def serve(
+        self,
+        scope: Scope,
+        receive: Receive,
+        send: Send,
+        ctx: Context,
+        path: str,
+        run: Callable[[Send, Context, Exchange], Awaitable[None]],
+    ) -> None:
+        self.journal.active += 1
+        try:
+            await self._serve(scope, receive, send, ctx, path, run)
+        finally:
+            self.journal.active -= 1
+
+    async def _serve(
         self,
         scope: Scope,
         receive: Receive,
@@ -235,7 +297,7 @@ class SandboxHooks:
         request_body = exchange.request.body if exchange.request is not None else b""
         body, body_cut = redact_body(request_body)
         response_body, response_cut = redact_body(bytes(answer["body"]))
-        await store.record(
+        await self.journal.write(
             exchange.db,
             (
                 exchange.clock.now_ms(),
@@ -253,7 +315,6 @@ class SandboxHooks:
                 exchange.operation_id,
                 exchange.fault_id,
             ),
-            self.journal_size,
         )
 
 

@@ -72,10 +72,16 @@ async def clear_clock(db: Database, company_id: str | None) -> None:
         await db.execute("DELETE FROM sandbox_clocks WHERE company_id = ?", company_id)
 
 
-async def _next(tx: Database, counter: str) -> int:
-    # fetchall: SQLite's cursor must run the statement to its end before the commit.
+async def _next(tx: Database, counter: str, count: int = 1) -> int:
+    """Move a counter `count` on; answer its new value (the last of the `count` taken)."""
+    # An upsert, so a counter needs no row to begin with. fetchall: SQLite's cursor must run
+    # the statement to its end before the commit.
     rows = await tx.fetchall(
-        "UPDATE sandbox_counters SET value = value + 1 WHERE name = ? RETURNING value", counter
+        "INSERT INTO sandbox_counters (name, value) VALUES (?, ?) ON CONFLICT (name)"
+        " DO UPDATE SET value = sandbox_counters.value + ? RETURNING value",
+        counter,
+        count,
+        count,
     )
     return int(rows[0][0])
 
@@ -88,20 +94,21 @@ JOURNAL_COLUMNS = (
 )
 
 
-async def record(db: Database, entry: Sequence[Any], keep: int) -> int:
-    """Write one journal entry (every column but the id, in `JOURNAL_COLUMNS` order) and drop
-    what is older than the newest `keep`; answer the new entry's id."""
+async def record(db: Database, entries: Sequence[Sequence[Any]], keep: int) -> list[int]:
+    """Write journal entries (each every column but the id, in `JOURNAL_COLUMNS` order) in
+    one transaction, and drop what is older than the newest `keep`; answer their ids."""
+    count = len(entries)
     async with db.transaction() as tx:
-        entry_id = await _next(tx, "journal")
-        await tx.execute(
+        last = await _next(tx, "journal", count)
+        first = last - count + 1
+        await tx.executemany(
             f"INSERT INTO sandbox_journal ({JOURNAL_COLUMNS})"
             " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            entry_id,
-            *entry,
+            [(first + i, *entry) for i, entry in enumerate(entries)],
         )
-        if entry_id > keep:
-            await tx.execute("DELETE FROM sandbox_journal WHERE id <= ?", entry_id - keep)
-    return entry_id
+        if last > keep:
+            await tx.execute("DELETE FROM sandbox_journal WHERE id <= ?", last - keep)
+    return list(range(first, last + 1))
 
 
 async def entries(

@@ -10,13 +10,11 @@ CREATE TABLE sandbox_clocks (
 );
 
 -- Counters shared by the processes (the journal's entry ids, faults' creation order): one
--- row each, incremented by a single UPDATE.
+-- row each, made or incremented by a single upsert.
 CREATE TABLE sandbox_counters (
     name  TEXT PRIMARY KEY,
     value BIGINT NOT NULL
 );
-INSERT INTO sandbox_counters (name, value) VALUES ('journal', 0);
-INSERT INTO sandbox_counters (name, value) VALUES ('faults', 0);
 
 -- The request journal, newest last by id. Headers are JSON text; bodies text, cut at 64 KiB.
 CREATE TABLE sandbox_journal (
