@@ -104,7 +104,9 @@ async def sessions_of(client: httpx.AsyncClient, headers: dict[str, str]) -> lis
 async def test_snapshot_and_restore_everything(
     client: httpx.AsyncClient, world: World, db: Database
 ) -> None:
-    created_id(await client.post(world.sessions_url(), json=valid_body(), headers=world.headers))
+    first = created_id(
+        await client.post(world.sessions_url(), json=valid_body(), headers=world.headers)
+    )
     before = await sessions_of(client, world.headers)
     r = await admin(client, "POST", "/snapshots", json={"name": "start"})
     assert r.status_code == 201
@@ -113,6 +115,12 @@ async def test_snapshot_and_restore_everything(
     r = await admin(client, "POST", "/snapshots", json={"name": "start"})
     assert (r.status_code, r.json()["error"]) == (409, "conflict")
     # Change things, delete a company, then go back.
+    r = await client.patch(
+        f"/api/v1/paths/sessions/{first}",
+        json=valid_body(sessionName="Renamed", instructorsMails=[world.owner_mail]),
+        headers=world.headers,
+    )
+    assert r.status_code == 200, r.text
     created_id(await client.post(world.sessions_url(), json=valid_body(), headers=world.headers))
     await admin(client, "DELETE", f"/companies/{world.other_company}")
     assert (await admin(client, "POST", "/snapshots/start/restore")).status_code == 204

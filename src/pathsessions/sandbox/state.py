@@ -31,19 +31,28 @@ _decode = msgspec.json.Decoder().decode
 # Every table holding a company's data, parents first, with the condition choosing one
 # company's rows (its id is the one parameter). A self-referencing table names the column
 # whose parent row must come first (`PARENTS`).
+_OF_USERS = "user_id IN (SELECT id FROM users WHERE company_id = ?)"
+_OF_SESSIONS = "session_id IN (SELECT id FROM path_sessions WHERE company_id = ?)"
 TABLES: tuple[tuple[str, str], ...] = (
     ("companies", "id = ?"),
     ("api_keys", "company_id = ?"),
     ("api_credentials", "company_id = ?"),
     ("company_groups", "company_id = ?"),
     ("users", "company_id = ?"),
-    ("user_roles", "user_id IN (SELECT id FROM users WHERE company_id = ?)"),
+    ("user_roles", _OF_USERS),
     ("paths", "company_id = ?"),
     ("path_sessions", "company_id = ?"),
-    ("session_instructors", "session_id IN (SELECT id FROM path_sessions WHERE company_id = ?)"),
-    ("session_users", "session_id IN (SELECT id FROM path_sessions WHERE company_id = ?)"),
-    ("session_groups", "session_id IN (SELECT id FROM path_sessions WHERE company_id = ?)"),
+    ("session_instructors", _OF_SESSIONS),
+    ("session_users", _OF_SESSIONS),
+    ("session_groups", _OF_SESSIONS),
 )
+# Each table's primary key: how a row of a snapshot is matched with the row there now.
+KEYS = {
+    "user_roles": ("user_id", "group_id"),
+    "session_instructors": ("session_id", "position"),
+    "session_users": ("session_id", "user_id"),
+    "session_groups": ("session_id", "group_id"),
+}
 PARENTS = {"company_groups": "parent_id", "path_sessions": "root_session_id"}
 
 
@@ -212,26 +221,82 @@ async def restore_snapshot(request: Request, ctx: Context) -> Response:
     found = await store.snapshot(ctx.db, name)
     if found is None:
         raise not_found(f"no snapshot {name}")
-    company_id = found[1]
     data: dict[str, Any] = _decode(found[3])
     async with ctx.db.transaction() as tx:
-        if company_id is None:
-            for company in await company_store.list_companies(tx):
-                await company_store.delete_company(tx, company.id)
-        elif await company_store.get_company(tx, company_id) is not None:
-            await company_store.delete_company(tx, company_id)
-        for table, _ in TABLES:
-            if table not in data:
-                continue
-            columns = data[table]["columns"]
-            rows = data[table]["rows"]
-            if rows:
-                marks = ", ".join("?" * len(columns))
-                await tx.executemany(
-                    f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})",
-                    [tuple(r) for r in rows],
-                )
+        await restore(tx, found[1], data)
     return no_content()
+
+
+async def restore(db: Database, company_id: str | None, data: dict[str, Any]) -> None:
+    """Make the rows of every company (None) or of one exactly those of `data`, changing only
+    what differs: rows gone since are deleted (children first), rows changed are updated and
+    rows missing inserted (parents first). A test that changed a few things of a large
+    company is back in milliseconds; rewriting every row of 10,000 sessions took over a
+    second on PostgreSQL, where each row written or deleted runs a trigger per foreign key."""
+    now = await _rows(db, company_id)
+    changes = []
+    for table, _ in TABLES:
+        if table not in data:
+            continue
+        columns: list[str] = data[table]["columns"]
+        key = [columns.index(k) for k in KEYS.get(table, ("id",))]
+        wanted = {tuple(row[i] for i in key): tuple(row) for row in data[table]["rows"]}
+        there = now.get(table, {"columns": columns, "rows": []})
+        if there["columns"] != columns:
+            raise AdminError(409, "conflict", "the snapshot was taken by another schema version")
+        present = {tuple(row[i] for i in key): tuple(row) for row in there["rows"]}
+        gone = [k for k in present if k not in wanted]
+        changed = [row for k, row in wanted.items() if k in present and present[k] != row]
+        missing = [list(row) for k, row in wanted.items() if k not in present]
+        changes.append((table, columns, key, gone, changed, missing))
+    for table, columns, key, gone, _, _ in reversed(changes):
+        if gone:
+            names = [columns[i] for i in key]
+            where = " AND ".join(f"{n} = ?" for n in names)
+            await db.executemany(f"DELETE FROM {table} WHERE {where}", gone)
+    for table, columns, key, _, changed, missing in changes:
+        if missing:
+            await insert_rows(db, table, columns, missing)
+        if changed:
+            names = [columns[i] for i in key]
+            others = [i for i in range(len(columns)) if i not in key]
+            sets = ", ".join(f"{columns[i]} = ?" for i in others)
+            where = " AND ".join(f"{n} = ?" for n in names)
+            await db.executemany(
+                f"UPDATE {table} SET {sets} WHERE {where}",
+                [[row[i] for i in others] + [row[i] for i in key] for row in changed],
+            )
+
+
+async def delete_rows(db: Database, company_id: str | None) -> None:
+    """Every company's rows (None), or one company's: table by table, children first. Set
+    by set rather than by the foreign keys' cascades, which go row by row (on PostgreSQL,
+    a trigger per row: 10,000 sessions took a third of a second); what other tables hold of
+    these rows still goes by the cascades."""
+    for table, condition in reversed(TABLES):
+        if company_id is None:
+            await db.execute(f"DELETE FROM {table}")
+        else:
+            await db.execute(f"DELETE FROM {table} WHERE {condition}", company_id)
+
+
+async def insert_rows(db: Database, table: str, columns: list[str], rows: list[Any]) -> None:
+    """All the rows in one statement, handed over as one JSON parameter that the database
+    unpacks itself: `executemany` took over a second for 10,000 sessions on PostgreSQL."""
+    names = ", ".join(columns)
+    if db.dialect == "sqlite":
+        values = ", ".join(f"json_extract(value, '$[{i}]')" for i in range(len(columns)))
+        await db.execute(
+            f"INSERT INTO {table} ({names}) SELECT {values} FROM json_each(?)",
+            _encode(rows).decode(),
+        )
+    else:
+        objects = [dict(zip(columns, row, strict=True)) for row in rows]
+        await db.execute(
+            f"INSERT INTO {table} ({names}) SELECT {names}"
+            f" FROM json_populate_recordset(NULL::{table}, ?::json)",
+            _encode(objects).decode(),
+        )
 
 
 async def delete_snapshot(request: Request, ctx: Context) -> Response:
@@ -250,8 +315,7 @@ async def reset(request: Request, ctx: Context) -> Response:
     if not isinstance(snapshots, bool) or set(body) - {"snapshots"}:
         raise bad_request('body: only {"snapshots": true|false}')
     async with ctx.db.transaction() as tx:
-        for company in await company_store.list_companies(tx):
-            await company_store.delete_company(tx, company.id)
+        await delete_rows(tx, None)
         await store.clear_journal(tx, None)
         await store.clear_faults(tx)
         await store.clear_clock(tx, None)
