@@ -1,10 +1,8 @@
 """The control API's handlers for state: fixtures, companies, export, snapshots, reset
 (docs/sandbox.md §2).
 
-Snapshots copy rows table by table, generically: each table a company's data lives in is
-listed once (`TABLES`, parents before children), with how its rows are chosen for one
-company. Restoring deletes what is there (the companies' cascades) and inserts the rows back,
-in one transaction.
+Snapshots copy rows table by table, generically (sandbox/tables.py); a restore changes what
+differs, in one transaction.
 """
 
 from __future__ import annotations
@@ -24,37 +22,10 @@ from ..web.asgi import Request, Response
 from . import export
 from .admin import AdminError, bad_request, json_body, json_object, no_content, not_found
 from .documents import parse_yaml
+from .tables import KEYS, TABLES, rows_of
 
 _encode = msgspec.json.Encoder().encode
 _decode = msgspec.json.Decoder().decode
-
-# Every table holding a company's data, parents first, with the condition choosing one
-# company's rows (its id is the one parameter). A self-referencing table names the column
-# whose parent row must come first (`PARENTS`).
-_OF_USERS = "user_id IN (SELECT id FROM users WHERE company_id = ?)"
-_OF_SESSIONS = "session_id IN (SELECT id FROM path_sessions WHERE company_id = ?)"
-TABLES: tuple[tuple[str, str], ...] = (
-    ("companies", "id = ?"),
-    ("api_keys", "company_id = ?"),
-    ("api_credentials", "company_id = ?"),
-    ("company_groups", "company_id = ?"),
-    ("users", "company_id = ?"),
-    ("user_roles", _OF_USERS),
-    ("paths", "company_id = ?"),
-    ("path_sessions", "company_id = ?"),
-    ("session_instructors", _OF_SESSIONS),
-    ("session_users", _OF_SESSIONS),
-    ("session_groups", _OF_SESSIONS),
-)
-# Each table's primary key: how a row of a snapshot is matched with the row there now.
-KEYS = {
-    "user_roles": ("user_id", "group_id"),
-    "session_instructors": ("session_id", "position"),
-    "session_users": ("session_id", "user_id"),
-    "session_groups": ("session_id", "group_id"),
-}
-PARENTS = {"company_groups": "parent_id", "path_sessions": "root_session_id"}
-
 
 # --- Fixtures and companies ------------------------------------------------------------------
 
@@ -144,47 +115,6 @@ async def export_company(request: Request, ctx: Context) -> Response:
 _NAME = re.compile(r"[A-Za-z0-9._-]{1,100}")
 
 
-async def _rows(db: Database, company_id: str | None) -> dict[str, Any]:
-    known = await store.tables(db)
-    data: dict[str, Any] = {}
-    for table, condition in TABLES:
-        if table not in known:
-            continue
-        columns = await store.columns(db, table)
-        sql = f"SELECT {', '.join(columns)} FROM {table}"
-        if company_id is None:
-            rows = await db.fetchall(sql)
-        else:
-            rows = await db.fetchall(f"{sql} WHERE {condition}", company_id)
-        parent = PARENTS.get(table)
-        listed = [list(r) for r in rows]
-        if parent is not None:
-            listed = _parents_first(listed, columns.index("id"), columns.index(parent))
-        data[table] = {"columns": columns, "rows": listed}
-    return data
-
-
-def _parents_first(rows: list[list[Any]], id_at: int, parent_at: int) -> list[list[Any]]:
-    by_id = {row[id_at]: row for row in rows}
-    ordered: list[list[Any]] = []
-    placed: set[Any] = set()
-
-    def place(row: list[Any]) -> None:
-        chain = []
-        while row[id_at] not in placed:
-            chain.append(row)
-            placed.add(row[id_at])
-            parent = by_id.get(row[parent_at])
-            if parent is None:
-                break
-            row = parent
-        ordered.extend(reversed(chain))
-
-    for row in rows:
-        place(row)
-    return ordered
-
-
 async def create_snapshot(request: Request, ctx: Context) -> Response:
     body = json_object(request)
     name = body.get("name")
@@ -199,7 +129,7 @@ async def create_snapshot(request: Request, ctx: Context) -> Response:
             raise bad_request("company: must be a company id")
         company_id = await _existing_company(ctx, body["company"])
     async with ctx.db.transaction() as tx:  # one consistent state
-        data = await _rows(tx, company_id)
+        data = await rows_of(tx, company_id)
     now = ctx.clock.now_ms()
     if not await store.save_snapshot(ctx.db, name, company_id, now, _encode(data).decode()):
         raise AdminError(409, "conflict", f"a snapshot named {name} exists")
@@ -233,7 +163,7 @@ async def restore(db: Database, company_id: str | None, data: dict[str, Any]) ->
     rows missing inserted (parents first). A test that changed a few things of a large
     company is back in milliseconds; rewriting every row of 10,000 sessions took over a
     second on PostgreSQL, where each row written or deleted runs a trigger per foreign key."""
-    now = await _rows(db, company_id)
+    now = await rows_of(db, company_id)
     changes = []
     for table, _ in TABLES:
         if table not in data:
@@ -256,7 +186,7 @@ async def restore(db: Database, company_id: str | None, data: dict[str, Any]) ->
             await db.executemany(f"DELETE FROM {table} WHERE {where}", gone)
     for table, columns, key, _, changed, missing in changes:
         if missing:
-            await insert_rows(db, table, columns, missing)
+            await insertrows_of(db, table, columns, missing)
         if changed:
             names = [columns[i] for i in key]
             others = [i for i in range(len(columns)) if i not in key]
@@ -268,7 +198,7 @@ async def restore(db: Database, company_id: str | None, data: dict[str, Any]) ->
             )
 
 
-async def delete_rows(db: Database, company_id: str | None) -> None:
+async def deleterows_of(db: Database, company_id: str | None) -> None:
     """Every company's rows (None), or one company's: table by table, children first. Set
     by set rather than by the foreign keys' cascades, which go row by row (on PostgreSQL,
     a trigger per row: 10,000 sessions took a third of a second); what other tables hold of
@@ -280,7 +210,7 @@ async def delete_rows(db: Database, company_id: str | None) -> None:
             await db.execute(f"DELETE FROM {table} WHERE {condition}", company_id)
 
 
-async def insert_rows(db: Database, table: str, columns: list[str], rows: list[Any]) -> None:
+async def insertrows_of(db: Database, table: str, columns: list[str], rows: list[Any]) -> None:
     """All the rows in one statement, handed over as one JSON parameter that the database
     unpacks itself: `executemany` took over a second for 10,000 sessions on PostgreSQL."""
     names = ", ".join(columns)
@@ -315,7 +245,7 @@ async def reset(request: Request, ctx: Context) -> Response:
     if not isinstance(snapshots, bool) or set(body) - {"snapshots"}:
         raise bad_request('body: only {"snapshots": true|false}')
     async with ctx.db.transaction() as tx:
-        await delete_rows(tx, None)
+        await deleterows_of(tx, None)
         await store.clear_journal(tx, None)
         await store.clear_faults(tx)
         await store.clear_clock(tx, None)
