@@ -14,6 +14,7 @@ import msgspec
 
 from ..api.context import Context
 from ..core.values import format_date, is_object_id
+from ..documents import YAML_TYPES, DocumentError, parse_yaml
 from ..loader import FixtureError, load_document
 from ..storage import Database
 from ..storage import companies as company_store
@@ -21,7 +22,6 @@ from ..storage import sandbox as store
 from ..web.asgi import Request, Response
 from . import export
 from .admin import AdminError, bad_request, json_body, json_object, no_content, not_found
-from .documents import parse_yaml
 from .tables import KEYS, TABLES, rows_of
 
 _encode = msgspec.json.Encoder().encode
@@ -31,11 +31,14 @@ _decode = msgspec.json.Decoder().decode
 
 
 def parse_document(request: Request) -> Any:
+    """JSON; YAML when the content type says so."""
     content_type = (request.header(b"content-type") or "").split(";")[0].strip().lower()
-    if content_type in ("application/yaml", "application/x-yaml", "text/yaml"):
+    if content_type in YAML_TYPES:
         try:
-            return parse_yaml(request.body)
-        except ValueError as exc:
+            return parse_yaml(request.body.decode("utf-8"))
+        except UnicodeDecodeError:
+            raise bad_request("$: not UTF-8 text", "invalid_fixture") from None
+        except DocumentError as exc:
             raise bad_request(f"$: {exc}", "invalid_fixture") from None
     return json_body(request)
 
