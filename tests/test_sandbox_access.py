@@ -5,6 +5,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
+from pathsessions.sandbox.routes import ROUTES
 from pathsessions.settings import SettingsError, load_settings
 from pathsessions.storage import Database
 from support import ACME, ACME_KEY, World
@@ -62,3 +63,19 @@ async def test_a_body_too_large_is_413(client: httpx.AsyncClient, db: Database) 
     r = await admin(client, "POST", "/faults", content=b"x" * (64 * 1024 * 1024 + 1))
     assert r.status_code == 413
     assert r.json()["error"] == "payload_too_large"
+
+
+async def test_the_openapi_document_describes_the_control_api(
+    client: httpx.AsyncClient, db: Database
+) -> None:
+    document = (await client.get("/openapi.json")).json()
+    sandbox = {
+        (method, path)
+        for path, methods in document["paths"].items()
+        for method, op in methods.items()
+        if op["tags"] == ["sandbox"]
+    }
+    assert sandbox == {(r.method.lower(), r.path) for r in ROUTES}
+    clock = document["paths"]["/__admin/clock"]["get"]
+    assert clock["responses"]["401"]["content"]["application/json"]["examples"]
+    assert (await client.get("/docs")).status_code == 200

@@ -28,3 +28,8 @@ async def test_nothing_is_journalled_without_the_sandbox(
     db = app.db  # type: ignore[attr-defined]
     assert await db.fetchall("SELECT id FROM sandbox_journal") == []
     assert app.pipeline.sandbox is None  # type: ignore[attr-defined]
+
+
+async def test_the_openapi_document_has_no_sandbox(client: httpx.AsyncClient, world: World) -> None:
+    document = (await client.get("/openapi.json")).json()
+    assert not [p for p in document["paths"] if p.startswith("/__admin")]

@@ -77,6 +77,8 @@ class App:
             s.max_lists_per_company, s.redis_url, self.limiter
         )
         described = [(route, api.description) for api in self.apis for route in api.routes]
+        if self.sandbox is not None:
+            described += [(route, self.sandbox.description) for route in self.sandbox.routes]
         self._context = Context(db, self.clock, s.token_secret.encode(), s, described)
 
     async def shutdown(self) -> None:

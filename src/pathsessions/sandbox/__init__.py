@@ -6,9 +6,11 @@ Version-neutral: it knows the core, storage and web/, never an API version.
 
 from __future__ import annotations
 
+from ..api.openapi import Description
 from ..settings import Settings
 from .admin import PREFIX, Admin
 from .hooks import SandboxHooks
+from .openapi import description
 from .routes import ROUTES
 
 
@@ -16,6 +18,8 @@ class Sandbox:
     def __init__(self, settings: Settings) -> None:
         self.admin = Admin(settings.admin_token, ROUTES)
         self.hooks = SandboxHooks(settings.journal_size)
+        self.description: Description = description()
+        self.routes = ROUTES
 
     @staticmethod
     def owns(path: str) -> bool:
