@@ -117,6 +117,7 @@ async def list_requests(request: Request, ctx: Context) -> Response:
     company = query.get("company")
     rows = await store.entries(
         ctx.db,
+        ctx.settings.journal_size,
         company=company.lower() if company is not None else None,
         method=query["method"].upper() if "method" in query else None,
         operation=query.get("operation"),
@@ -130,7 +131,8 @@ async def list_requests(request: Request, ctx: Context) -> Response:
 
 async def get_request(request: Request, ctx: Context) -> Response:
     raw = request.params["entryId"]
-    row = await store.entry(ctx.db, int(raw)) if raw.isdigit() and len(raw) <= 15 else None
+    keep = ctx.settings.journal_size
+    row = await store.entry(ctx.db, int(raw), keep) if raw.isdigit() and len(raw) <= 15 else None
     if row is None:
         raise not_found(f"no journal entry {raw}")
     return Response.json(entry_view(row))

@@ -67,7 +67,7 @@ class RequestExchange:
         self.claimed: str | None = None  # the company a token request's client id names
         self.fault_id: str | None = None
         self.abandon: str | None = None  # "reset" or "hang": the request goes unanswered
-        self.faults: list[f.Fault] = []
+        self.faults: list[f.Fault] = []  # read with the clocks, when the request began
 
     @property
     def company(self) -> str | None:
@@ -81,7 +81,6 @@ class RequestExchange:
             self.claimed = await token_request_company(self.db, self.request)
         if self.company is not None:
             self.clock.company = self.company
-        self.faults = [f.fault(i, _decode(d)) for i, d, _ in await store.faults(self.db)]
         return await self._fault("before", None)
 
     async def after(self, response: Response) -> Response:
@@ -249,7 +248,8 @@ class SandboxHooks:
     ) -> None:
         started = time.perf_counter()
         db = ctx.db
-        clock = RequestClock(ctx.clock, await store.clocks(db))
+        settings, faults = await store.request_state(db)
+        clock = RequestClock(ctx.clock, settings)
         headers: dict[bytes, bytes] = {}
         for name, value in scope["headers"]:
             headers.setdefault(name, value)
@@ -257,6 +257,7 @@ class SandboxHooks:
             query = scope["query_string"].decode("latin-1")
             clock.company = await claimed_company(db, headers, query)
         exchange = RequestExchange(db, clock, scope["method"], path)
+        exchange.faults = [f.fault(i, _decode(d)) for i, d, _ in faults]
         answer: dict[str, Any] = {"status": None, "body": bytearray()}
 
         async def record() -> None:

@@ -25,6 +25,21 @@ class ClockSetting:
 # --- Clocks -----------------------------------------------------------------------------------
 
 
+async def request_state(
+    db: Database,
+) -> tuple[dict[str, ClockSetting], list[tuple[str, str, int]]]:
+    """What a request needs of the sandbox, in one query (one round trip to PostgreSQL): the
+    clocks set (as `clocks`) and the faults not spent (as `faults`)."""
+    rows = await db.fetchall(
+        "SELECT company_id, frozen_at, offset_ms, NULL, NULL FROM sandbox_clocks"
+        " UNION ALL SELECT id, NULL, position, definition, fired FROM sandbox_faults"
+        " WHERE times_left IS NULL OR times_left > 0"
+    )
+    settings = {r[0]: ClockSetting(r[1], int(r[2])) for r in rows if r[3] is None}
+    found = sorted((int(r[2]), r[0], r[3], int(r[4])) for r in rows if r[3] is not None)
+    return settings, [(fault_id, definition, fired) for _, fault_id, definition, fired in found]
+
+
 async def clocks(db: Database) -> dict[str, ClockSetting]:
     """Every clock set: '' for the server's, else by company id."""
     rows = await db.fetchall("SELECT company_id, frozen_at, offset_ms FROM sandbox_clocks")
@@ -96,7 +111,9 @@ JOURNAL_COLUMNS = (
 
 async def record(db: Database, entries: Sequence[Sequence[Any]], keep: int) -> list[int]:
     """Write journal entries (each every column but the id, in `JOURNAL_COLUMNS` order) in
-    one transaction, and drop what is older than the newest `keep`; answer their ids."""
+    one transaction; answer their ids. What is older than the newest `keep` is no longer
+    read (`entries`), and deleted a hundredth of `keep` at a time: a DELETE with every
+    write cost a round trip each time on PostgreSQL."""
     count = len(entries)
     async with db.transaction() as tx:
         last = await _next(tx, "journal", count)
@@ -106,13 +123,15 @@ async def record(db: Database, entries: Sequence[Sequence[Any]], keep: int) -> l
             " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [(first + i, *entry) for i, entry in enumerate(entries)],
         )
-        if last > keep:
+        every = max(1, keep // 100)
+        if last > keep and (last // every) != ((first - 1) // every):
             await tx.execute("DELETE FROM sandbox_journal WHERE id <= ?", last - keep)
     return list(range(first, last + 1))
 
 
 async def entries(
     db: Database,
+    keep: int,
     *,
     company: str | None,
     method: str | None,
@@ -122,8 +141,11 @@ async def entries(
     since: int | None,
     limit: int,
 ) -> list[Row]:
-    where: list[str] = []
-    args: list[Any] = []
+    # Only the newest `keep`, whatever is still stored (`record`).
+    where: list[str] = [
+        "id > (SELECT COALESCE(MAX(value), 0) FROM sandbox_counters WHERE name = 'journal') - ?"
+    ]
+    args: list[Any] = [keep]
     for column, value in (
         ("company_id", company),
         ("method", method),
@@ -140,7 +162,7 @@ async def entries(
     if since is not None:
         where.append("id > ?")
         args.append(since)
-    clause = f" WHERE {' AND '.join(where)}" if where else ""
+    clause = f" WHERE {' AND '.join(where)}"
     return await db.fetchall(
         f"SELECT {JOURNAL_COLUMNS} FROM sandbox_journal{clause} ORDER BY id DESC LIMIT ?",
         *args,
@@ -148,9 +170,12 @@ async def entries(
     )
 
 
-async def entry(db: Database, entry_id: int) -> Row | None:
+async def entry(db: Database, entry_id: int, keep: int) -> Row | None:
     return await db.fetchone(
-        f"SELECT {JOURNAL_COLUMNS} FROM sandbox_journal WHERE id = ?", entry_id
+        f"SELECT {JOURNAL_COLUMNS} FROM sandbox_journal WHERE id = ? AND id >"
+        " (SELECT COALESCE(MAX(value), 0) FROM sandbox_counters WHERE name = 'journal') - ?",
+        entry_id,
+        keep,
     )
 
 
