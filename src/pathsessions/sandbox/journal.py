@@ -31,6 +31,8 @@ _decode = msgspec.json.Decoder().decode
 
 
 def redact_query(query_string: bytes) -> str:
+    if not query_string:
+        return ""
     parts = query_string.decode("latin-1").split("&")
     for i, part in enumerate(parts):
         name, equals, _ = part.partition("=")
@@ -53,7 +55,8 @@ def redact_body(raw: bytes) -> tuple[str | None, bool]:
     if not raw:
         return None, False
     text = raw.decode("utf-8", errors="replace")
-    text = _FORM_SECRET.sub(rf"\g<1>{REDACTED}", _JSON_SECRET.sub(rf'\g<1>"{REDACTED}"', text))
+    if "client_secret" in text or "access_token" in text:  # the rare body to redact
+        text = _FORM_SECRET.sub(rf"\g<1>{REDACTED}", _JSON_SECRET.sub(rf'\g<1>"{REDACTED}"', text))
     encoded = text.encode()
     if len(encoded) <= MAX_BODY:
         return text, False
