@@ -184,6 +184,7 @@ class JournalWriter:
         self._done: asyncio.Future[None] | None = None
         self._full = asyncio.Event()
         self._db: Database | None = None
+        self._tasks: set[asyncio.Task[None]] = set()  # referenced while they run
 
     async def write(self, db: Database, entry: tuple[Any, ...]) -> None:
         self._pending.append(entry)
@@ -192,7 +193,9 @@ class JournalWriter:
         if done is None:
             done = self._done = asyncio.get_running_loop().create_future()
             self._full = asyncio.Event()
-            asyncio.get_running_loop().create_task(self._flush(done, self._full))
+            task = asyncio.get_running_loop().create_task(self._flush(done, self._full))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
         if len(self._pending) >= self.active:
             self._full.set()
         await asyncio.shield(done)
