@@ -12,6 +12,7 @@ from pathsessions.settings import Settings
 from pathsessions.storage import Database
 from support import World, count_rows, created_id, valid_body
 from support.sandbox import admin, sandbox_settings
+from support.v2 import TOKEN_URL
 
 
 @pytest.fixture
@@ -165,3 +166,29 @@ async def test_invalid_faults(
     assert r.json()["error"] == "invalid_fault"
     assert r.json()["message"].startswith(f"{field}: ")
     assert (await admin(client, "GET", "/faults")).json() == []
+
+
+async def test_a_delayed_answer_after_the_operation(
+    client: httpx.AsyncClient, world: World, db: Database
+) -> None:
+    await add(client, action="respond", when="after", status=504, delayMs=150, times=1)
+    started = time.monotonic()
+    r = await create(client, world)
+    assert r.status_code == 504
+    assert time.monotonic() - started >= 0.15
+    assert await count_rows(db, "path_sessions") == 1
+
+
+async def test_the_token_endpoint_is_matched_by_the_company_of_its_client(
+    client: httpx.AsyncClient, world: World
+) -> None:
+    await add(client, company=world.other_company, action="respond", status=503)
+    body = {
+        "grant_type": "client_credentials",
+        "client_id": world.credential.client_id,
+        "client_secret": world.credential.client_secret,
+    }
+    assert (await client.post(TOKEN_URL, json=body)).status_code == 200
+    other = world.other_credential
+    body.update(client_id=other.client_id, client_secret=other.client_secret)
+    assert (await client.post(TOKEN_URL, json=body)).status_code == 503

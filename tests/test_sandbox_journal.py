@@ -8,8 +8,10 @@ import httpx
 import pytest
 
 from pathsessions.app import create_app
+from pathsessions.loader import load_document
 from pathsessions.settings import Settings
-from support import World, created_id, valid_body
+from pathsessions.storage import Database
+from support import World, created_id, valid_body, world_document
 from support.sandbox import admin, sandbox_settings
 from support.v2 import TOKEN_URL, v2_headers
 
@@ -188,3 +190,25 @@ async def test_a_journal_of_size_0_is_off(database_url: str, world: World) -> No
             assert await journal(c) == []
     finally:
         await application.shutdown()
+
+
+async def test_a_long_streamed_answer_is_cut_too(
+    client: httpx.AsyncClient, world: World, db: Database
+) -> None:
+    document = world_document()
+    document["companies"][0]["sessions"] = [
+        {
+            "path": world.path,
+            "sessionName": f"Session {i:04d} " + "x" * 200,
+            "startDate": "2030-01-01T09:00:00.000Z",
+            "sessionOwnerGroup": world.root_group,
+        }
+        for i in range(300)
+    ]
+    await load_document(db, document)
+    r = await client.get("/api/v1/paths/sessions", headers=world.headers)
+    assert len(r.content) > 64 * 1024
+    [entry] = await journal(client)
+    assert entry["responseBodyTruncated"] is True
+    assert entry["responseBody"].encode() == r.content[: 64 * 1024]
+    assert "bodyTruncated" not in entry
