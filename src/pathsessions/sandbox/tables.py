@@ -35,19 +35,23 @@ KEYS = {
 PARENTS = {"company_groups": "parent_id", "path_sessions": "root_session_id"}
 
 
-async def rows_of(db: Database, company_id: str | None) -> dict[str, Any]:
-    """Every company's rows (None), or one's: table -> {"columns", "rows"}, parents first."""
-    known = await store.tables(db)
+async def rows_of(db: Database, company_id: str | None, ordered: bool = True) -> dict[str, Any]:
+    """Every company's rows (None), or one's: table -> {"columns", "rows"}; `ordered`:
+    lists, parents first (else tuples, in no order)."""
+    schema = await store.columns(db)
     data: dict[str, Any] = {}
     for table, condition in TABLES:
-        if table not in known:
+        if table not in schema:
             continue
-        columns = await store.columns(db, table)
+        columns = schema[table]
         sql = f"SELECT {', '.join(columns)} FROM {table}"
         if company_id is None:
             rows = await db.fetchall(sql)
         else:
             rows = await db.fetchall(f"{sql} WHERE {condition}", company_id)
+        if not ordered:
+            data[table] = {"columns": columns, "rows": [tuple(r) for r in rows]}
+            continue
         parent = PARENTS.get(table)
         listed = [list(r) for r in rows]
         if parent is not None:

@@ -287,26 +287,23 @@ async def clear_snapshots(db: Database) -> None:
 # --- Tables, generically (snapshots, counts, deletion) ----------------------------------------
 
 
-async def columns(db: Database, table: str) -> list[str]:
+async def columns(db: Database) -> dict[str, list[str]]:
+    """Every table of the schema, with its columns in order: one query (information_schema
+    is slow on PostgreSQL, a query per table cost a tenth of a second)."""
     if db.dialect == "sqlite":
-        rows = await db.fetchall("SELECT name FROM pragma_table_info(?) ORDER BY cid", table)
+        rows = await db.fetchall(
+            "SELECT m.name, p.name FROM sqlite_master m, pragma_table_info(m.name) p"
+            " WHERE m.type = 'table' ORDER BY m.name, p.cid"
+        )
     else:
         rows = await db.fetchall(
-            "SELECT column_name FROM information_schema.columns WHERE table_name = ?"
-            " AND table_schema = current_schema() ORDER BY ordinal_position",
-            table,
+            "SELECT table_name, column_name FROM information_schema.columns"
+            " WHERE table_schema = current_schema() ORDER BY table_name, ordinal_position"
         )
-    return [str(r[0]) for r in rows]
-
-
-async def tables(db: Database) -> set[str]:
-    if db.dialect == "sqlite":
-        rows = await db.fetchall("SELECT name FROM sqlite_master WHERE type = 'table'")
-    else:
-        rows = await db.fetchall(
-            "SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema()"
-        )
-    return {str(r[0]) for r in rows}
+    found: dict[str, list[str]] = {}
+    for table, column in rows:
+        found.setdefault(str(table), []).append(str(column))
+    return found
 
 
 async def credential_company(
