@@ -10,6 +10,7 @@ import pytest
 from pathsessions.core.clock import SettableClock
 from pathsessions.core.values import format_date, parse_date
 from pathsessions.settings import Settings
+from pathsessions.storage import sandbox as sandbox_store
 from support import World, created_id, valid_body
 from support.sandbox import admin, sandbox_settings
 from support.v2 import TOKEN_URL, VERSION_HEADER
@@ -183,3 +184,16 @@ async def test_bad_clock_requests(client: httpx.AsyncClient, world: World) -> No
     r = await admin(client, "GET", "/clock?company=nope")
     assert r.status_code == 400
     assert (await admin(client, "GET", "/clock")).json()["frozen"] is False
+
+
+async def test_a_request_goes_on_when_the_sandbox_state_cannot_be_read(
+    client: httpx.AsyncClient, world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await admin(client, "PUT", "/clock", json={"frozenAt": FROZEN})
+
+    async def unreadable(db: object) -> None:
+        raise OSError("disk gone")
+
+    monkeypatch.setattr(sandbox_store, "request_state", unreadable)
+    # Real time then: the clock could not be read.
+    assert (await create(client, world))["createdAt"] == format_date(REAL)  # type: ignore[arg-type]
