@@ -290,6 +290,10 @@ def test_demo_prints_a_working_key(database_url: str, servers: Servers) -> None:
         ).json()["access_token"]
         groups = http.get("/api/v1/groups", headers={"Authorization": f"Bearer {token}"})
         assert groups.status_code == 200
+        # The sandbox is on, with the admin token printed.
+        [admin_token] = re.findall(r"^\s+admin token: (\S+) ", server.stdout, re.M)
+        clock = http.get("/__admin/clock", headers={"Authorization": f"Bearer {admin_token}"})
+        assert clock.status_code == 200
     stop_cleanly(server)
     assert printed["API key"] not in server.stderr
     assert token not in server.stderr

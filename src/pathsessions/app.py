@@ -13,6 +13,7 @@ from .api.v1.routes import ROUTES as V1_ROUTES
 from .api.v2.facade import V2
 from .api.v2.routes import ROUTES as V2_ROUTES
 from .core.clock import SYSTEM_CLOCK, Clock
+from .sandbox import sandbox_for
 from .settings import Settings, SettingsError, load_settings, require_token_secret
 from .storage import Database, DatabaseUnavailable, migrate, open_database
 from .web.accesslog import AccessLog
@@ -43,6 +44,11 @@ class App:
         )
         self.limiter: Limiter | None = None
         self._context: Context | None = None
+        # The sandbox, only with an admin token: without one nothing of it is on the way of
+        # a request, and /__admin/ is an unknown route like any other.
+        self.sandbox = sandbox_for(settings)
+        if self.sandbox is not None:
+            self.pipeline.sandbox = self.sandbox.hooks
 
     @property
     def context(self) -> Context:
@@ -74,6 +80,8 @@ class App:
             s.max_lists_per_company, s.redis_url, self.limiter
         )
         described = [(route, api.description) for api in self.apis for route in api.routes]
+        if self.sandbox is not None:
+            described += [(route, self.sandbox.description) for route in self.sandbox.routes]
         if self.metrics is not None:
             self.metrics.add_gauges(_pool_gauges(db))
         self._context = Context(
@@ -95,6 +103,9 @@ class App:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
+            if self.sandbox is not None and self.sandbox.owns(scope["path"]):
+                await self.sandbox.admin(scope, receive, send, self.context)
+                return
             await self.pipeline(scope, receive, send, self.context, self.limiter)
         elif scope["type"] == "lifespan":
             await self._lifespan(receive, send)

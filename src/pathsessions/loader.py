@@ -7,6 +7,7 @@ by a natural key, and updated rather than duplicated. The format is in docs/fixt
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -67,10 +68,13 @@ from .storage import credentials as credential_store
 from .storage import enrollments as enrollment_store
 from .storage import groups as group_store
 from .storage import paths as path_store
+from .storage import sandbox as sandbox_store
 from .storage import sessions as session_store
 from .storage import users as user_store
 
 T = TypeVar("T")
+
+_HASH = re.compile(r"[0-9a-f]{64}")
 
 # A session's keys beyond v1's create body, read by `_session_settings`.
 SESSION_SETTINGS = (
@@ -82,6 +86,7 @@ SESSION_SETTINGS = (
     "translations",
     "rootSession",
     "createdAt",
+    "modifiedAt",
 )
 
 # A session's keys on who is enrolled, read by `_load_enrolment` once the session is stored.
@@ -93,6 +98,7 @@ _FIELDS = {
         "id",
         "name",
         "apiKeys",
+        "apiKeyHashes",
         "apiCredentials",
         "owner",
         "groups",
@@ -100,8 +106,8 @@ _FIELDS = {
         "paths",
         "sessions",
     },
-    "credential": {"clientId", "clientSecret", "name", "scopes"},
-    "group": {"id", "name", "public", "parent", "custom"},
+    "credential": {"clientId", "clientSecret", "clientSecretHash", "name", "scopes"},
+    "group": {"id", "name", "public", "parent", "custom", "createdAt"},
     "user": {
         "id",
         "mail",
@@ -115,6 +121,7 @@ _FIELDS = {
         "organization",
         "phone",
         "custom",
+        "createdAt",
     },
     "path": {
         "id",
@@ -126,6 +133,8 @@ _FIELDS = {
         "defaultLang",
         "description",
         "additionalInformation",
+        "createdAt",
+        "modifiedAt",
     },
     "session": {
         "id",
@@ -205,7 +214,15 @@ def document_size(document: Any) -> int:
     total = len(companies)
     for company in companies:
         if isinstance(company, dict):
-            for key in ("groups", "users", "paths", "sessions", "apiKeys", "apiCredentials"):
+            for key in (
+                "groups",
+                "users",
+                "paths",
+                "sessions",
+                "apiKeys",
+                "apiKeyHashes",
+                "apiCredentials",
+            ):
                 items = company.get(key)
                 total += len(items) if isinstance(items, list) else 0
     return total
@@ -354,8 +371,20 @@ async def _load_groups(
             raise FixtureError(f"{at}.id", "duplicate group")
         ids.add(group_id)
         record = Group(group_id, name, public, parent, _text(group, "custom", at))
-        await group_store.upsert_group(db, company_id, record, clock.now_ms())
+        created = _instant(group, "createdAt", at, clock.now_ms())
+        await group_store.upsert_group(db, company_id, record, created)
         report.loaded("groups")
+
+
+def _instant(obj: dict[str, Any], key: str, where: str, default: int) -> int:
+    """An optional date (an exported object's `createdAt`, `modifiedAt`); `default` when
+    absent."""
+    if key not in obj:
+        return default
+    parsed = parse_date(obj[key])
+    if parsed is None:
+        raise FixtureError(f"{where}.{key}", "not a valid date")
+    return parsed
 
 
 def _text(obj: dict[str, Any], key: str, where: str) -> str | None:
@@ -447,7 +476,8 @@ async def _load_users(
             phone=_text(user, "phone", at),
             custom=_text(user, "custom", at),
         )
-        await user_store.upsert_user_profile(db, company_id, profile, mail_key, clock.now_ms())
+        created = _instant(user, "createdAt", at, clock.now_ms())
+        await user_store.upsert_user_profile(db, company_id, profile, mail_key, created)
         roles = user.get("roles", {})
         if not isinstance(roles, dict):
             raise FixtureError(f"{at}.roles", "must be an object of group id -> role")
@@ -509,7 +539,28 @@ async def _load_keys(
                 db, new_id(), company_id, hash_key(key), "fixture", clock.now_ms()
             )
         report.loaded("API keys")
-    if generate_keys and not keys and await company_store.count_active_keys(db, company_id) == 0:
+    # An exported company's keys: their hashes, as stored (the keys are never kept).
+    hashes = _list(company, "apiKeyHashes", where)
+    for j, key_hash in enumerate(hashes):
+        if not isinstance(key_hash, str) or not _HASH.fullmatch(key_hash):
+            raise FixtureError(f"{where}.apiKeyHashes[{j}]", "must be 64 lower-case hex digits")
+        if await company_store.key_is_revoked(db, company_id, key_hash):
+            raise FixtureError(f"{where}.apiKeyHashes[{j}]", "this key was revoked")
+        if await company_store.key_id_by_hash(db, company_id, key_hash) is None:
+            if await company_store.count_active_keys(db, company_id) >= MAX_ACTIVE_KEYS:
+                raise FixtureError(
+                    f"{where}.apiKeyHashes[{j}]", f"more than {MAX_ACTIVE_KEYS} active API keys"
+                )
+            await company_store.insert_api_key(
+                db, new_id(), company_id, key_hash, "fixture", clock.now_ms()
+            )
+        report.loaded("API keys")
+    if (
+        generate_keys
+        and not keys
+        and not hashes
+        and await company_store.count_active_keys(db, company_id) == 0
+    ):
         key = generate_key()
         await company_store.insert_api_key(
             db, new_id(), company_id, hash_key(key), "generated", clock.now_ms()
@@ -559,6 +610,12 @@ async def _load_credentials(
         secret = None
         if "clientSecret" in entry:
             secret = _checked(f"{at}.clientSecret", client_secret, entry["clientSecret"])
+        given_hash = entry.get("clientSecretHash")
+        if given_hash is not None:
+            if secret is not None:
+                raise FixtureError(f"{at}.clientSecretHash", "give clientSecret or its hash")
+            if not isinstance(given_hash, str) or not _HASH.fullmatch(given_hash):
+                raise FixtureError(f"{at}.clientSecretHash", "must be 64 lower-case hex digits")
         by_name = await credential_store.active_by_name(db, company_id, name)
         existing = by_name
         if given_id is not None:
@@ -573,7 +630,7 @@ async def _load_credentials(
                 )
             if by_name is not None and (existing is None or by_name.id != existing.id):
                 raise FixtureError(f"{at}.name", "another active credential has this name")
-        secret_hash = None if secret is None else hash_key(secret)
+        secret_hash = given_hash if secret is None else hash_key(secret)
         if existing is not None:
             await credential_store.update_credential(db, existing.id, name, scopes, secret_hash)
             report.loaded("API credentials")
@@ -581,7 +638,7 @@ async def _load_credentials(
         if await credential_store.count_active(db, company_id) >= MAX_ACTIVE_CREDENTIALS:
             raise FixtureError(at, f"more than {MAX_ACTIVE_CREDENTIALS} active API credentials")
         new_client_id = given_id or generate_client_id()
-        if secret is None:
+        if secret is None and given_hash is None:
             secret = generate_key()
             report.generated_credentials.append(
                 {
@@ -596,7 +653,7 @@ async def _load_credentials(
             new_id(),
             company_id,
             new_client_id,
-            hash_key(secret),
+            given_hash or hash_key(secret or ""),
             name,
             scopes,
             clock.now_ms(),
@@ -643,8 +700,10 @@ async def _load_paths(
             raise FixtureError(f"{at}.id" if given else f"{at}.name", "duplicate path")
         seen_ids.add(path_id)
         now = clock.now_ms()
+        created = _instant(path, "createdAt", at, now)
+        modified = _instant(path, "modifiedAt", at, now)
         record = PathProfile(
-            Path(path_id, name, group_id, status, now, now),
+            Path(path_id, name, group_id, status, created, modified),
             author_id=author_id,
             certificate_id=certificate_id,
             default_lang=default_lang,
@@ -810,6 +869,9 @@ async def _load_sessions(
             if session_id is None:
                 report.lines.append(f"{at}: new session {draft.id}")
         await _load_enrolment(db, clock, tenant, session, at, session_id or draft.id)
+        if "modifiedAt" in session:
+            modified = _instant(session, "modifiedAt", at, 0)
+            await sandbox_store.set_session_modified(db, session_id or draft.id, modified)
         report.loaded("sessions")
 
 
