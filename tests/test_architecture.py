@@ -77,6 +77,9 @@ ALLOWED = {
     "sandbox": {"core", "core-leaf", "web", "storage", "api", "outer", "package"},
 }
 SANDBOX_OUTER = {"pathsessions.settings", "pathsessions.loader", "pathsessions.documents"}
+# The one module of an API version the sandbox uses: the learner's statistics it answers after
+# recording progress are v2's user-stats item, as v2 shows it.
+SANDBOX_VERSIONED = {"pathsessions.api.v2.progress_views"}
 
 
 def test_the_graph_sees_the_layers() -> None:
@@ -99,6 +102,8 @@ def test_imports_point_inward(module: str) -> None:
         if mine.startswith("api.v"):
             # A version sees the core, web/ and the shared api modules, never another version.
             assert not theirs.startswith("api.v"), f"{module} imports {target}"
+            continue
+        if mine == "sandbox" and target in SANDBOX_VERSIONED:
             continue
         if mine in ALLOWED:
             assert theirs in ALLOWED[mine], f"{module} ({mine}) imports {target} ({theirs})"

@@ -211,6 +211,53 @@ OPERATIONS: dict[str, dict[str, Any]] = {
             {"type": "object", "properties": {"snapshots": {"type": "boolean"}}}, required=False
         ),
     ),
+    "setLearnerProgress": _op(
+        "Record a learner's progress in a session",
+        200,
+        "The enrollment's statistics, as v2's user-stats item",
+        _OBJECT,
+        ("invalid_request", "not_found"),
+        parameters=[_param("companyId"), _param("enrollmentId")],
+        requestBody=_body(
+            {
+                "type": "object",
+                "required": ["progress"],
+                "additionalProperties": False,
+                "properties": {
+                    "progress": {"type": "integer", "minimum": 0, "maximum": 100},
+                    "status": {
+                        "type": "object",
+                        "required": ["type"],
+                        "properties": {"type": {"type": "string"}, "reason": {"type": "string"}},
+                    },
+                    "timeSpent": {"type": "integer", "minimum": 0},
+                    "score": {"type": "number", "minimum": 0, "maximum": 100},
+                    "completedAt": {"type": "string", "format": "date-time"},
+                    "startedAt": {"type": "string", "format": "date-time"},
+                    "certificateId": {"type": "string"},
+                },
+            }
+        ),
+    ),
+    "setGroupMembers": _op(
+        "Add users to a group, or take them out; dynamic audiences follow",
+        200,
+        "The group's members: [{userId, role}]",
+        {"type": "array", "items": _OBJECT},
+        ("invalid_request", "not_found"),
+        parameters=[_param("companyId"), _param("groupId")],
+        requestBody=_body(
+            {
+                "type": "object",
+                "additionalProperties": False,
+                "properties": {
+                    "add": {"type": "array", "items": {"type": "string"}},
+                    "remove": {"type": "array", "items": {"type": "string"}},
+                    "role": {"type": "string"},
+                },
+            }
+        ),
+    ),
 }
 
 _DATE = {"type": "string", "format": "date-time"}

@@ -6,7 +6,7 @@ from typing import Any
 
 from ..api.context import Context
 from ..web.routing import Route
-from . import control, state
+from . import control, learners, state
 
 AdminRoute = Route[Context, Any]
 
@@ -36,4 +36,16 @@ ROUTES: list[AdminRoute] = [
     _r("POST", "/snapshots/{name}/restore", "restoreSnapshot", state.restore_snapshot),
     _r("DELETE", "/snapshots/{name}", "deleteSnapshot", state.delete_snapshot),
     _r("POST", "/reset", "resetSandbox", state.reset),
+    _r(
+        "PUT",
+        "/companies/{companyId}/enrollments/{enrollmentId}/progress",
+        "setLearnerProgress",
+        learners.put_progress,
+    ),
+    _r(
+        "PUT",
+        "/companies/{companyId}/groups/{groupId}/members",
+        "setGroupMembers",
+        learners.put_members,
+    ),
 ]

@@ -93,7 +93,7 @@ async def list_companies(request: Request, ctx: Context) -> Response:
     return Response.json(answer)
 
 
-async def _existing_company(ctx: Context, raw: str) -> str:
+async def existing_company(ctx: Context, raw: str) -> str:
     company_id = raw.lower()
     if not is_object_id(company_id) or await company_store.get_company(ctx.db, company_id) is None:
         raise not_found(f"no company {raw}")
@@ -101,7 +101,7 @@ async def _existing_company(ctx: Context, raw: str) -> str:
 
 
 async def delete_company(request: Request, ctx: Context) -> Response:
-    company_id = await _existing_company(ctx, request.params["companyId"])
+    company_id = await existing_company(ctx, request.params["companyId"])
     async with ctx.db.transaction() as tx:
         await company_store.delete_company(tx, company_id)
         await store.clear_clock(tx, company_id)
@@ -109,7 +109,7 @@ async def delete_company(request: Request, ctx: Context) -> Response:
 
 
 async def export_company(request: Request, ctx: Context) -> Response:
-    company_id = await _existing_company(ctx, request.params["companyId"])
+    company_id = await existing_company(ctx, request.params["companyId"])
     return Response.json(await export.company_document(ctx.db, company_id))
 
 
@@ -130,7 +130,7 @@ async def create_snapshot(request: Request, ctx: Context) -> Response:
     if body.get("company") is not None:
         if not isinstance(body["company"], str):
             raise bad_request("company: must be a company id")
-        company_id = await _existing_company(ctx, body["company"])
+        company_id = await existing_company(ctx, body["company"])
     async with ctx.db.transaction() as tx:  # one consistent state
         data = await rows_of(tx, company_id)
     now = ctx.clock.now_ms()
