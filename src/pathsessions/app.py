@@ -12,6 +12,7 @@ from .api.v1.routes import ROUTES as V1_ROUTES
 from .api.v2.facade import V2
 from .api.v2.routes import ROUTES as V2_ROUTES
 from .core.clock import SYSTEM_CLOCK, Clock
+from .delivery import DeliveryWorker
 from .settings import Settings, SettingsError, load_settings, require_token_secret
 from .storage import Database, DatabaseUnavailable, migrate, open_database
 from .web.accesslog import AccessLog
@@ -39,6 +40,7 @@ class App:
             self.apis, settings.max_body_bytes, access_log, settings.body_timeout
         )
         self.limiter: Limiter | None = None
+        self.deliveries: DeliveryWorker | None = None
         self._context: Context | None = None
 
     @property
@@ -72,8 +74,19 @@ class App:
         )
         described = [(route, api.description) for api in self.apis for route in api.routes]
         self._context = Context(db, self.clock, s.token_secret.encode(), s, described)
+        self.deliveries = DeliveryWorker(
+            db,
+            self.clock,
+            allow_private_targets=s.webhook_private_targets,
+            concurrency=s.webhook_concurrency,
+            poll_interval=s.webhook_poll_interval,
+        )
+        await self.deliveries.start()
 
     async def shutdown(self) -> None:
+        if self.deliveries is not None:
+            await self.deliveries.stop()
+            self.deliveries = None
         if self.pipeline.access_log is not None:
             self.pipeline.access_log.flush()
         if self.limiter is not None:

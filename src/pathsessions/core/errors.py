@@ -61,6 +61,12 @@ class ErrorCode(Enum):
     ROOT_SESSION = auto()
     SESSION_ENDED = auto()
     END_DATE_LOCKED = auto()
+    # §8 webhooks, in the order their checks run (docs/api-v2.md).
+    SUBSCRIPTION_NOT_FOUND = auto()
+    ACTIVE_SUBSCRIPTION_NOT_FOUND = auto()
+    SUBSCRIPTION_ALREADY_EXISTS = auto()
+    SUBSCRIPTIONS_LIMIT_REACHED = auto()
+    INVALID_RETRY_TIMEFRAME = auto()
 
 
 class DomainError(Exception):

@@ -84,6 +84,12 @@ NOT_RAISED = frozenset(
         E.ROOT_SESSION,
         E.SESSION_ENDED,
         E.END_DATE_LOCKED,
+        # §8 webhooks: v2 only.
+        E.SUBSCRIPTION_NOT_FOUND,
+        E.ACTIVE_SUBSCRIPTION_NOT_FOUND,
+        E.SUBSCRIPTION_ALREADY_EXISTS,
+        E.SUBSCRIPTIONS_LIMIT_REACHED,
+        E.INVALID_RETRY_TIMEFRAME,
     }
 )
 

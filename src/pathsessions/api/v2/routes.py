@@ -7,12 +7,12 @@ from typing import Any
 
 from ...web.routing import Route
 from ..context import Context
-from . import groups, reads, sessions
+from . import groups, reads, sessions, webhooks
 from .operations import Operation
 
 # Each module holds OPERATIONS and SCHEMAS. A more specific path comes before a pattern that
 # would also match it (`/paths/sessions` before `/paths/{pathId}`).
-MODULES = (sessions, groups, reads)
+MODULES = (sessions, groups, reads, webhooks)
 
 OPERATIONS: list[Operation] = [op for module in MODULES for op in module.OPERATIONS]
 ROUTES: list[Route[Context, Any]] = [op.route for op in OPERATIONS]
