@@ -60,6 +60,9 @@ BODY_FIELDS: dict[str, list[Any]] = {
     "groupId": [WORLD.root_group, WORLD.sales_group],
     "startDate": [START],
     "endDate": [END],
+    # Loopback targets only: deliveries to them are refused (the default), so no generated
+    # URL is ever called.
+    "url": ["http://127.0.0.1:9/hook", "https://[::1]/hook"],
 }
 
 

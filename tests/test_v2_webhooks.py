@@ -9,6 +9,8 @@ from typing import Any
 import httpx
 import pytest
 
+from pathsessions.app import App
+from pathsessions.client import ClientV2, PathSessionsError
 from pathsessions.core.clock import SettableClock
 from pathsessions.core.values import format_date
 from pathsessions.storage import Database
@@ -334,3 +336,66 @@ async def attempted(db: Database, count: int) -> set[str]:
             return {row[0] for row in rows}
         await asyncio.sleep(0.01)
     raise AssertionError("no attempt recorded")
+
+
+class InApp(httpx.BaseTransport):
+    """The real app behind the synchronous client, which runs in a worker thread."""
+
+    def __init__(self, app: App) -> None:
+        self._asgi = httpx.ASGITransport(app=app)
+        self._loop = asyncio.get_running_loop()
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        async def answer() -> httpx.Response:
+            response = await self._asgi.handle_async_request(request)
+            content = await response.aread()
+            return httpx.Response(response.status_code, headers=response.headers, content=content)
+
+        return asyncio.run_coroutine_threadsafe(answer(), self._loop).result(timeout=30)
+
+
+async def test_the_client_drives_subscriptions_secrets_and_events(app: App, world: World) -> None:
+    transport = InApp(app)
+
+    def scenario() -> None:
+        credential = world.credential
+        with ClientV2(
+            "http://testserver",
+            credential.client_id,
+            credential.client_secret,
+            transport=transport,
+        ) as api:
+            sub = api.create_webhook_subscription(event_type=ADDED, name="HRIS", url=URL)
+            assert sub["status"] == "active"
+            assert list(api.list_webhook_subscriptions(event_type={"eq": ADDED})) == [sub]
+            assert api.get_webhook_subscription(sub["_id"]) == sub
+            edited = api.edit_webhook_subscription(sub["_id"], status="inactive")
+            assert edited == {**sub, "status": "inactive"}
+            secret = api.get_webhook_secret(sub["_id"])
+            rotated = api.rotate_webhook_secret(sub["_id"])
+            assert rotated != secret
+            assert api.get_webhook_secret(sub["_id"]) == rotated
+            assert list(api.list_webhook_events(sub["_id"], status={"eq": "failed"})) == []
+            with pytest.raises(PathSessionsError) as inactive:
+                api.retry_webhook_events(
+                    sub["_id"],
+                    start_date="2030-01-01T00:00:00.000Z",
+                    end_date="2030-01-02T00:00:00.000Z",
+                )
+            assert (inactive.value.status, inactive.value.code) == (
+                404,
+                "activeSubscriptionNotFound",
+            )
+            api.edit_webhook_subscription(sub["_id"], status="active")
+            api.retry_webhook_events(
+                sub["_id"],
+                start_date="2030-01-01T00:00:00.000Z",
+                end_date="2030-01-02T00:00:00.000Z",
+                delivered=True,
+            )
+            api.delete_webhook_subscription(sub["_id"])
+            with pytest.raises(PathSessionsError) as gone:
+                api.get_webhook_subscription(sub["_id"])
+            assert (gone.value.status, gone.value.code) == (404, "subscriptionNotFound")
+
+    await asyncio.to_thread(scenario)

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
+import socket
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -17,6 +18,7 @@ from pathsessions.app import App
 from pathsessions.core import webhooks
 from pathsessions.core.clock import SettableClock
 from pathsessions.core.webhook_records import DueEvent, SubscriptionSecrets
+from pathsessions.delivery.targets import Refused, Target, resolve
 from pathsessions.settings import Settings
 from pathsessions.storage import Database
 from pathsessions.storage import webhooks as store
@@ -387,3 +389,52 @@ async def test_an_event_held_by_a_worker_that_died_is_taken_back_after_its_lease
     # The dead worker's late result no longer counts.
     assert not await webhooks.record_delivered(db, settable_clock, held, 200)
     assert len(await store.attempts_of(db, held.id)) == 1
+
+
+@pytest.mark.parametrize(
+    "address",
+    [
+        "127.0.0.1",
+        "10.1.2.3",
+        "172.16.0.1",
+        "192.168.1.1",
+        "169.254.169.254",
+        "0.0.0.0",
+        "224.0.0.1",
+        "240.0.0.1",
+        "100.64.0.1",
+        "[::1]",
+        "[fe80::1]",
+        "[fc00::1]",
+        "[::ffff:127.0.0.1]",
+        "[::]",
+    ],
+)
+async def test_every_non_global_address_is_refused_unless_allowed(address: str) -> None:
+    with pytest.raises(Refused):
+        await resolve(f"http://{address}:8080/hook", allow_private=False)
+    target = await resolve(f"http://{address}:8080/hook", allow_private=True)
+    assert target.host == f"{address}:8080"
+    assert target.url.endswith(":8080/hook")
+
+
+async def test_a_name_is_resolved_once_and_its_checked_address_connected_to(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    answers = {"hooks.example.com": "93.184.216.34", "inside.example.com": "10.0.0.7"}
+    looked_up: list[str] = []
+
+    async def getaddrinfo(host: str, port: int, **_: Any) -> list[Any]:
+        looked_up.append(host)
+        return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", (answers[host], port))]
+
+    monkeypatch.setattr(asyncio.get_running_loop(), "getaddrinfo", getaddrinfo)
+    target = await resolve("https://hooks.example.com/in?x=1", allow_private=False)
+    assert target == Target(
+        "https://93.184.216.34:443/in?x=1", "hooks.example.com", "hooks.example.com"
+    )
+    target = await resolve("http://hooks.example.com:8080/in", allow_private=False)
+    assert target == Target("http://93.184.216.34:8080/in", "hooks.example.com:8080", None)
+    with pytest.raises(Refused, match=r"inside\.example\.com is a private address 10\.0\.0\.7"):
+        await resolve("https://inside.example.com/", allow_private=False)
+    assert looked_up == ["hooks.example.com", "hooks.example.com", "inside.example.com"]

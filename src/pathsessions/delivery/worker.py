@@ -21,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import socket
 
 import httpx
 
@@ -40,6 +41,12 @@ USER_AGENT = "pathsessions-webhooks"
 EXPECT_SECONDS = 1.0
 FIRST_PAUSE = 0.002
 LONGEST_PAUSE = 0.05
+# A pass of the event loop longer than BUSY_PASS seconds means requests are waiting: the
+# worker then waits GIVE_WAY seconds before taking more events, at most MAX_GIVE_WAY times in a
+# row (so deliveries go on, slower, under any load).
+BUSY_PASS = 0.001
+GIVE_WAY = 0.02
+MAX_GIVE_WAY = 10
 # On shutdown, how long attempts in progress may take to finish before they are abandoned
 # (and their events handed back to be sent by the next worker).
 SHUTDOWN_GRACE = 2.0
@@ -70,23 +77,50 @@ class DeliveryWorker:
         self._expect_until = 0.0
         self._unlisten: list[object] = []
         self._failing = False
+        # The worker's statements go one at a time: it never holds more than one of the
+        # connections the requests need (PostgreSQL's pool), whatever its concurrency.
+        self._db_turn = asyncio.Lock()
+        self._loop: asyncio.AbstractEventLoop | None = None
 
     async def start(self) -> None:
         # Redirects are never followed, and no proxy from the environment is used: the
         # connection goes to the address that was checked.
+        limits = httpx.Limits(max_connections=self.concurrency)
+        # No Nagle delay: the request's head and body go in separate writes, and the body
+        # would wait for the receiver's delayed acknowledgement of the head.
+        transport = self._transport or httpx.AsyncHTTPTransport(
+            limits=limits, socket_options=[(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)]
+        )
         self._client = httpx.AsyncClient(
             timeout=TIMEOUT,
             follow_redirects=False,
             trust_env=False,
-            transport=self._transport,
-            limits=httpx.Limits(max_connections=self.concurrency),
+            transport=transport,
+            limits=limits,
         )
+        self._loop = asyncio.get_running_loop()
         self._unlisten.append(events.listen(self.wake))
         self._task = asyncio.create_task(self._run(), name="webhook-delivery")
 
     def wake(self) -> None:
-        """Look for due events now, and keep looking for a moment (they may be committing)."""
-        self._expect_until = asyncio.get_running_loop().time() + EXPECT_SECONDS
+        """Look for due events now, and keep looking for a moment (they may be committing).
+        Callable from any thread: a write made on another event loop of the process (an
+        operator's command beside a running app) wakes this one through its own loop."""
+        loop = self._loop
+        if loop is None or loop.is_closed():
+            return
+        try:
+            running: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
+        except RuntimeError:
+            running = None
+        if running is loop:
+            self._wake_now()
+        else:
+            loop.call_soon_threadsafe(self._wake_now)
+
+    def _wake_now(self) -> None:
+        assert self._loop is not None
+        self._expect_until = self._loop.time() + EXPECT_SECONDS
         self._wake.set()
 
     async def stop(self) -> None:
@@ -120,6 +154,7 @@ class DeliveryWorker:
             self._wake.clear()
             if woken:
                 pause = FIRST_PAUSE
+            await self._give_way(loop)
             free = self.concurrency - len(self._sending)
             if free <= 0:
                 self._slot_free.clear()
@@ -137,9 +172,22 @@ class DeliveryWorker:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout)
 
+    @staticmethod
+    async def _give_way(loop: asyncio.AbstractEventLoop) -> None:
+        """Requests first: while the process has other work ready (its requests), each pass
+        of the event loop takes longer; then wait a little before taking more events, so
+        that a saturated process spends its time on requests and delivers in the gaps."""
+        for _ in range(MAX_GIVE_WAY):
+            started = loop.time()
+            await asyncio.sleep(0)
+            if loop.time() - started < BUSY_PASS:
+                return
+            await asyncio.sleep(GIVE_WAY)
+
     async def _take(self, limit: int) -> int:
         try:
-            due = await webhooks.take_due(self.db, self.clock, limit)
+            async with self._db_turn:
+                due = await webhooks.take_due(self.db, self.clock, limit)
         except Exception as exc:  # the worker outlives a database outage
             if not self._failing:
                 log.warning("webhook delivery cannot read the outbox: %s", type(exc).__name__)
@@ -166,8 +214,15 @@ class DeliveryWorker:
         except asyncio.CancelledError:
             # Shutting down: hand the event back, due as it was, rather than leave it leased.
             with contextlib.suppress(Exception):
-                await store.release(self.db, event)
+                async with self._db_turn:
+                    await store.release(self.db, event)
             raise
+
+    async def _record_failure(
+        self, event: DueEvent, status: int | None, error: str | None, *, final: bool = False
+    ) -> None:
+        async with self._db_turn:
+            await webhooks.record_failure(self.db, self.clock, event, status, error, final=final)
 
     async def _attempt(self, event: DueEvent) -> None:
         assert self._client is not None
@@ -180,12 +235,10 @@ class DeliveryWorker:
                 refused,
                 origin(event.url),
             )
-            await webhooks.record_failure(
-                self.db, self.clock, event, None, f"refused: {refused}", final=True
-            )
+            await self._record_failure(event, None, f"refused: {refused}", final=True)
             return
         except OSError:
-            await webhooks.record_failure(self.db, self.clock, event, None, "unresolved host")
+            await self._record_failure(event, None, "unresolved host")
             return
         now = self.clock.now_ms()
         timestamp = now // 1000
@@ -207,12 +260,13 @@ class DeliveryWorker:
                 target.url, content=body, headers=headers, extensions=extensions
             )
         except httpx.TimeoutException:
-            await webhooks.record_failure(self.db, self.clock, event, None, "timeout")
+            await self._record_failure(event, None, "timeout")
             return
         except httpx.HTTPError as exc:
-            await webhooks.record_failure(self.db, self.clock, event, None, type(exc).__name__)
+            await self._record_failure(event, None, type(exc).__name__)
             return
         if 200 <= response.status_code < 300:
-            await webhooks.record_delivered(self.db, self.clock, event, response.status_code)
+            async with self._db_turn:
+                await webhooks.record_delivered(self.db, self.clock, event, response.status_code)
         else:
-            await webhooks.record_failure(self.db, self.clock, event, response.status_code, None)
+            await self._record_failure(event, response.status_code, None)
