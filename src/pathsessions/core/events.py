@@ -13,7 +13,9 @@ once they are committed; workers of other processes find them at their next poll
 from __future__ import annotations
 
 import enum
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from contextvars import ContextVar
 from typing import Any
 
 import msgspec
@@ -42,6 +44,8 @@ _encode = msgspec.json.Encoder().encode
 
 # Called (with no argument, on the event loop) when events were queued in this process.
 _listeners: list[Callable[[], None]] = []
+# Inside `announcing`: the events queued by its transaction, announced once it commits.
+_held: ContextVar[list[str] | None] = ContextVar("held_events", default=None)
 
 
 def listen(listener: Callable[[], None]) -> Callable[[], None]:
@@ -54,6 +58,22 @@ def queued() -> None:
     """Tell the listeners that events are due (emitted, or asked to be sent again)."""
     for listener in list(_listeners):
         listener()
+
+
+@asynccontextmanager
+async def announcing(db: Database) -> AsyncIterator[Database]:
+    """A transaction whose events are announced once it has committed (not at all if it rolls
+    back), so that a worker looking for them at once finds them. Outside one, `emit` announces
+    at once, and the worker looks again until the write has committed."""
+    held: list[str] = []
+    token = _held.set(held)
+    try:
+        async with db.transaction() as tx:
+            yield tx
+    finally:
+        _held.reset(token)
+    if held:
+        queued()
 
 
 def payload(
@@ -81,5 +101,9 @@ async def emit(
     `enrolledAt` or `unenrolledAt`); `name` is the session's, for added and removed. Call
     inside the write's transaction."""
     body = payload(kind, path_id, session_id, at_ms, name)
-    if await store.queue_events(tx, company_id, kind.value, body, at_ms):
+    ids = await store.queue_events(tx, company_id, kind.value, body, at_ms)
+    held = _held.get()
+    if held is not None:
+        held.extend(ids)
+    elif ids:
         queued()

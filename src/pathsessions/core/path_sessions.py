@@ -21,7 +21,7 @@ from ..storage import sessions as store
 from ..storage import users as user_store
 from .clock import Clock
 from .errors import DomainError, ErrorCode
-from .events import EventKind, emit
+from .events import EventKind, announcing, emit
 from .ids import new_id
 from .ipfilter import is_authorizable
 from .listing import ListQuery, Page
@@ -178,7 +178,7 @@ async def create_path_session(
         ip_filtering=given.ip_filtering,
         is_audience_builder=True,
     )
-    async with db.transaction() as tx:
+    async with announcing(db) as tx:
         await store.insert_session(tx, session)
         await emit(
             tx,
@@ -250,7 +250,7 @@ async def delete_path_session(
     company: Company, db: Database, clock: Clock, path_id: str, session_id: str
 ) -> None:
     """The session, its child sessions and its enrolments go."""
-    async with db.transaction() as tx:
+    async with announcing(db) as tx:
         _, session = await find_path_session(company, tx, path_id, session_id, lock=True)
         await store.delete_session(tx, company.id, session.id)
         if session.root_session_id is None:

@@ -17,7 +17,7 @@ from ..storage import paths as path_store
 from ..storage import sessions as store
 from .clock import Clock
 from .errors import DomainError, ErrorCode
-from .events import EventKind, emit
+from .events import EventKind, announcing, emit
 from .ids import new_id
 from .lookups import Lookups, find_path, find_session
 from .model import Company, NewSession, Person, SessionDetail, StoredSession
@@ -74,7 +74,7 @@ async def create_session(
     company: Company, db: Database, clock: Clock, path_id: str, read: ReadFields
 ) -> str:
     session = await draft_session(company, db, clock, path_id, read)
-    async with db.transaction() as tx:
+    async with announcing(db) as tx:
         await store.insert_session(tx, session)
         await emit(
             tx,
@@ -154,7 +154,7 @@ async def _check_dates(
 
 
 async def delete_session(company: Company, db: Database, clock: Clock, session_id: str) -> None:
-    async with db.transaction() as tx:
+    async with announcing(db) as tx:
         session = await find_session(company, tx, session_id, lock=True)
         if not await store.delete_session(tx, company.id, session.id):
             raise DomainError(ErrorCode.SESSION_NOT_FOUND)  # deleted meanwhile by another request

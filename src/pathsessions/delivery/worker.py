@@ -149,19 +149,23 @@ class DeliveryWorker:
     async def _run(self) -> None:
         loop = asyncio.get_running_loop()
         pause = FIRST_PAUSE
+        backlog = False  # more events due than slots: the requests come first
         while True:
             woken = self._wake.is_set()
             self._wake.clear()
             if woken:
                 pause = FIRST_PAUSE
-            await self._give_way(loop)
+            if backlog:
+                await self._give_way(loop)
             free = self.concurrency - len(self._sending)
             if free <= 0:
+                backlog = True
                 self._slot_free.clear()
                 await self._slot_free.wait()
                 continue
             taken = await self._take(free)
-            if taken == free:
+            backlog = taken == free
+            if backlog:
                 continue  # there may be more due at once
             if taken:
                 pause = FIRST_PAUSE
