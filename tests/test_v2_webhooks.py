@@ -330,7 +330,7 @@ async def test_retries_requeue_the_events_of_the_timeframe(
 
 async def attempted(db: Database, count: int) -> set[str]:
     """The events with an attempt recorded, once there are `count` of them."""
-    for _ in range(500):
+    for _ in range(1500):
         rows = await db.fetchall("SELECT DISTINCT event_id FROM webhook_attempts")
         if len(rows) >= count:
             return {row[0] for row in rows}
