@@ -15,7 +15,17 @@ from pathsessions.api.v2 import errors as v2_errors
 from pathsessions.core.errors import ErrorCode
 
 PACKAGE = Path(__file__).resolve().parent.parent / "src" / "pathsessions"
-CORE_LEAVES = {"model", "values", "ids", "clock", "errors", "keys", "tokens", "listing"}
+CORE_LEAVES = {
+    "model",
+    "values",
+    "ids",
+    "clock",
+    "errors",
+    "keys",
+    "tokens",
+    "listing",
+    "webhook_records",
+}
 
 
 def module_name(path: Path) -> str:
@@ -62,7 +72,14 @@ def layer(module: str) -> str:
         return "core-leaf" if len(parts) > 2 and parts[2] in CORE_LEAVES else "core"
     if parts[1] == "api" and len(parts) > 2 and re.fullmatch(r"v\d+", parts[2]):
         return f"api.{parts[2]}"
-    layers = {"api": "api", "web": "web", "storage": "storage", "cli": "cli", "sandbox": "sandbox"}
+    layers = {
+        "api": "api",
+        "web": "web",
+        "storage": "storage",
+        "cli": "cli",
+        "sandbox": "sandbox",
+        "delivery": "delivery",
+    }
     return layers.get(parts[1], "outer")
 
 
@@ -75,6 +92,8 @@ ALLOWED = {
     "api": {"core", "core-leaf", "web", "storage", "outer", "package"},
     # The sandbox is version-neutral: no API version, and of the outer modules only these.
     "sandbox": {"core", "core-leaf", "web", "storage", "api", "outer", "package"},
+    # The webhook delivery worker: the core's rules and storage, handed its settings.
+    "delivery": {"core", "core-leaf", "storage", "package"},
 }
 SANDBOX_OUTER = {"pathsessions.settings", "pathsessions.loader", "pathsessions.documents"}
 # The one module of an API version the sandbox uses: the learner's statistics it answers after

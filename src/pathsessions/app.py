@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
+from functools import partial
 from typing import Any
 
 from .api.context import Context
@@ -13,7 +14,9 @@ from .api.v1.routes import ROUTES as V1_ROUTES
 from .api.v2.facade import V2
 from .api.v2.routes import ROUTES as V2_ROUTES
 from .core.clock import SYSTEM_CLOCK, Clock
+from .delivery import DeliveryWorker
 from .sandbox import sandbox_for
+from .sandbox.clock import company_times
 from .settings import Settings, SettingsError, load_settings, require_token_secret
 from .storage import Database, DatabaseUnavailable, migrate, open_database
 from .web.accesslog import AccessLog
@@ -43,6 +46,7 @@ class App:
             self.apis, settings.max_body_bytes, access_log, settings.body_timeout, self.metrics
         )
         self.limiter: Limiter | None = None
+        self.deliveries: DeliveryWorker | None = None
         self._context: Context | None = None
         # The sandbox, only with an admin token: without one nothing of it is on the way of
         # a request, and /__admin/ is an unknown route like any other.
@@ -87,8 +91,21 @@ class App:
         self._context = Context(
             db, self.clock, s.token_secret.encode(), s, described, metrics=self.metrics
         )
+        self.deliveries = DeliveryWorker(
+            db,
+            self.clock,
+            # The sandbox serves tests whose receivers listen on this machine.
+            allow_private_targets=s.webhook_private_targets or self.sandbox is not None,
+            concurrency=s.webhook_concurrency,
+            poll_interval=s.webhook_poll_interval,
+            times=None if self.sandbox is None else partial(company_times, db, self.clock),
+        )
+        await self.deliveries.start()
 
     async def shutdown(self) -> None:
+        if self.deliveries is not None:
+            await self.deliveries.stop()
+            self.deliveries = None
         if self.pipeline.access_log is not None:
             self.pipeline.access_log.flush()
         if self.limiter is not None:

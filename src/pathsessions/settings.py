@@ -67,6 +67,12 @@ class Settings:
     # Requests the sandbox's journal keeps (the oldest go first); 0: none. Only with the
     # control API on.
     journal_size: int = 10_000
+    # Webhooks (docs/api-v2.md §8): deliveries to loopback, link-local and private addresses
+    # are refused unless this is true; attempts in progress at once per process; seconds
+    # between two looks at the outbox for events queued by other processes and retries due.
+    webhook_private_targets: bool = False
+    webhook_concurrency: int = 10
+    webhook_poll_interval: float = 1.0
 
     @property
     def docs_url(self) -> str:
@@ -159,13 +165,14 @@ def _check(s: Settings) -> None:
         "read_rate_limit",
         "max_header_bytes",
         "max_lists_per_company",
+        "webhook_concurrency",
     )
     for name in positive:
         if getattr(s, name) < 1:
             raise SettingsError(f"{PREFIX}{name.upper()} must be positive")
     if s.max_connections < 0:
         raise SettingsError(f"{PREFIX}MAX_CONNECTIONS must be 0 (from the file limit) or more")
-    for name in ("header_timeout", "keep_alive_timeout", "body_timeout"):
+    for name in ("header_timeout", "keep_alive_timeout", "body_timeout", "webhook_poll_interval"):
         value = getattr(s, name)
         if not (value > 0 and math.isfinite(value)):
             raise SettingsError(f"{PREFIX}{name.upper()} must be a positive number of seconds")

@@ -13,6 +13,7 @@ from ..storage import sessions as session_store
 from ..storage import users as user_store
 from .audiences import follow_memberships
 from .clock import Clock
+from .events import announcing
 from .model import Progress
 from .progress import UserStat, user_stat
 
@@ -30,7 +31,7 @@ async def record_progress(
     db: Database, clock: Clock, company_id: str, enrollment_id: str, progress: Progress
 ) -> UserStat:
     """Record the learner's progress; answer the enrollment's statistics as of now."""
-    async with db.transaction() as tx:
+    async with announcing(db) as tx:
         if not await enrollments.set_progress(tx, company_id, enrollment_id, progress):
             raise UnknownObject("enrollment")
         enrollment = await enrollments.get(tx, company_id, enrollment_id)
@@ -52,7 +53,7 @@ async def change_members(
     """Give the users of `add` `role` in the group (a role they held there is replaced), take
     every role in it from those of `remove`; then the dynamic audiences follow. Answer the
     group's members now: (user id, role), by user id."""
-    async with db.transaction() as tx:
+    async with announcing(db) as tx:
         if not await group_store.group_exists(tx, company_id, group_id):
             raise UnknownObject("group")
         wanted = list(dict.fromkeys([*add, *remove]))

@@ -7,8 +7,10 @@ the company its credentials name, so that a token's expiry is judged by the comp
 
 from __future__ import annotations
 
-from ..core.clock import Clock
+from ..core.clock import Clock, CompanyTimes
 from ..core.values import format_date
+from ..storage import Database
+from ..storage import sandbox as store
 from ..storage.sandbox import SERVER, ClockSetting
 
 
@@ -54,3 +56,11 @@ def describe(setting: ClockSetting | None, real_ms: int) -> dict[str, object]:
         "frozen": setting is not None and setting.frozen_at is not None,
         "offsetMs": now - real_ms,
     }
+
+
+async def company_times(db: Database, real: Clock) -> CompanyTimes:
+    """Every company's time now, for what runs outside a request (webhook deliveries)."""
+    settings = await store.clocks(db)
+    real_ms = real.now_ms()
+    own = {company: now_of(s, real_ms) for company, s in settings.items() if company != SERVER}
+    return CompanyTimes(now_of(settings.get(SERVER), real_ms), own)

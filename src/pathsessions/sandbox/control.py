@@ -7,6 +7,7 @@ from typing import Any
 import msgspec
 
 from ..api.context import Context
+from ..core.events import queued
 from ..core.ids import new_id
 from ..core.values import is_object_id, parse_date
 from ..storage import companies as company_store
@@ -41,6 +42,9 @@ async def _company_param(request: Request, ctx: Context, *, must_exist: bool = T
 
 
 async def _clock_answer(ctx: Context, company: str | None) -> Response:
+    # Moved time may have made webhook retries due: this process's worker looks now (the
+    # others at their next look, within PATHSESSIONS_WEBHOOK_POLL_INTERVAL).
+    queued()
     settings = await store.clocks(ctx.db)
     return Response.json(describe(setting_for(settings, company), ctx.clock.now_ms()))
 

@@ -25,6 +25,9 @@ TABLES: tuple[tuple[str, str], ...] = (
     ("session_users", _OF_SESSIONS),
     ("session_groups", _OF_SESSIONS),
     ("session_audiences", "company_id = ?"),
+    ("webhook_subscriptions", "company_id = ?"),
+    ("webhook_events", "company_id = ?"),
+    ("webhook_attempts", "event_id IN (SELECT id FROM webhook_events WHERE company_id = ?)"),
 )
 # Each table's primary key: how a row of a snapshot is matched with the row there now.
 KEYS = {
@@ -33,6 +36,7 @@ KEYS = {
     "session_users": ("session_id", "user_id"),
     "session_groups": ("session_id", "group_id"),
     "session_audiences": ("session_id",),
+    "webhook_attempts": ("event_id", "number"),
 }
 PARENTS = {"company_groups": "parent_id", "path_sessions": "root_session_id"}
 
