@@ -99,6 +99,7 @@ def prepare(settings: Settings) -> str:
         "CLIENT_ID": credential.client_id,
         "CLIENT_SECRET": credential.client_secret,
         "BASE": base,
+        "ADMIN": settings.admin_token,
     }
     exports = " ".join(f"{name}={shlex.quote(value)}" for name, value in variables.items())
     print(
@@ -121,6 +122,10 @@ curl -s -X POST '{base}/api/v1/paths/{path_id}/sessions/' \\
   -H 'X-company-id: {company["id"]}' -H 'X-apiKey: {key.key}' \\
   -H 'Content-Type: application/json' \\
   -d '{body}'
+
+What the server received (the sandbox's request journal, newest first):
+
+curl -s '{base}/__admin/requests?limit=1' -H 'Authorization: Bearer {settings.admin_token}'
 
 API description: {base}/docs  (OpenAPI: {base}/openapi.json)
 Serving on {base} until Ctrl-C; running the demo again keeps the data and prints a new key
