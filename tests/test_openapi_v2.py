@@ -514,7 +514,6 @@ async def test_every_operation_served_under_a_published_path_has_its_published_i
     # Every v2 operation id is written as the published ones are (one of which repeats its
     # prefix).
     for op_id in ours.values():
-        assert re.fullmatch(r"(v2\.\w+\.)+\w+Controller_\w+", op_id), op_id
         assert re.fullmatch(r"v2(?:\.\w+)+\.\w+Controller_\w+", op_id), op_id
 
 
