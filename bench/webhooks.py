@@ -15,7 +15,7 @@ One invocation, on a fresh SQLite file (or `--database-url`, an empty database i
    received (the write is committed before the answer is sent) to its event received;
 5. prints the table and stops the server.
 
-    .venv/bin/python bench/webhooks.py [--duration 10] [--samples 200]
+    .venv/bin/python bench/webhooks.py [--duration 10] [--samples 200] [--connections 32]
 """
 
 from __future__ import annotations
@@ -83,11 +83,11 @@ class Receiver:
             writer.close()
 
 
-async def wrk(url: str, script: Path, duration: int) -> dict[str, float]:
+async def wrk(url: str, script: Path, duration: int, connections: int = 32) -> dict[str, float]:
     proc = await asyncio.create_subprocess_exec(
         "wrk",
         "-t1",
-        "-c32",
+        f"-c{connections}",
         f"-d{duration}s",
         "--latency",
         "-s",
@@ -124,6 +124,12 @@ async def main() -> int:
     parser.add_argument("--samples", type=int, default=200, help="creates timed one by one")
     parser.add_argument("--rounds", type=int, default=2, help="create runs of each kind")
     parser.add_argument("--database-url", default="", help="an empty database (default: SQLite)")
+    parser.add_argument(
+        "--connections",
+        type=int,
+        default=32,
+        help="wrk's connections: 32 saturates one process; 1 or 2 shows a request's own latency",
+    )
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         print("wrk is not installed (apt-get install wrk)", file=sys.stderr)
@@ -194,7 +200,7 @@ async def main() -> int:
         for _ in range(args.rounds):
             for status in ("inactive", "active"):
                 await sql(url, "UPDATE webhook_subscriptions SET status = ?", status)
-                runs[status].append(await wrk(create_url, script, args.duration))
+                runs[status].append(await wrk(create_url, script, args.duration, args.connections))
         await sql(url, "UPDATE webhook_subscriptions SET status = 'active'")
         expected = (await sql(url, "SELECT COUNT(*) FROM webhook_events"))[0][0]
         started = time.perf_counter()
@@ -223,7 +229,10 @@ async def main() -> int:
         p99 = latencies[max(0, int(len(latencies) * 0.99) - 1)] if latencies else 0.0
         p50 = statistics.median(latencies) if latencies else 0.0
         backend = url.split(":", 1)[0]
-        print(f"webhook benchmark ({backend}, 1 worker, wrk -t1 -c32 -d{args.duration}s)")
+        print(
+            f"webhook benchmark ({backend}, 1 worker,"
+            f" wrk -t1 -c{args.connections} -d{args.duration}s)"
+        )
         for status, label in (("inactive", "no subscription"), ("active", "one subscription")):
             for run in runs[status]:
                 print(
