@@ -23,12 +23,12 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import http.client
 import json
 import random
 import shutil
 import signal
 import statistics
+import subprocess
 import sys
 import tempfile
 import threading
@@ -50,7 +50,7 @@ from .load import CHECK_LUA, Load, WrkResult, find_wrk, parse_wrk, run_wrk, warm
 from .scenarios.scale import SizedCompany, get_script, mixed_script, page_script, seed_sized
 from .scenarios.v1 import create_session_script
 from .seed import Dataset, make_dataset, seed_base
-from .servers import Running, server_memory, servers, serving, settle
+from .servers import Running, cpu_seconds, server_memory, servers, serving, settle
 
 PG_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 # The reader company of the PostgreSQL runs: big enough that reads are not all cached rows.
@@ -70,9 +70,14 @@ class Measured:
     p99_ms: float
     non_2xx: int
     socket_errors: int
+    # The server's CPU time per answer: what a request costs it, whatever else the machine
+    # runs meanwhile (throughput on a shared machine moves with its neighbours' load).
+    cpu_us: float
 
     @classmethod
-    def of(cls, part: str, name: str, target: str, round_: int, r: WrkResult) -> Measured:
+    def of(
+        cls, part: str, name: str, target: str, round_: int, r: WrkResult, cpu: float
+    ) -> Measured:
         return cls(
             part,
             name,
@@ -83,6 +88,7 @@ class Measured:
             r.p99_ms,
             r.non_2xx,
             r.errors,
+            cpu / max(r.requests, 1) * 1e6,
         )
 
 
@@ -93,6 +99,7 @@ class Listing:
     seconds: float
     rss_before_kb: int
     rss_peak_kb: int
+    cpu_seconds: float
 
     @property
     def sessions_per_second(self) -> float:
@@ -236,8 +243,10 @@ def run(
             progress(f"warning: {name} on {target} warm-up: {failure}")
         settle(up.pid)
     progress(f"{part} {name} {target} round {round_}/{args.rounds}...")
+    cpu = cpu_seconds(up.pid)
     result = parse_wrk(run_wrk(wrk, script[0], up.port, load))
-    results.runs.append(Measured.of(part, name, target, round_, result))
+    cpu = cpu_seconds(up.pid) - cpu
+    results.runs.append(Measured.of(part, name, target, round_, result, cpu))
     settle(up.pid)
 
 
@@ -280,34 +289,46 @@ def stream_listing(port: int, company: SizedCompany, pid: int) -> Listing:
                 peak[0] = max(peak[0], now.rss_kb)
 
     sampler = threading.Thread(target=sample, daemon=True)
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=600)
+    # curl reads the answer: Python's own chunked decoding would be the bottleneck, and the
+    # figure would be the client's.
+    curl_path = shutil.which("curl")
+    if curl_path is None:
+        raise BenchError("curl not found: it reads the v1 listing (apt-get install curl)")
+    command = [
+        curl_path,
+        "-sS",
+        "--fail",
+        "-H",
+        f"X-company-id: {company.company_id}",
+        "-H",
+        f"X-apiKey: {company.api_key}",
+        f"http://127.0.0.1:{port}/api/v1/paths/sessions",
+    ]
     sessions = size = 0
     tail = b""
+    cpu = cpu_seconds(pid)
     started = time.monotonic()
     sampler.start()
     try:
-        conn.request(
-            "GET",
-            "/api/v1/paths/sessions",
-            headers={"X-company-id": company.company_id, "X-apiKey": company.api_key},
-        )
-        answer = conn.getresponse()
-        if answer.status != 200:
-            raise BenchError(f"v1 listing: status {answer.status}: {answer.read(300)!r}")
-        while chunk := answer.read(1 << 16):
-            size += len(chunk)
-            # The key may straddle two chunks: count in the chunk with the previous one's tail.
-            joined = tail + chunk
-            sessions += joined.count(b'"sessionId"') - tail.count(b'"sessionId"')
-            tail = joined[-16:]
+        with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE) as curl:
+            assert curl.stdout is not None
+            assert curl.stderr is not None
+            while chunk := curl.stdout.read(1 << 20):
+                size += len(chunk)
+                # A key may straddle two chunks: count with the previous one's tail.
+                joined = tail + chunk
+                sessions += joined.count(b'"sessionId"') - tail.count(b'"sessionId"')
+                tail = joined[-16:]
+            problem = curl.stderr.read().decode(errors="replace")
+        if curl.returncode != 0:
+            raise BenchError(f"v1 listing failed: {problem.strip()}")
     finally:
         seconds = time.monotonic() - started
         stop.set()
         sampler.join()
-        conn.close()
     if sessions != company.size:
         raise BenchError(f"v1 listing: {sessions:,} sessions, not {company.size:,}")
-    return Listing(sessions, size, seconds, before, peak[0])
+    return Listing(sessions, size, seconds, before, peak[0], cpu_seconds(pid) - cpu)
 
 
 # --- the two parts -------------------------------------------------------------------------
@@ -432,19 +453,29 @@ def summary(args: Args, results: Results) -> dict[str, Any]:
             rate_large = results.median("scale", kind, large, "requests_per_second")
             p50_small = results.median("scale", kind, small, "p50_ms")
             p50_large = results.median("scale", kind, large, "p50_ms")
+            cpu_small = results.median("scale", kind, small, "cpu_us")
+            cpu_large = results.median("scale", kind, large, "cpu_us")
             out[kind] = {
                 "req/s": [rate_small, rate_large],
+                "cpu_us_per_request": [cpu_small, cpu_large],
                 "p50_ms": [p50_small, p50_large],
                 "p99_ms": [
                     results.median("scale", kind, small, "p99_ms"),
                     results.median("scale", kind, large, "p99_ms"),
                 ],
-                # The cost of one request at the large size over the small: 1.0 is flat.
-                "cost_ratio": rate_small / rate_large,
+                # The cost of one request at the large size over the small: 1.0 is flat. By
+                # the server's CPU time per answer, and by throughput (which moves with
+                # whatever else the machine runs).
+                "cost_ratio": cpu_large / cpu_small,
+                "throughput_ratio": rate_small / rate_large,
             }
         if results.listings:
             out["v1-listing"] = {
                 "sessions/s": statistics.median(x.sessions_per_second for x in results.listings),
+                # What the server would do with a CPU of its own.
+                "sessions/cpu-s": statistics.median(
+                    x.sessions / x.cpu_seconds for x in results.listings
+                ),
                 "rss_growth_mb": max(x.rss_growth_mb for x in results.listings),
                 "answer_mb": results.listings[0].answer_bytes / 1e6,
             }
@@ -467,12 +498,13 @@ def summary(args: Args, results: Results) -> dict[str, Any]:
 def print_table(results: Results) -> None:
     print(
         f"{'part':6} {'name':15} {'target':12} {'rnd':>3} {'req/s':>9} {'p50':>10} {'p99':>10}"
-        f" {'non-2xx':>8} {'errors':>7}"
+        f" {'non-2xx':>8} {'errors':>7} {'cpu us/req':>10}"
     )
     for r in results.runs:
         print(
             f"{r.part:6} {r.name:15} {r.target:12} {r.round:3d} {r.requests_per_second:9,.0f}"
             f" {r.p50_ms:8.2f}ms {r.p99_ms:8.2f}ms {r.non_2xx:8d} {r.socket_errors:7d}"
+            f" {r.cpu_us:10.0f}"
         )
     for x in results.listings:
         print(
@@ -489,13 +521,16 @@ def print_summary(out: dict[str, Any]) -> None:
             e = out[kind]
             print(
                 f"{kind}: {e['req/s'][0]:,.0f} vs {e['req/s'][1]:,.0f} req/s, p50"
-                f" {e['p50_ms'][0]:.2f} vs {e['p50_ms'][1]:.2f} ms: large costs"
-                f" {e['cost_ratio']:.2f}x small"
+                f" {e['p50_ms'][0]:.2f} vs {e['p50_ms'][1]:.2f} ms, CPU"
+                f" {e['cpu_us_per_request'][0]:.0f} vs {e['cpu_us_per_request'][1]:.0f} us a"
+                f" request: large costs {e['cost_ratio']:.2f}x small (throughput:"
+                f" {e['throughput_ratio']:.2f}x)"
             )
     if "v1-listing" in out:
         e = out["v1-listing"]
         print(
-            f"v1-listing: {e['sessions/s']:,.0f} sessions/s, RSS growth {e['rss_growth_mb']:.1f} MB"
+            f"v1-listing: {e['sessions/s']:,.0f} sessions/s ({e['sessions/cpu-s']:,.0f} per"
+            f" second of the server's CPU), RSS growth {e['rss_growth_mb']:.1f} MB"
         )
     for name in ("create-c32-w1", "mixed-c256-w2"):
         if name in out:

@@ -32,7 +32,7 @@ DRAWN = 20_000
 
 @dataclass(frozen=True)
 class SizedCompany:
-    """A company of `size` sessions; half of them in `deep_path_id`, the rest over 99 paths."""
+    """A company of `size` sessions: every other one in `deep_path_id`, the rest over 99 paths."""
 
     size: int
     company_id: str
@@ -114,7 +114,8 @@ async def seed_sized(db: Database, name: str, size: int, keep_ids: bool) -> Size
             for i in range(first, min(first + CHUNK, size)):
                 created = READER_EPOCH + (i * READER_SPAN) // size + rng.randrange(step)
                 session_id = ids.at(created)
-                path_id = deep_path_id if rng.random() < 0.5 else rng.choice(path_ids[1:])
+                # Every other session: the deep path's pages are all full, at any size.
+                path_id = deep_path_id if i % 2 == 0 else rng.choice(path_ids[1:])
                 deep += path_id == deep_path_id
                 start = (created + rng.randrange(1, 90) * 86_400) * 1000
                 end = start + DAY_MS if rng.random() < 0.6 else None
