@@ -34,6 +34,7 @@ import tempfile
 import threading
 import time
 import uuid
+from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
@@ -114,6 +115,9 @@ class Listing:
 class Results:
     runs: list[Measured] = field(default_factory=list)
     listings: list[Listing] = field(default_factory=list)
+    # What PostgreSQL's backends serving the benchmark were doing, sampled during each mixed
+    # run on it: "state/wait event" -> samples.
+    waits: list[dict[str, int]] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
 
     def median(self, part: str, name: str, target: str, metric: str) -> float:
@@ -144,6 +148,8 @@ class Args:
     backend: str
     pg_url: str
     pg_pool: int | None
+    pg_loads: tuple[str, ...]
+    mixed_backends: tuple[str, ...]
     listings: int
     access_log: bool
     json: bool
@@ -331,6 +337,43 @@ def stream_listing(port: int, company: SizedCompany, pid: int) -> Listing:
     return Listing(sessions, size, seconds, before, peak[0], cpu_seconds(pid) - cpu)
 
 
+@contextlib.contextmanager
+def waits(url: str | None) -> Iterator[Counter[str]]:
+    """Samples of `pg_stat_activity` for the database of `url`, every 20 ms while the block
+    runs: each backend's state and what it waits for (a lock, the WAL flush of a commit, the
+    client: our server, between two statements of a transaction...)."""
+    seen: Counter[str] = Counter()
+    if url is None:
+        yield seen
+        return
+    stop = threading.Event()
+    database = url.rsplit("/", 1)[1]
+
+    async def sample() -> None:
+        conn = await asyncpg.connect(url)
+        try:
+            while not stop.is_set():
+                rows = await conn.fetch(
+                    "SELECT state, wait_event_type, wait_event FROM pg_stat_activity"
+                    " WHERE datname = $1 AND pid <> pg_backend_pid()",
+                    database,
+                )
+                seen["samples"] += 1
+                for state, kind, event in rows:
+                    seen[f"{state}/{kind or 'CPU'}:{event or '-'}"] += 1
+                await asyncio.sleep(0.02)
+        finally:
+            await conn.close()
+
+    sampler = threading.Thread(target=lambda: asyncio.run(sample()), daemon=True)
+    sampler.start()
+    try:
+        yield seen
+    finally:
+        stop.set()
+        sampler.join()
+
+
 # --- the two parts -------------------------------------------------------------------------
 
 KINDS = ("v1-get", "v2-get", "v2-deep-page")
@@ -394,29 +437,25 @@ def scale_part(wrk: str, args: Args, tmp: Path, results: Results) -> None:
 
 
 def pg_part(wrk: str, args: Args, tmp: Path, results: Results) -> None:
-    reader_size = min(PG_READER_SESSIONS, args.sessions)
+    if "create" in args.pg_loads:
+        create_comparison(wrk, args, tmp, results)
+    if "mixed" in args.pg_loads:
+        mixed_comparison(wrk, args, tmp, results)
+
+
+def reader_size(args: Args) -> int:
+    return min(PG_READER_SESSIONS, args.sessions)
+
+
+def create_comparison(wrk: str, args: Args, tmp: Path, results: Results) -> None:
     with contextlib.ExitStack() as stack:
         pg_url = stack.enter_context(postgres_database(args.pg_url))
-        sqlite_url = f"sqlite:///{tmp / 'pg-part.db'}"
-        urls = {"sqlite": sqlite_url, "postgresql": pg_url}
-        seeded = {}
+        urls = {"sqlite": f"sqlite:///{tmp / 'create.db'}", "postgresql": pg_url}
         for backend, url in urls.items():
             progress(f"seeding {backend}...")
-            seeded[backend] = seed_companies(url, [("reader", reader_size)], True)
-        data, (reader,) = seeded["sqlite"]
+            # The same seed: the same data on both.
+            data, _ = seed_companies(url, [("reader", reader_size(args))], True)
         create = scripts(tmp, "create", create_session_script(data))
-        mixed = scripts(
-            tmp,
-            "mixed",
-            mixed_script(
-                reader,
-                data.company_id,
-                data.api_key,
-                data.path_ids,
-                data.group_ids,
-                data.user_mails,
-            ),
-        )
         # One worker each, both up for the whole comparison: their rounds alternate.
         ups = {
             backend: stack.enter_context(
@@ -428,17 +467,45 @@ def pg_part(wrk: str, args: Args, tmp: Path, results: Results) -> None:
         for round_ in range(1, args.rounds + 1):
             for backend, up in ups.items():
                 run(wrk, results, args, "pg", "create-c32-w1", backend, up, create, load, round_)
-    # The mixed load on two workers: a fresh server per backend, one at a time, so that the
-    # other's workers do not share the two CPUs.
+
+
+def mixed_comparison(wrk: str, args: Args, tmp: Path, results: Results) -> None:
+    """Two workers: a fresh server per backend, one at a time, so that the other's workers do
+    not share the CPUs."""
     with contextlib.ExitStack() as stack:
         pg_url = stack.enter_context(postgres_database(args.pg_url))
         sqlite_url = f"sqlite:///{tmp / 'mixed.db'}"
         for backend, url in (("sqlite", sqlite_url), ("postgresql", pg_url)):
-            data, (reader,) = seed_companies(url, [("reader", reader_size)], True)
+            if backend not in args.mixed_backends:
+                continue
+            data, (reader,) = seed_companies(url, [("reader", reader_size(args))], True)
+            source = mixed_script(
+                reader,
+                data.company_id,
+                data.api_key,
+                data.path_ids,
+                data.group_ids,
+                data.user_mails,
+            )
+            mixed = scripts(tmp, f"mixed-{backend}", source)
             with our_server(url, 2, args, tmp / f"mixed-{backend}.log", args.pg_pool) as up:
                 load = Load(connections=256, seconds=args.seconds, timeout=None)
                 for round_ in range(1, args.rounds + 1):
-                    run(wrk, results, args, "pg", "mixed-c256-w2", backend, up, mixed, load, round_)
+                    with waits(url if backend == "postgresql" else None) as seen:
+                        run(
+                            wrk,
+                            results,
+                            args,
+                            "pg",
+                            "mixed-c256-w2",
+                            backend,
+                            up,
+                            mixed,
+                            load,
+                            round_,
+                        )
+                    if seen:
+                        results.waits.append(dict(seen))
 
 
 # --- output --------------------------------------------------------------------------------
@@ -543,6 +610,18 @@ def print_summary(out: dict[str, Any]) -> None:
             )
 
 
+def print_waits(results: Results) -> None:
+    for i, seen in enumerate(results.waits, 1):
+        samples = max(seen.get("samples", 1), 1)
+        backends = sorted(
+            ((n / samples, key) for key, n in seen.items() if key != "samples"), reverse=True
+        )
+        print(
+            f"mixed on PostgreSQL, round {i}: backends by state/wait, on average over"
+            f" {samples} samples: " + ", ".join(f"{key} {n:.1f}" for n, key in backends[:8])
+        )
+
+
 def parse_args(argv: Sequence[str] | None) -> Args:
     parser = argparse.ArgumentParser(prog="bench.scale", description=__doc__.split("\n")[0])
     parser.add_argument("--part", choices=("scale", "pg", "all"), default="all")
@@ -559,6 +638,14 @@ def parse_args(argv: Sequence[str] | None) -> Args:
     )
     parser.add_argument("--pg-url", default=PG_URL, help=f"a PostgreSQL server ({PG_URL})")
     parser.add_argument("--pg-pool", type=int, help="PATHSESSIONS_PG_POOL_SIZE (its default)")
+    parser.add_argument(
+        "--pg-loads", default="create,mixed", help="the pg part's loads (create,mixed)"
+    )
+    parser.add_argument(
+        "--mixed-backends",
+        default="sqlite,postgresql",
+        help="the backends of the mixed load (sqlite,postgresql)",
+    )
     parser.add_argument("--listings", type=int, help="v1 listings of the large company (2)")
     parser.add_argument("--no-access-log", action="store_true")
     parser.add_argument("--json", action="store_true")
@@ -577,6 +664,8 @@ def parse_args(argv: Sequence[str] | None) -> Args:
         backend=a.backend,
         pg_url=a.pg_url,
         pg_pool=a.pg_pool,
+        pg_loads=tuple(a.pg_loads.split(",")),
+        mixed_backends=tuple(a.mixed_backends.split(",")),
         listings=a.listings or (1 if a.smoke else 2),
         access_log=not a.no_access_log,
         json=a.json,
@@ -625,11 +714,13 @@ def main(argv: Sequence[str] | None = None) -> int:
                 for x in results.listings
             ],
             "summary": out,
+            "postgresql_waits": results.waits,
         }
         print(json.dumps(document, indent=2))
     else:
         print_table(results)
         print_summary(out)
+        print_waits(results)
     for failure in results.failures():
         print(f"FAIL {failure}", file=sys.stderr)
     return 1 if results.failures() else 0
