@@ -75,3 +75,20 @@ def test_every_measurement_runs_without_a_failed_answer(wrk: str) -> None:
     assert summary["v1-get"]["cost_ratio"] > 0
     if with_pg:
         assert summary["mixed-c256-w2"]["postgresql/sqlite"] > 0
+
+
+@pytest.mark.skipif("postgresql" not in BACKENDS, reason="counts PostgreSQL's round trips")
+def test_round_trips_are_counted_for_each_request() -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "bench.roundtrips", "--pg-url", POSTGRES_URL],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-4000:]
+    lines = [line for line in done.stdout.splitlines() if "round trips" in line]
+    assert [line.split(":")[0] for line in lines] == ["v1 create", "v1 get-by-id", "v2 get-by-id"]
+    # No statement of asyncpg's own: a connection given back to the pool is not reset.
+    assert "RESET" not in done.stdout
