@@ -69,16 +69,21 @@ def _day_prefix(days: int) -> str:
     return f"{d.year:04d}-{d.month:02d}-{d.day:02d}T"
 
 
+# The time of day in three table lookups: the pieces every formatted date is made of.
+_HOUR_MINUTE = [f"{h:02d}:{m:02d}:" for h in range(24) for m in range(60)]
+_SECOND = [f"{s:02d}." for s in range(60)]
+_MILLIS = [f"{ms:03d}Z" for ms in range(1000)]
+
+
 def format_date(ms: int) -> str:
     """Milliseconds since the epoch -> `YYYY-MM-DDThh:mm:ss.sssZ`.
 
-    Integer arithmetic and a cached date part: long session lists format three or four dates
-    per item, and this halved their cost against building a datetime each time."""
+    Integer arithmetic, a cached date part and tables for the time of day: long session lists
+    format three or four dates per item, and each step roughly halved their cost."""
     days, rest = divmod(ms, 86_400_000)
     seconds, millis = divmod(rest, 1000)
     minutes, second = divmod(seconds, 60)
-    hour, minute = divmod(minutes, 60)
-    return f"{_day_prefix(days)}{hour:02d}:{minute:02d}:{second:02d}.{millis:03d}Z"
+    return f"{_day_prefix(days)}{_HOUR_MINUTE[minutes]}{_SECOND[second]}{_MILLIS[millis]}"
 
 
 # --- E-mail addresses ----------------------------------------------------------------------

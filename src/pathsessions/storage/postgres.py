@@ -113,6 +113,21 @@ class _Conn:
         return None
 
 
+# Statements each connection keeps prepared. asyncpg's default, 100, is below the number of
+# distinct statements the API sends: past it, statements were prepared again (one more round
+# trip) as they came back in turn.
+STATEMENT_CACHE = 1024
+
+
+async def _keep_session(conn: Any) -> None:
+    """What the pool runs on a connection given back, instead of asyncpg's default reset
+    (`SELECT pg_advisory_unlock_all(); CLOSE ALL; UNLISTEN *; RESET ALL`): nothing. That
+    reset is one more round trip for every statement sent outside a transaction, nearly
+    doubling a request's round trips (bench/roundtrips.py), and undoes session state this
+    code never makes: no SET, no LISTEN, no cursor, no session advisory lock (migrations take
+    a transaction's). asyncpg still rolls back a transaction left open before calling it."""
+
+
 class PostgresDatabase(_Conn):
     """Statements on the pool: each takes a connection for itself."""
 
@@ -124,7 +139,12 @@ class PostgresDatabase(_Conn):
     async def open(cls, url: str, pool_size: int = 10) -> PostgresDatabase:
         try:
             pool = await asyncpg.create_pool(
-                url, min_size=1, max_size=pool_size, server_settings={"timezone": "UTC"}
+                url,
+                min_size=1,
+                max_size=pool_size,
+                server_settings={"timezone": "UTC"},
+                reset=_keep_session,
+                statement_cache_size=STATEMENT_CACHE,
             )
         except Exception as exc:
             raise postgres_failure(url, exc) from None

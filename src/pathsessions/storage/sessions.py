@@ -63,34 +63,66 @@ async def _instructors(db: Database, session_ids: Sequence[str]) -> Instructors:
 _NONE: tuple[list[str], list[str]] = ([], [])
 
 
+# `_session` builds the record by position, five times faster than by keyword (a list builds
+# millions): the fields must be in this order, which this checks once, at import.
+_FIELDS = (
+    "id", "path_id", "name", "start_date", "end_date", "owner_group_id",
+    "additional_information", "created_at", "modified_at", "instructor_mails", "instructor_ids",
+    "registration_request_validation", "user_limit", "automatic_reenrollment", "ip_filtering",
+    "is_audience_builder", "translations", "root_session_id",
+)  # fmt: skip
+if StoredSession.__struct_fields__ != _FIELDS:
+    raise ImportError(f"StoredSession's fields changed: {StoredSession.__struct_fields__}")
+
+
 def _session(row: Row, instructors: Instructors) -> StoredSession:
+    # The date and limit columns are BIGINT/INTEGER: both backends answer Python ints.
     ids, mails = instructors.get(row[0], _NONE)
+    translations = row[14]
     return StoredSession(
-        id=row[0],
-        path_id=row[1],
-        name=row[2],
-        start_date=int(row[3]),
-        end_date=None if row[4] is None else int(row[4]),
-        owner_group_id=row[5],
-        additional_information=row[6],
-        created_at=int(row[7]),
-        modified_at=int(row[8]),
-        instructor_mails=tuple(mails),
-        instructor_ids=tuple(ids),
-        registration_request_validation=row[9],
-        user_limit=None if row[10] is None else int(row[10]),
-        automatic_reenrollment=None if row[11] is None else _reenrollment.decode(row[11]),
-        ip_filtering=None if row[12] is None else _ip_filtering.decode(row[12]),
-        is_audience_builder=bool(row[13]),
-        translations=_translations.decode(row[14]),
-        root_session_id=row[15],
+        row[0],
+        row[1],
+        row[2],
+        row[3],
+        row[4],
+        row[5],
+        row[6],
+        row[7],
+        row[8],
+        tuple(mails),
+        tuple(ids),
+        row[9],
+        row[10],
+        None if row[11] is None else _reenrollment.decode(row[11]),
+        None if row[12] is None else _ip_filtering.decode(row[12]),
+        bool(row[13]),
+        () if translations == "[]" else _translations.decode(translations),
+        row[15],
     )
+
+
+_INSTRUCTOR_JOIN = (
+    "FROM session_instructors si JOIN users u ON u.id = si.user_id"
+    " WHERE si.session_id = s.id ORDER BY si.position"
+)
+# A session with its instructors' ids and addresses in order, as `_instructors` reads them.
+_WITH_INSTRUCTORS = (
+    f"SELECT {_COLUMNS}, ARRAY(SELECT u.id {_INSTRUCTOR_JOIN}),"
+    f" ARRAY(SELECT u.mail {_INSTRUCTOR_JOIN})"
+    " FROM path_sessions s WHERE s.id = ? AND s.company_id = ?"
+)
 
 
 async def get_session(
     db: Database, company_id: str, session_id: str, *, lock: bool = False
 ) -> StoredSession | None:
     """With `lock` (inside a transaction), no other writer touches the session until it ends."""
+    if db.dialect == "postgresql" and not lock:
+        # One round trip instead of two: on PostgreSQL each costs more than the query.
+        row = await db.fetchone(_WITH_INSTRUCTORS, session_id, company_id)
+        if row is None:
+            return None
+        return _session(row, {session_id: (list(row[16]), list(row[17]))})
     row = await db.fetchone(
         f"SELECT {_COLUMNS} FROM path_sessions s WHERE s.id = ? AND s.company_id = ?"
         + (db.for_update() if lock else ""),
@@ -106,7 +138,12 @@ async def iter_sessions(
     db: Database, company_id: str, batch: int | None = None
 ) -> AsyncIterator[list[StoredSession]]:
     """Every session of the company in id order, `slices` at a time: memory stays flat, and
-    each slice holds the event loop briefly (storage/database.py, `STREAM_SLICE`)."""
+    each slice holds the event loop briefly (storage/database.py, `STREAM_SLICE`).
+
+    Instructors come by id from `session_instructors` alone, their e-mail addresses from a
+    cache of the list's own (`_Mails`): the join to `users` for every batch was a third of a
+    list's cost, for the same few instructors again and again."""
+    mails = _Mails()
     async for rows in keyset_batches(
         db,
         f"SELECT {_COLUMNS} FROM path_sessions s WHERE s.company_id = ? AND s.id > ? ORDER BY s.id",
@@ -114,9 +151,64 @@ async def iter_sessions(
         batch,
         sliced=False,
     ):
-        instructors = await _instructors(db, [row[0] for row in rows])
+        instructors = await _listed_instructors(db, [row[0] for row in rows], mails)
         for part in slices(rows):
             yield [_session(row, instructors) for row in part]
+
+
+# The most addresses a list keeps; beyond, it starts again (memory stays flat for a company of
+# any size: a million instructors would otherwise all be kept to the end).
+MAIL_CACHE = 20_000
+
+
+class _Mails:
+    """User id -> e-mail address, for one streamed list. An address changed while the list
+    streams may show its old value in later items: a list is not a snapshot anyway (sessions
+    written meanwhile may or may not be in it)."""
+
+    def __init__(self) -> None:
+        self.known: dict[str, str] = {}
+
+    async def fill(self, db: Database, user_ids: set[str]) -> None:
+        missing = [user_id for user_id in user_ids if user_id not in self.known]
+        if not missing:
+            return
+        if len(self.known) + len(missing) > MAIL_CACHE:
+            self.known.clear()
+            missing = list(user_ids)
+        rows = await db.fetchall(
+            "SELECT id, mail FROM users WHERE " + db.any_of("id"), db.array(missing)
+        )
+        self.known.update((row[0], row[1]) for row in rows)
+
+
+def _in(db: Database, column: str, count: int) -> str:
+    """`column` among `count` values: SQLite plans a list of parameters better than a JSON
+    array (`any_of`); PostgreSQL takes one array."""
+    if db.dialect == "sqlite":
+        return f"{column} IN ({','.join('?' * count)})"
+    return db.any_of(column)
+
+
+async def _listed_instructors(db: Database, session_ids: list[str], mails: _Mails) -> Instructors:
+    args: list[object] = list(session_ids) if db.dialect == "sqlite" else [db.array(session_ids)]
+    rows = await db.fetchall(
+        "SELECT session_id, user_id FROM session_instructors WHERE "
+        + _in(db, "session_id", len(session_ids))
+        + " ORDER BY session_id, position",
+        *args,
+    )
+    await mails.fill(db, {row[1] for row in rows})
+    known = mails.known
+    found: Instructors = {}
+    for session_id, user_id in rows:
+        mail = known.get(user_id)
+        if mail is None:  # as the join did: an instructor without a user is not listed
+            continue
+        ids, addresses = found.setdefault(session_id, ([], []))
+        ids.append(user_id)
+        addresses.append(mail)
+    return found
 
 
 async def _sessions(db: Database, rows: list[Row]) -> list[StoredSession]:

@@ -15,6 +15,9 @@ _encode = msgspec.json.Encoder().encode
 
 
 def session_item(s: StoredSession) -> dict[str, Any]:
+    # A session never modified has both dates the same: formatted once (a list formats
+    # millions of them).
+    created = format_date(s.created_at)
     # The documented keys come first, in the documented order.
     return {
         "sessionName": s.name,
@@ -23,10 +26,11 @@ def session_item(s: StoredSession) -> dict[str, Any]:
         "pathId": s.path_id,
         "startDate": format_date(s.start_date),
         "endDate": None if s.end_date is None else format_date(s.end_date),
-        "instructorsMails": list(s.instructor_mails),
+        # A tuple encodes as the same JSON array, without a copy.
+        "instructorsMails": s.instructor_mails,
         "sessionAdditionalInformation": s.additional_information,
-        "createdAt": format_date(s.created_at),
-        "modifiedAt": format_date(s.modified_at),
+        "createdAt": created,
+        "modifiedAt": created if s.modified_at == s.created_at else format_date(s.modified_at),
     }
 
 
