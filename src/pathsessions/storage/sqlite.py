@@ -30,8 +30,10 @@ import threading
 import time
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
+from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar
+from urllib.parse import quote
 
 from .database import Database, Row
 from .errors import DatabaseUnavailable, sqlite_failure
@@ -185,7 +187,9 @@ class Checkpointer:
         while not self._stop.wait(CHECKPOINT_EVERY):
             try:
                 if conn is None:
-                    conn = sqlite3.connect(self._path, isolation_level=None, timeout=0)
+                    # mode=rw: never create the file, should it be gone meanwhile.
+                    uri = f"file:{quote(self._path)}?mode=rw"
+                    conn = sqlite3.connect(uri, uri=True, isolation_level=None, timeout=0)
                     conn.execute(f"PRAGMA busy_timeout = {int(CHECKPOINT_WAIT * 1000)}")
                 row = conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
                 if row is not None and row[1] > CHECKPOINT_RESTART_FRAMES:
@@ -354,10 +358,11 @@ class SQLiteDatabase:
                         # (`_when_free`) instead of failing at the first write of a transaction
                         # that already read. The lock above makes this the only request of the
                         # process waiting for the file.
+                        begin = partial(self._conn.execute, "BEGIN IMMEDIATE")
                         try:
-                            self._conn.execute("BEGIN IMMEDIATE")
+                            begin()
                         except sqlite3.OperationalError as exc:
-                            await self._when_free(exc, lambda: self._conn.execute("BEGIN IMMEDIATE"))
+                            await self._when_free(exc, begin)
                         batch = self._open_batch()
                         self._active = True
                         try:
