@@ -94,7 +94,8 @@ def measure(options: Options, wrk: str, scenarios: list[Scenario], tmp: Path) ->
         # Both servers up for the whole run (an idle one costs nothing) so that each round
         # measures ours and the ceiling back to back.
         running: list[Running] = []
-        for server in servers(options, database_url):
+        compared = frozenset(name for s in scenarios for name in s.compare)
+        for server in servers(options, database_url, compared):
             up = stack.enter_context(serving(server, tmp / f"{server.name}.log"))
             progress(f"{server.label}: 127.0.0.1:{up.port}, {options.workers} worker(s)")
             running.append(up)
@@ -110,7 +111,13 @@ def measure(options: Options, wrk: str, scenarios: list[Scenario], tmp: Path) ->
             scripts[scenario.name] = (measured, warm)
         for scenario in scenarios:
             load = load_of(options, scenario)
-            targets = [up for up in running if scenario.ceiling or up is ours]
+            targets = [
+                up
+                for up in running
+                if up is ours
+                or (up.server.name == "raw" and scenario.ceiling)
+                or up.server.name in scenario.compare
+            ]
             measured, warm = scripts[scenario.name]
             memory_before = server_memory(ours.pid)
             probe = None
@@ -141,6 +148,7 @@ def measure(options: Options, wrk: str, scenarios: list[Scenario], tmp: Path) ->
                     load=load,
                     ceiling=scenario.ceiling,
                     probe=probe,
+                    compare=scenario.compare,
                     memory_before=memory_before,
                     memory_after=server_memory(ours.pid),
                 )

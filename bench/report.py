@@ -82,6 +82,8 @@ class ScenarioReport:
     # Our server's memory before the scenario's first request and after its last run.
     memory_before: Memory | None
     memory_after: Memory | None
+    # The other servers measured in the same rounds (`Scenario.compare`).
+    compare: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -120,12 +122,30 @@ class Report:
             for s in self.scenarios
         }
 
+    def compared(self) -> dict[str, dict[str, float]]:
+        """Per scenario, per other server it compares with: the median over rounds of our
+        req/s over that server's in the same round (1.0: as fast)."""
+        rates = {(r.scenario, r.server, r.round): r.result.requests_per_second for r in self.runs}
+        ratios: dict[str, dict[str, float]] = {}
+        for s in self.scenarios:
+            for other in s.compare:
+                found = [
+                    rate / theirs
+                    for (scenario, server, round_), rate in rates.items()
+                    if scenario == s.name
+                    and server == "pathsessions"
+                    and (theirs := rates.get((scenario, other, round_)))
+                ]
+                if found:
+                    ratios.setdefault(s.name, {})[other] = statistics.median(found)
+        return ratios
+
     def failures(self) -> list[str]:
         """Why our server failed, one line each: failed answers, socket errors, a bad probe."""
         found = [
             f"{s.scenario}: {s.non_2xx} non-2xx answers, {s.socket_errors} socket errors"
             for s in self.summaries()
-            if s.server == "pathsessions" and (s.non_2xx or s.socket_errors)
+            if s.server in OURS and (s.non_2xx or s.socket_errors)
         ]
         found += [
             f"{s.name}: answer check: {s.probe.problem}"
@@ -135,7 +155,23 @@ class Report:
         return found
 
 
-LABELS = {"pathsessions": "pathsessions", "raw": "raw ASGI"}
+LABELS = {
+    "pathsessions": "pathsessions",
+    "raw": "raw ASGI",
+    "metrics-off": "no /metrics",
+    "fastapi": "FastAPI",
+}
+# Our server, in each of the ways the benchmark runs it: a failed answer of any is a failure.
+OURS = ("pathsessions", "metrics-off")
+
+
+def comparison(scenario: str, other: str, ratio: float) -> str:
+    if other == "metrics-off":
+        return (
+            f"{scenario}: /metrics costs {100 * (1 - ratio):.1f} % of the throughput"
+            f" (pathsessions at {100 * ratio:.1f} % of itself with PATHSESSIONS_METRICS=false)"
+        )
+    return f"{scenario}: pathsessions at {ratio:.1f}x the {LABELS.get(other, other)} reference"
 
 
 def rate(value: float) -> str:
@@ -180,6 +216,9 @@ def print_table(options: Options, report: Report) -> None:
         if not scenario.ceiling:
             line += " (not measured against it)"
         print(line + answer_figures(report, scenario))
+    for name, ratios in report.compared().items():
+        for other, ratio in ratios.items():
+            print(comparison(name, other, ratio))
     first, deepest = report.ours("v2-path-page-1"), report.ours(f"v2-path-page-{DEEP_PAGE}")
     if first is not None and deepest is not None and first.requests_per_second:
         print(
@@ -239,6 +278,7 @@ def print_json(options: Options, report: Report) -> None:
                 "connections": s.load.connections,
                 "timeout": s.load.timeout,
                 "ceiling": s.ceiling,
+                "compared": report.compared().get(s.name, {}),
                 "probe": asdict(s.probe) if s.probe is not None else None,
                 "sessions_per_second": (
                     ours.requests_per_second * items if ours is not None and items else None

@@ -191,7 +191,30 @@ def settle(pid: int) -> float:
     return time.monotonic() - started - SETTLE_POLL
 
 
-def servers(options: Options, database_url: str) -> list[Server]:
+# The servers a scenario may compare ours with (`Scenario.compare`), besides the raw ceiling.
+METRICS_OFF = "metrics-off"
+FASTAPI = "fastapi"
+COMPARED = (METRICS_OFF, FASTAPI)
+BASELINE_SETUP = BENCH_DIR / "baseline" / "setup.sh"
+BASELINE_PYTHON = BENCH_DIR.parent / ".venv" / "baseline" / "bin" / "python"
+
+
+def baseline_python() -> Path:
+    """The FastAPI reference's interpreter, its virtualenv made first when missing or older
+    than its requirements (bench/baseline/setup.sh)."""
+    done = subprocess.run(
+        [str(BASELINE_SETUP), sys.executable], capture_output=True, text=True, check=False
+    )
+    if done.returncode != 0 or not BASELINE_PYTHON.exists():
+        raise BenchError(
+            f"could not set up the FastAPI reference ({BASELINE_SETUP}):\n{done.stderr[-2000:]}"
+        )
+    return BASELINE_PYTHON
+
+
+def servers(
+    options: Options, database_url: str, compared: frozenset[str] = frozenset()
+) -> list[Server]:
     bin_dir = Path(sys.executable).parent
     cli = bin_dir / "pathsessions"
     if not cli.exists():
@@ -211,7 +234,18 @@ def servers(options: Options, database_url: str) -> list[Server]:
     if not options.access_log:
         ours["PATHSESSIONS_ACCESS_LOG"] = "false"
     workers = ["--workers", str(options.workers)]
-    return [
+    started = [
         Server("pathsessions", "pathsessions", [str(cli), "serve", *workers], ours),
         Server("raw", "raw ASGI", [sys.executable, str(BENCH_DIR / "raw_app.py"), *workers], env),
     ]
+    if METRICS_OFF in compared:
+        # The same server, the same settings, but for GET /metrics and what feeds it.
+        without = dict(ours, PATHSESSIONS_METRICS="false")
+        started.append(Server(METRICS_OFF, "no /metrics", [str(cli), "serve", *workers], without))
+    if FASTAPI in compared:
+        app = str(BENCH_DIR / "baseline" / "app.py")
+        baseline = dict(env, PATHSESSIONS_DATABASE_URL=database_url)
+        started.append(
+            Server(FASTAPI, "FastAPI", [str(baseline_python()), app, *workers], baseline)
+        )
+    return started

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from ..seed import DEEP_PAGE, DEEP_SESSIONS, READER_SESSIONS, seed_deep, seed_reader
+from ..servers import FASTAPI, METRICS_OFF
 from .base import Probe, Scenario
 from .v1 import (
     create_session_script,
@@ -29,6 +30,22 @@ SCENARIOS = [
         name="create-session",
         description="POST /api/v1/paths/{pathId}/sessions/, one instructor, ~250-byte body",
         script=create_session_script,
+    ),
+    # The same requests, run in the same rounds against the same server with
+    # PATHSESSIONS_METRICS=false: what /metrics costs a create.
+    Scenario(
+        name="create-metrics-off",
+        description="create-session, ours also without /metrics (PATHSESSIONS_METRICS=false)",
+        script=create_session_script,
+        compare=(METRICS_OFF,),
+    ),
+    # The same requests against the typical-stack reference (bench/baseline/), in its own
+    # virtualenv, on the same database.
+    Scenario(
+        name="create-vs-fastapi",
+        description="create-session, also on the FastAPI + pydantic + SQLAlchemy reference",
+        script=create_session_script,
+        compare=(FASTAPI,),
     ),
     Scenario(
         name="get-session",

@@ -46,7 +46,8 @@ class Scenario:
     scenario; `ceiling` false skips the raw app, for loads it cannot stand for; `prepare` runs
     against our running server before any script is made (a bearer token, a URL that only
     following links reaches), keeping what it finds in `Dataset.extra`; `probe` sends one
-    request on our server before the timed runs and checks its answer.
+    request on our server before the timed runs and checks its answer; `compare` names other
+    servers run in the same alternating rounds (ours without /metrics, the FastAPI reference).
     """
 
     name: str
@@ -58,3 +59,6 @@ class Scenario:
     ceiling: bool = True
     prepare: PrepareStep | None = None
     probe: ProbeStep | None = None
+    # Other servers (by name: `COMPARED` in bench/servers.py) measured in the same rounds,
+    # each against ours: the report prints ours over each of them.
+    compare: tuple[str, ...] = ()

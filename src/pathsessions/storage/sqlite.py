@@ -26,11 +26,14 @@ import json
 import os
 import random
 import sqlite3
+import threading
 import time
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
+from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar
+from urllib.parse import quote
 
 from .database import Database, Row
 from .errors import DatabaseUnavailable, sqlite_failure
@@ -50,6 +53,21 @@ BUSY_DEADLINE = 5.0
 SPIN_WAIT = 0.001
 FIRST_PAUSE = 0.001
 LAST_PAUSE = 0.004
+
+# The WAL checkpoint, which copies the pages the WAL holds back into the database file and
+# waits for the disk (fsync), runs on a thread of its own (`Checkpointer`) rather than inside
+# the COMMIT that crosses SQLite's threshold: that commit held the event loop, and so every
+# request of the worker, for milliseconds (up to hundreds on a busy disk); it made most of a
+# create's cost. The thread looks every `CHECKPOINT_EVERY` seconds and copies what it finds
+# without stopping the writers; while they keep writing the WAL is never found all copied, so
+# it cannot start over from its beginning and would grow without bound: past
+# `CHECKPOINT_RESTART_FRAMES` frames the thread makes the writers wait (for at most
+# `CHECKPOINT_WAIT` s) while it copies the last frames and lets the WAL start over. The
+# connection's own automatic checkpoint stays as a backstop, at `CHECKPOINT_BACKSTOP` pages.
+CHECKPOINT_EVERY = 0.05
+CHECKPOINT_RESTART_FRAMES = 4000
+CHECKPOINT_WAIT = 0.2
+CHECKPOINT_BACKSTOP = 8000
 
 
 def is_busy(exc: sqlite3.Error) -> bool:
@@ -125,6 +143,7 @@ def connect(url: str, synchronous: str = "NORMAL") -> sqlite3.Connection:
         conn.execute(f"PRAGMA synchronous = {synchronous.upper()}")
         conn.execute("PRAGMA foreign_keys = ON")
         conn.execute("PRAGMA busy_timeout = 0")
+        conn.execute(f"PRAGMA wal_autocheckpoint = {CHECKPOINT_BACKSTOP}")
     except (sqlite3.Error, OSError) as exc:
         if conn is not None:
             conn.close()
@@ -154,6 +173,50 @@ def _use_wal(conn: sqlite3.Connection) -> None:
         time.sleep(random.uniform(FIRST_PAUSE, LAST_PAUSE))  # nothing is served yet
 
 
+class Checkpointer:
+    """The WAL checkpoint on a thread of its own, with its own connection (above)."""
+
+    def __init__(self, path: str) -> None:
+        self._path = path
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="sqlite-checkpoint", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        conn: sqlite3.Connection | None = None
+        while not self._stop.wait(CHECKPOINT_EVERY):
+            try:
+                if conn is None:
+                    # mode=rw: never create the file, should it be gone meanwhile.
+                    uri = f"file:{quote(self._path)}?mode=rw"
+                    conn = sqlite3.connect(uri, uri=True, isolation_level=None, timeout=0)
+                    conn.execute(f"PRAGMA busy_timeout = {int(CHECKPOINT_WAIT * 1000)}")
+                row = conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+                if row is not None and row[1] > CHECKPOINT_RESTART_FRAMES:
+                    conn.execute("PRAGMA wal_checkpoint(RESTART)")
+            except sqlite3.Error:
+                # The file is unusable for now (deleted, full disk...): the writers find out
+                # and say so; the connection's own checkpoint stays as the backstop.
+                if conn is not None:
+                    conn.close()
+                    conn = None
+        if conn is not None:
+            conn.close()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
+class _Batch:
+    __slots__ = ("changes", "handle", "waiters")
+
+    def __init__(self, changes: int) -> None:
+        self.changes = changes  # the connection's total_changes when it began
+        self.waiters: list[asyncio.Future[None]] = []
+        self.handle: asyncio.Handle
+
+
 class SQLiteDatabase:
     dialect = "sqlite"
 
@@ -161,6 +224,12 @@ class SQLiteDatabase:
         self._conn = conn
         self._lock = asyncio.Lock()
         self._depth = 0
+        # A transaction's body is running (another `transaction()` then nests in it).
+        self._active = False
+        # The transactions waiting for the next COMMIT (`_open_batch`).
+        self._batch: _Batch | None = None
+        self._path = path
+        self._checkpointer: Checkpointer | None = None
         self.outage = Outage(f"SQLite database {path}" if path else "SQLite database")
 
     @classmethod
@@ -204,6 +273,11 @@ class SQLiteDatabase:
         return rows
 
     async def execute(self, sql: str, *args: Any) -> int:
+        if self._batch is not None and not self._active:
+            # A write outside a transaction would otherwise land in the open batch without
+            # waiting for its COMMIT.
+            async with self.transaction() as tx:
+                return await tx.execute(sql, *args)
         try:
             try:
                 count = self._conn.execute(sql, args).rowcount
@@ -217,7 +291,7 @@ class SQLiteDatabase:
         return count
 
     async def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
-        if self._conn.in_transaction:
+        if self._active:
             try:
                 self._conn.executemany(sql, rows)
             except sqlite3.Error as exc:
@@ -260,8 +334,8 @@ class SQLiteDatabase:
     async def transaction(self) -> AsyncIterator[Database]:
         # One generator, not one wrapping another: every write request pays for it.
         try:
-            if self._conn.in_transaction:
-                # Nested: by the invariant above, the open transaction is our caller's own.
+            if self._active:
+                # Nested: by the invariant above, the running body is our caller's own.
                 self._depth += 1
                 name = f"nested_{self._depth}"
                 self._conn.execute(f"SAVEPOINT {name}")
@@ -278,31 +352,94 @@ class SQLiteDatabase:
                     self._depth -= 1
                 self._conn.execute(f"RELEASE {name}")
                 return
-            async with self._lock:
-                # IMMEDIATE takes the write lock now, so a second process waits (`_when_free`)
-                # instead of failing at the first write of a transaction that already read. The
-                # lock above makes this the only request of the process waiting for the file.
-                try:
-                    self._conn.execute("BEGIN IMMEDIATE")
-                except sqlite3.OperationalError as exc:
-                    await self._when_free(exc, lambda: self._conn.execute("BEGIN IMMEDIATE"))
-                changes = self._conn.total_changes
-                try:
-                    yield self
-                except BaseException:
-                    self._end("ROLLBACK")
-                    raise
-                try:
-                    self._conn.execute("COMMIT")
-                except BaseException:
-                    # A transaction left open would pass for the caller's own to the next one.
-                    self._end("ROLLBACK")
-                    raise
-                if self.outage.down:
-                    self._succeeded(self._conn.total_changes > changes)
+            batch = self._batch
+            if batch is None:
+                async with self._lock:
+                    batch = self._batch  # one may have opened while this waited
+                    if batch is None:
+                        # IMMEDIATE takes the write lock now, so a second process waits
+                        # (`_when_free`) instead of failing at the first write of a transaction
+                        # that already read. The lock above makes this the only request of the
+                        # process waiting for the file.
+                        begin = partial(self._conn.execute, "BEGIN IMMEDIATE")
+                        try:
+                            begin()
+                        except sqlite3.OperationalError as exc:
+                            await self._when_free(exc, begin)
+                        batch = self._open_batch()
+                        self._active = True
+                        try:
+                            yield self
+                        except BaseException:
+                            # Alone in the batch so far (bodies do not interleave): all of it goes.
+                            self._active = False
+                            self._batch = None
+                            batch.handle.cancel()
+                            self._end("ROLLBACK")
+                            raise
+                        self._active = False
+                        await self._committed(batch)
+                        return
+            # Joining the batch open since this turn of the loop: its own savepoint, so that
+            # a failure undoes its statements only.
+            self._conn.execute("SAVEPOINT joined")
+            self._active = True
+            try:
+                yield self
+            except BaseException:
+                self._active = False
+                self._conn.execute("ROLLBACK TO joined")
+                self._conn.execute("RELEASE joined")
+                raise
+            self._active = False
+            self._conn.execute("RELEASE joined")
+            await self._committed(batch)
         except sqlite3.Error as exc:
             self._failed(exc)
             raise
+
+    def _open_batch(self) -> _Batch:
+        """Group commit: the transactions of the requests served in this turn of the event
+        loop share one COMMIT, at the start of the next turn; each caller waits for it before
+        going on, so no answer says a write was made before it is on disk (as far as
+        `synchronous` makes it). One commit writes each page once for the whole group, and
+        leaves the automatic WAL checkpoint fewer pages: most of a create's cost was there."""
+        batch = _Batch(self._conn.total_changes)
+        batch.handle = asyncio.get_running_loop().call_soon(self._commit, batch)
+        self._batch = batch
+        return batch
+
+    async def _committed(self, batch: _Batch) -> None:
+        waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        batch.waiters.append(waiter)
+        await waiter
+
+    def _commit(self, batch: _Batch) -> None:
+        if self._batch is not batch:
+            return
+        self._batch = None
+        failure: BaseException | None = None
+        try:
+            self._conn.execute("COMMIT")
+        except BaseException as exc:
+            # A transaction left open would pass for the next one's.
+            try:
+                self._end("ROLLBACK")
+            except BaseException as rollback:
+                failure = rollback
+            failure = failure or exc
+        else:
+            if self.outage.down:
+                self._succeeded(self._conn.total_changes > batch.changes)
+            if self._checkpointer is None and self._path:
+                # From the first write on: a process that only reads needs no thread.
+                self._checkpointer = Checkpointer(self._path)
+        for waiter in batch.waiters:
+            if not waiter.done():
+                if failure is None:
+                    waiter.set_result(None)
+                else:
+                    waiter.set_exception(failure)
 
     def _end(self, statement: str) -> None:
         # SQLite itself rolls back on some errors (a full disk...): nothing is left to end then.
@@ -332,4 +469,8 @@ class SQLiteDatabase:
         return (1, 0 if self._lock.locked() else 1)
 
     async def close(self) -> None:
+        if self._batch is not None:
+            self._commit(self._batch)
+        if self._checkpointer is not None:
+            self._checkpointer.stop()
         self._conn.close()

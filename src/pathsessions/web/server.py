@@ -98,14 +98,44 @@ class _LingeringTransport(asyncio.Transport):
         super().__init__()
         self._protocol = protocol
         self._transport = transport
+        # An answer's head, kept until its body comes (`write`).
+        self._head: bytes | None = None
 
     def write(self, data: bytes | bytearray | memoryview) -> None:
+        # The request cycle writes an answer's head as soon as it is given, then its body:
+        # two writes, two system calls. The head is kept back and sent with the body's first
+        # write (or at the close): one call for a whole answer. The send of an answer's start
+        # is always followed at once by its body (web/asgi.py), or by the close.
+        head = self._head
+        if head is not None:
+            self._head = None
+            self._transport.write(head + data)
+            return
+        cycle = self._protocol.cycle
+        if (
+            cycle is not None
+            and cycle.response_started
+            and not cycle.response_complete
+            and isinstance(data, bytes)
+            and data.startswith(b"HTTP/1.1 ")
+        ):
+            self._head = data
+            # Should nothing follow within this turn of the loop, the head goes alone.
+            self._protocol.loop.call_soon(self.flush)
+            return
         self._transport.write(data)
+
+    def flush(self) -> None:
+        head = self._head
+        if head is not None:
+            self._head = None
+            self._transport.write(head)
 
     def is_closing(self) -> bool:
         return self._transport.is_closing()
 
     def close(self) -> None:
+        self.flush()
         self._protocol.linger()
 
     def get_extra_info(self, name: str, default: Any = None) -> Any:
