@@ -255,7 +255,7 @@ def measure_restores(options: SandboxOptions) -> tuple[list[RestoreFigures], lis
 
 # --- 2. Create throughput ------------------------------------------------------------------
 
-VARIANTS = (
+VARIANTS: tuple[tuple[str, dict[str, str]], ...] = (
     ("sandbox-off", {}),
     ("journal-off", {"PATHSESSIONS_ADMIN_TOKEN": ADMIN_TOKEN, "PATHSESSIONS_JOURNAL_SIZE": "0"}),
     ("journal-on", {"PATHSESSIONS_ADMIN_TOKEN": ADMIN_TOKEN}),
