@@ -27,6 +27,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import itertools
 import json
 import os
 import random
@@ -51,7 +52,8 @@ from pathsessions.storage import Database
 from .common import SEED, BenchError, progress
 from .load import Load, find_wrk, parse_wrk, run_wrk
 from .scenarios.v1 import create_session_script
-from .servers import Server, servers, serving, settle
+from .seed import ObjectIds
+from .servers import Server, cpu_seconds, servers, serving, settle
 
 ADMIN_TOKEN = "an-admin-token-for-the-sandbox-benchmark-0123456789"  # noqa: S105 - loopback only
 TOKEN_SECRET = "a-token-secret-for-the-sandbox-benchmark-0123456789"  # noqa: S105
@@ -59,10 +61,7 @@ POSTGRESQL_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 GROUPS = 100
 PATHS = 100
 NOW = 1_900_000_000_000
-
-
-def object_id(rng: random.Random) -> str:
-    return f"{rng.getrandbits(96):024x}"
+EPOCH = 1_700_000_000
 
 
 # --- 1. Restore --------------------------------------------------------------------------
@@ -77,16 +76,26 @@ class RestoreFigures:
     unchanged_s: list[float] = field(default_factory=list)
     after_changes_s: list[float] = field(default_factory=list)
     after_deletion_s: list[float] = field(default_factory=list)
+    # CPU seconds of a restore after the deletion: this process's, and on PostgreSQL its
+    # server processes' too. What it costs whatever else the machine is doing.
+    after_deletion_cpu_s: list[float] = field(default_factory=list)
     problem: str | None = None
 
 
 async def seed_company(db: Database, sessions: int, rng: random.Random) -> tuple[str, list[str]]:
     """One company, written in SQL (the loader checks each object first: far too slow)."""
-    company = object_id(rng)
-    groups = [object_id(rng) for _ in range(GROUPS)]
-    users = [object_id(rng) for _ in range(max(sessions // 10, 10))]
-    paths = [(object_id(rng), rng.choice(groups)) for _ in range(PATHS)]
-    ids = [object_id(rng) for _ in range(sessions)]
+    # Ids in creation order, as the service's are (bench/seed.py, ObjectIds).
+    made = ObjectIds(rng)
+    seconds = itertools.count(EPOCH)
+
+    def object_id() -> str:
+        return made.at(next(seconds))
+
+    company = object_id()
+    groups = [object_id() for _ in range(GROUPS)]
+    users = [object_id() for _ in range(max(sessions // 10, 10))]
+    paths = [(object_id(), rng.choice(groups)) for _ in range(PATHS)]
+    ids = [object_id() for _ in range(sessions)]
     async with db.transaction() as tx:
         await tx.execute(
             "INSERT INTO companies (id, name, owner_user_id, created_at) VALUES (?, ?, ?, ?)",
@@ -136,7 +145,7 @@ async def seed_company(db: Database, sessions: int, rng: random.Random) -> tuple
             " enrolled_at, modified_at, self_enrolled, status)"
             " VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'published')",
             [
-                (object_id(rng), company, p, s, rng.choice(users), NOW, NOW, False)
+                (object_id(), company, p, s, rng.choice(users), NOW, NOW, False)
                 for s, (p, _) in zip(ids, chosen, strict=True)
             ],
         )
@@ -175,10 +184,22 @@ async def _restore_on(url: str, backend: str, sessions: int, rounds: int) -> Res
             if r.status_code != 201:
                 raise BenchError(f"{backend}: snapshot answered {r.status_code}: {r.text}")
 
-            async def restore(into: list[float], what: str) -> None:
+            backends: list[int] = []
+            if backend == "postgresql":
+                found_pids = await db.fetchall(
+                    "SELECT pid FROM pg_stat_activity WHERE datname = current_database()"
+                )
+                backends = [int(row[0]) for row in found_pids]
+
+            def cpu() -> float:
+                return time.process_time() + sum(cpu_seconds(pid) for pid in backends)
+
+            async def restore(into: list[float], what: str, cpu_into: list[float]) -> None:
+                cpu_before = cpu()
                 started = time.perf_counter()
                 r = await client.post("/__admin/snapshots/big/restore")
                 into.append(time.perf_counter() - started)
+                cpu_into.append(cpu() - cpu_before)
                 if r.status_code != 204:
                     raise BenchError(f"{backend}: restore answered {r.status_code}: {r.text}")
                 async with db.transaction() as tx:
@@ -187,7 +208,7 @@ async def _restore_on(url: str, backend: str, sessions: int, rounds: int) -> Res
                     figures.problem = f"{backend}: the restore {what} is not exact"
 
             for round_ in range(rounds):
-                await restore(figures.unchanged_s, "with nothing changed")
+                await restore(figures.unchanged_s, "with nothing changed", [])
                 async with db.transaction() as tx:
                     await tx.execute(
                         "DELETE FROM path_sessions WHERE id IN (?, ?, ?)", *ids[round_ : round_ + 3]
@@ -199,11 +220,15 @@ async def _restore_on(url: str, backend: str, sessions: int, rounds: int) -> Res
                         "UPDATE session_users SET status = 'archived' WHERE session_id = ?",
                         ids[-2],
                     )
-                await restore(figures.after_changes_s, "after a few changes")
+                await restore(figures.after_changes_s, "after a few changes", [])
                 r = await client.delete(f"/__admin/companies/{company}")
                 if r.status_code != 204:
                     raise BenchError(f"{backend}: deletion answered {r.status_code}: {r.text}")
-                await restore(figures.after_deletion_s, "after the company's deletion")
+                await restore(
+                    figures.after_deletion_s,
+                    "after the company's deletion",
+                    figures.after_deletion_cpu_s,
+                )
         return figures
     finally:
         await app.shutdown()
@@ -317,6 +342,7 @@ class SandboxOptions:
     postgresql_url: str
     json: bool
     smoke: bool
+    parts: tuple[str, ...] = ("restore", "creates")
 
 
 def parse_args(argv: Sequence[str]) -> SandboxOptions:
@@ -335,6 +361,9 @@ def parse_args(argv: Sequence[str]) -> SandboxOptions:
         help="a PostgreSQL database from which to create (and drop) the run's own"
         f" ({POSTGRESQL_URL}, or PATHSESSIONS_BENCH_POSTGRESQL_URL)",
     )
+    parser.add_argument(
+        "--only", choices=["restore", "creates"], help="measure only this part (default: both)"
+    )
     parser.add_argument("--json", action="store_true", help="print the results as JSON")
     parser.add_argument(
         "--smoke", action="store_true", help="that it runs: 500 sessions, 1 round of 1 s"
@@ -349,6 +378,7 @@ def parse_args(argv: Sequence[str]) -> SandboxOptions:
         postgresql_url=args.postgresql_url,
         json=bool(args.json),
         smoke=smoke,
+        parts=("restore", "creates") if args.only is None else (args.only,),
     )
     if min(options.sessions, options.rounds, options.seconds, options.connections) < 1:
         parser.error("--sessions, --rounds, --seconds and --connections must be at least 1")
@@ -360,7 +390,7 @@ def _seconds(values: list[float]) -> str:
 
 
 def print_table(
-    options: SandboxOptions, restores: list[RestoreFigures], creates: CreateFigures
+    options: SandboxOptions, restores: list[RestoreFigures], creates: CreateFigures | None
 ) -> None:
     if options.smoke:
         print("smoke run: the figures say that it runs, not how fast")
@@ -369,7 +399,12 @@ def print_table(
         print(f"  snapshot                      {f.snapshot_s:.3f} s")
         print(f"  restore, nothing changed      {_seconds(f.unchanged_s)}")
         print(f"  restore after a few changes   {_seconds(f.after_changes_s)}")
-        print(f"  restore after its deletion    {_seconds(f.after_deletion_s)}")
+        print(
+            f"  restore after its deletion    {_seconds(f.after_deletion_s)},"
+            f" CPU {statistics.median(f.after_deletion_cpu_s):.3f} s"
+        )
+    if creates is None:
+        return
     print(
         f"create throughput (wrk -c{creates.connections}, {creates.seconds} s runs,"
         f" medians of {options.rounds})"
@@ -383,14 +418,19 @@ def print_table(
 
 def main(argv: Sequence[str]) -> int:
     options = parse_args(argv)
-    wrk = find_wrk()
+    wrk = find_wrk() if "creates" in options.parts else "wrk"
     if wrk is None:
         print("wrk not found (apt-get install wrk, or bench/install_wrk.sh)", file=sys.stderr)
         return 2
     tmp = Path(tempfile.mkdtemp(prefix="pathsessions-bench-sandbox-"))
     try:
-        restores, skipped = measure_restores(options)
-        creates = measure_creates(options, wrk, tmp)
+        restores: list[RestoreFigures] = []
+        skipped: list[str] = []
+        if "restore" in options.parts:
+            restores, skipped = measure_restores(options)
+        creates = None
+        if "creates" in options.parts:
+            creates = measure_creates(options, wrk, tmp)
     except BenchError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
@@ -400,7 +440,8 @@ def main(argv: Sequence[str]) -> int:
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     failures = [f.problem for f in restores if f.problem is not None]
-    failures += [f"{n}: {c} failed creates" for n, c in creates.failed.items() if c]
+    if creates is not None:
+        failures += [f"{n}: {c} failed creates" for n, c in creates.failed.items() if c]
     if options.json:
         report = {
             "ok": not failures,
@@ -408,7 +449,9 @@ def main(argv: Sequence[str]) -> int:
             "smoke": options.smoke,
             "skipped": skipped,
             "restores": [asdict(f) for f in restores],
-            "creates": {
+            "creates": None
+            if creates is None
+            else {
                 "connections": creates.connections,
                 "seconds": creates.seconds,
                 "requests_per_second": creates.rates,
