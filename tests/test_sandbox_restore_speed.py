@@ -4,7 +4,11 @@
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
 import time
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -100,3 +104,34 @@ async def test_a_deleted_company_of_2000_sessions_is_back_quickly_and_exactly(
     assert again.status_code == 200
     assert again.json() == listed.json()
     assert took < BOUND_S, f"restoring {SESSIONS} sessions took {took:.2f} s"
+
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.mark.e2e
+@pytest.mark.backend_independent
+def test_the_sandbox_benchmark_runs() -> None:
+    """`python -m bench sandbox --smoke`: both backends' restores exact, every create answered
+    (bench/README.md). Its figures are not judged: a smoke run says nothing about speed."""
+    done = subprocess.run(
+        [sys.executable, "-m", "bench", "sandbox", "--smoke", "--json"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    if done.returncode == 2 and "wrk not found" in done.stderr:
+        pytest.skip("wrk is not installed")
+    assert done.returncode == 0, done.stderr[-4000:]
+    report: dict[str, Any] = json.loads(done.stdout)
+    assert report["ok"], report["failures"]
+    backends = {r["backend"] for r in report["restores"]}
+    # PostgreSQL is skipped, and says why, only when there is none to use.
+    assert backends == {"sqlite", "postgresql"} or (backends == {"sqlite"} and report["skipped"])
+    for restored in report["restores"]:
+        assert restored["problem"] is None
+        assert len(restored["after_deletion_s"]) == 1
+    assert set(report["creates"]["medians"]) == {"sandbox-off", "journal-off", "journal-on"}
+    assert all(rate > 0 for rate in report["creates"]["medians"].values())
