@@ -225,6 +225,10 @@ def _interrupted(signum: int, frame: FrameType | None) -> NoReturn:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    if (sys.argv[1:] if argv is None else list(argv))[:1] == ["sandbox"]:
+        from .sandbox import main as sandbox_main  # its own command line (bench/sandbox.py)
+
+        return sandbox_main((sys.argv[1:] if argv is None else list(argv))[1:])
     options = parse_args(argv)
     wrk = find_wrk()
     if wrk is None:

@@ -89,6 +89,23 @@ class _Conn:
         if self.outage.down and self._pooled:
             self.outage.succeeded(bool(rows))
 
+    async def bulk_insert(
+        self, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]
+    ) -> None:
+        # COPY, binary: one round trip, no statement per row and no text to parse (an
+        # `executemany` took over a second for 10,000 sessions, a JSON parameter unpacked by
+        # json_populate_recordset a fifth more than this).
+        if not rows:
+            return
+        try:
+            await self._conn.copy_records_to_table(table, records=rows, columns=list(columns))
+        except Exception as exc:
+            self._failed(exc)
+            raise
+        self.wrote = True
+        if self.outage.down and self._pooled:
+            self.outage.succeeded(True)
+
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Database]:
         async with self._conn.transaction():
