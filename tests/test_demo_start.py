@@ -20,7 +20,8 @@ pytestmark = pytest.mark.e2e
 
 BASH = shutil.which("bash") or "/bin/bash"
 EXPORT = re.compile(
-    r"^export (C=\S+ K=\S+ P=\S+ G=\S+ I=\S+ CLIENT_ID=\S+ CLIENT_SECRET=\S+ BASE=\S+)$", re.M
+    r"^export (C=\S+ K=\S+ P=\S+ G=\S+ I=\S+ CLIENT_ID=\S+ CLIENT_SECRET=\S+ BASE=\S+ ADMIN=\S+)$",
+    re.M,
 )
 
 
@@ -111,7 +112,17 @@ def test_the_printed_export_line_works_in_a_shell(database_url: str, tmp_path: P
     demo = Demo(database_url, tmp_path, "demo", "--port", "0")
     try:
         variables = demo.exports()
-        assert list(variables) == ["C", "K", "P", "G", "I", "CLIENT_ID", "CLIENT_SECRET", "BASE"]
+        assert list(variables) == [
+            "C",
+            "K",
+            "P",
+            "G",
+            "I",
+            "CLIENT_ID",
+            "CLIENT_SECRET",
+            "BASE",
+            "ADMIN",
+        ]
         assert re.fullmatch(r"http://127\.0\.0\.1:\d+", variables["BASE"])
         assert not variables["BASE"].endswith(":0")
         assert re.fullmatch(r'\{"_id":"[0-9a-f]{24}"\}', create_session_with_bash(variables))

@@ -215,6 +215,19 @@ _DUE = (
 )
 
 
+async def _any_due(db: Database, latest: int) -> bool:
+    """Whether some event may be due by `latest` (the furthest time any company is at)."""
+    for status, column in _DUE:
+        row = await db.fetchone(
+            f"SELECT 1 FROM webhook_events WHERE status = ? AND {column} <= ? LIMIT 1",
+            status,
+            latest,
+        )
+        if row is not None:
+            return True
+    return False
+
+
 async def claim_due(
     db: Database,
     now: int,
@@ -227,6 +240,11 @@ async def claim_due(
     racing for one event, one changes it and the other finds it no longer due (PostgreSQL's
     SKIP LOCKED also spares the second the wait). `own_times`: the companies whose time is
     not `now` (the sandbox's clocks), each judged by its own."""
+    # A look that finds nothing takes no write lock: on SQLite a write transaction, even one
+    # that changes nothing, would make every other writer (and process) wait for each look.
+    latest = max([now, *(own_times or {}).values()])
+    if not await _any_due(db, latest):
+        return []
     claim = new_id()
     skip = " FOR UPDATE OF e SKIP LOCKED" if db.dialect == "postgresql" else ""
     # (extra condition, its arguments, that time), the companies of their own time first.
