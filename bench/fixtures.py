@@ -20,6 +20,7 @@ import asyncio
 import json
 import os
 import random
+import resource
 import subprocess
 import sys
 import tempfile
@@ -114,11 +115,17 @@ def document(sessions: int, ids: bool, seed: int = SEED) -> dict[str, Any]:
 
 @dataclass(frozen=True)
 class Figure:
+    """Seconds: wall-clock, and CPU of the load process (user + system), which the load of a
+    shared machine does not inflate (the PostgreSQL server's own CPU is not in it)."""
+
     sessions: int
     backend: str
     ids: bool
     first: float
+    first_cpu: float
     reload: float
+    reload_cpu: float
+    load_average: float
 
 
 def _database_url(backend: str, directory: str) -> str:
@@ -138,16 +145,21 @@ def _postgres(sql: str) -> None:
     asyncio.run(run())
 
 
-def _load(file: Path, url: str) -> float:
+def _cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def _load(file: Path, url: str) -> tuple[float, float]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("PATHSESSIONS_")}
     env["PATHSESSIONS_DATABASE_URL"] = url
     command = [sys.executable, "-m", "pathsessions", "load", "--quiet", str(file)]
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), _cpu()
     done = subprocess.run(command, env=env, capture_output=True, text=True)
     elapsed = time.perf_counter() - started
     if done.returncode != 0:
         raise SystemExit(f"pathsessions load failed: {done.stderr.strip()}")
-    return elapsed
+    return elapsed, _cpu() - cpu
 
 
 def measure(sessions: int, backend: str, ids: bool) -> Figure:
@@ -164,18 +176,20 @@ def measure(sessions: int, backend: str, ids: bool) -> Figure:
         finally:
             if backend == "postgresql":
                 _postgres(f"DROP DATABASE IF EXISTS {DATABASE}")
-    return Figure(sessions, backend, ids, first, reload)
+    return Figure(sessions, backend, ids, *first, *reload, os.getloadavg()[0])
 
 
 def table(figures: list[Figure]) -> str:
     lines = [
-        "| sessions | engine | matched by | first load (s) | reload (s) |",
-        "|---:|---|---|---:|---:|",
+        "| sessions | engine | matched by | first load: s (CPU s) | reload: s (CPU s)"
+        " | load average |",
+        "|---:|---|---|---:|---:|---:|",
     ]
     for f in figures:
         matched = "id" if f.ids else "natural key"
         lines.append(
-            f"| {f.sessions:,} | {f.backend} | {matched} | {f.first:.1f} | {f.reload:.1f} |"
+            f"| {f.sessions:,} | {f.backend} | {matched} | {f.first:.1f} ({f.first_cpu:.1f})"
+            f" | {f.reload:.1f} ({f.reload_cpu:.1f}) | {f.load_average:.1f} |"
         )
     return "\n".join(lines)
 

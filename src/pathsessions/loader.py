@@ -8,7 +8,7 @@ by a natural key, and updated rather than duplicated. The format is in docs/fixt
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -276,7 +276,7 @@ async def load_document(
     doc = _object(document, "$", "document")
     companies = _list(doc, "companies", "$")
     report = LoadReport(progress=progress)
-    async with db.transaction() as tx:
+    async with bulk.roomy(db), db.transaction() as tx:
         if reset:
             for i, raw in enumerate(companies):
                 where = f"companies[{i}]"
@@ -922,8 +922,10 @@ class _Plan:
 
     # `bulk.session_row` values, then created_at and modified_at.
     inserts: list[tuple[Any, ...]] = field(default_factory=list)
-    # `bulk.session_row` values, then modified_at and created_at (None: kept).
+    # `bulk.session_row` values, then modified_at, created_at (None: kept) and the
+    # instructors' ids.
     updates: list[tuple[Any, ...]] = field(default_factory=list)
+    # The new sessions' instructors: session id, position, user id.
     instructors: list[tuple[str, int, str]] = field(default_factory=list)
     # Session id -> path id, root session id, when, its enrollments: the sessions given
     # `enrollments`, in the document's order.
@@ -989,7 +991,8 @@ async def _load_sessions(
         if session_id is not None and session_id in scene.sessions:
             given = draft.created_at if "createdAt" in session else None
             draft = replace(draft, id=session_id)
-            plan.updates.append((*bulk.session_row(draft), clock.now_ms(), given))
+            row = (*bulk.session_row(draft), clock.now_ms(), given, draft.instructor_ids)
+            plan.updates.append(row)
             plan.stored.add(session_id)
         else:
             if session_id is not None:
@@ -997,8 +1000,8 @@ async def _load_sessions(
             else:
                 report.lines.append(f"{at}: new session {draft.id}")
             plan.inserts.append((*bulk.session_row(draft), draft.created_at, draft.created_at))
+            plan.instructors.extend((draft.id, i, u) for i, u in enumerate(draft.instructor_ids))
         plan.seen.add(draft.id)
-        plan.instructors.extend((draft.id, i, u) for i, u in enumerate(draft.instructor_ids))
         scene.put(draft)
         _check_enrolment(scene, plan, clock, session, at, draft)
         report.loaded("sessions")
@@ -1237,12 +1240,9 @@ async def _write_sessions(db: Database, tenant: Company, plan: _Plan) -> None:
     # earlier in the document). Rows within each kind keep the document's order, so a root
     # is written before its children.
     await bulk.insert_sessions(db, plan.inserts)
-    await bulk.replace_sessions(db, plan.updates)
-    replaced = [(session_id,) for session_id in plan.stored]
-    await bulk.delete_rows(db, "session_instructors", ("session_id",), replaced)
-    await bulk.insert_rows(
-        db, "session_instructors", ("session_id", "position", "user_id"), plan.instructors
-    )
+    await bulk.insert_rows(db, "session_instructors", INSTRUCTOR_COLUMNS, plan.instructors)
+    for start in range(0, len(plan.updates), CHUNK):
+        await _replace_sessions(db, plan.updates[start : start + CHUNK])
     await _write_enrollments(db, tenant.id, plan)
     await _write_groups(db, plan)
     for session_id, audience, now, apply in plan.audiences:
@@ -1254,22 +1254,72 @@ async def _write_sessions(db: Database, tenant: Company, plan: _Plan) -> None:
             await audiences.apply(db, tenant.id, stored, audience, now)
 
 
+INSTRUCTOR_COLUMNS = ("session_id", "position", "user_id")
+
+
+async def _replace_sessions(db: Database, updates: list[tuple[Any, ...]]) -> None:
+    """Stored sessions the document lists: those it changes (a field, or the instructors)
+    are overwritten, with modifiedAt now; the others are left as they are, so that a reload
+    writes nothing and a session's modifiedAt says when a load last changed it."""
+    width = len(bulk.SESSION_COLUMNS)
+    ids = [row[0] for row in updates]
+    columns = ", ".join(bulk.SESSION_COLUMNS)
+    stored = {
+        row[0]: row
+        for row in await bulk.rows_of(
+            db,
+            f"SELECT {columns}, created_at FROM path_sessions WHERE " + db.any_of("id"),
+            ids,
+        )
+    }
+    instructors: dict[str, list[str]] = {}
+    for session_id, user_id in await bulk.rows_of(
+        db,
+        "SELECT session_id, user_id FROM session_instructors WHERE "
+        + db.any_of("session_id")
+        + " ORDER BY session_id, position",
+        ids,
+    ):
+        instructors.setdefault(session_id, []).append(user_id)
+    changed: list[tuple[Any, ...]] = []
+    rewritten: list[tuple[str]] = []
+    new_instructors: list[tuple[str, int, str]] = []
+    for row in updates:
+        session_id, created_at, instructor_ids = row[0], row[width + 1], row[-1]
+        before = stored[session_id]
+        if instructor_ids != tuple(instructors.get(session_id, ())):
+            rewritten.append((session_id,))
+            new_instructors.extend((session_id, i, u) for i, u in enumerate(instructor_ids))
+        elif _same(row[:width], before[:width]) and created_at in (None, before[width]):
+            continue
+        changed.append(row[:-1])
+    await bulk.replace_sessions(db, changed)
+    await bulk.delete_rows(db, "session_instructors", ("session_id",), rewritten)
+    await bulk.insert_rows(db, "session_instructors", INSTRUCTOR_COLUMNS, new_instructors)
+
+
+def _same(written: Sequence[Any], stored: Sequence[Any]) -> bool:
+    """Whether values about to be written equal those read back (SQLite reads booleans
+    back as 0 and 1, equal to False and True)."""
+    return all(a == b for a, b in zip(written, stored, strict=True))
+
+
 def _enrollment(
-    existing: tuple[str, int, str, int | None] | None, item: Checked, now: int
+    existing: tuple[Any, ...] | None, item: Checked, now: int
 ) -> tuple[int, int, int | None]:
     """createdAt, modifiedAt and archivedAt of an enrollment written as `item` says, over the
-    stored one (id, createdAt, status, archivedAt) if any: without `createdAt` it keeps its
+    stored one (its id, then its `ENROLLMENT_WRITTEN`) if any: without `createdAt` it keeps its
     own (a new one is made `now`); archived, without `archivedAt` it keeps its own archiving
     date, else now; it is never archived before it was made."""
     _, _, status, created_at, archived_at, _ = item
-    created = now if existing is None else existing[1]
+    created = now if existing is None else int(existing[1])
     if created_at is not None:
         created = created_at
     archived: int | None = None
     if status == "archived":
         archived = archived_at
         if archived is None:
-            kept = None if existing is None else existing[3]
+            kept = None if existing is None else existing[5]
             archived = now if kept is None else kept
     if archived is not None and created_at is None and archived < created:
         created = archived
@@ -1283,22 +1333,17 @@ async def _write_enrollments(db: Database, company_id: str, plan: _Plan) -> None
     session_ids = list(plan.enrollments)
     for start in range(0, len(session_ids), CHUNK):
         chunk = session_ids[start : start + CHUNK]
-        stored: dict[str, dict[str, tuple[str, int, str, int | None]]] = {}
+        stored: dict[str, dict[str, tuple[Any, ...]]] = {}
         reread = [s for s in chunk if s in plan.stored]
         if reread:
             rows = await bulk.rows_of(
                 db,
-                "SELECT session_id, user_id, id, enrolled_at, status, archived_at"
+                f"SELECT session_id, user_id, id, {', '.join(ENROLLMENT_WRITTEN)}"
                 " FROM session_users WHERE " + db.any_of("session_id"),
                 reread,
             )
-            for session_id, user_id, enrollment_id, created, status, archived in rows:
-                stored.setdefault(session_id, {})[user_id] = (
-                    enrollment_id,
-                    int(created),
-                    status,
-                    None if archived is None else int(archived),
-                )
+            for row in rows:
+                stored.setdefault(row[0], {})[row[1]] = row[2:]
         inserts: list[tuple[Any, ...]] = []
         updates: list[tuple[Any, ...]] = []
         deletes: list[tuple[str, str]] = []
@@ -1314,12 +1359,12 @@ async def _write_enrollments(db: Database, company_id: str, plan: _Plan) -> None
                 if existing is None:
                     key = (new_id(), company_id, path_id, session_id, user_id)
                     inserts.append((*key, *values))
-                else:
+                elif not _same(values, existing[1:]):
                     updates.append((existing[0], *values))
             listed = {item[0] for item in items}
             deletes.extend((session_id, u) for u in had if u not in listed)
             # The scene set is a write like any other: its session events are recorded.
-            before = {u for u, e in had.items() if e[2] == "published"}
+            before = {u for u, e in had.items() if e[4] == "published"}
             after = {item[0] for item in items if item[2] == "published"}
             if after - before or before - after:
                 events.append(

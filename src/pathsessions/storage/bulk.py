@@ -14,11 +14,10 @@ Call these inside a transaction: a batch is not atomic alone.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import AsyncIterator, Iterable, Iterator, Sequence
+from contextlib import asynccontextmanager
 from itertools import islice
 from typing import Any
-
-import msgspec
 
 from ..core.model import NewSession
 from .database import Database
@@ -28,9 +27,29 @@ from .sessions import _WRITTEN, _written
 # per-statement cost vanishes, small enough that a batch's JSON stays a few megabytes.
 BATCH = 5_000
 
-_encode = msgspec.json.Encoder().encode
-
 Rows = Iterable[Sequence[Any]]
+
+# SQLite's page cache while a bulk write runs, in KiB (a negative cache_size), instead of its
+# default 2 MiB. Rows inserted in key order of none of a table's indexes land all over each
+# index: once an index outgrows the cache, every row reads pages back. Measured, inserting
+# 300,000 enrollments into a table of six indexes: about half the time with 500 MiB. Pages
+# are taken as they are used, so a small load does not grow the process.
+SQLITE_CACHE_KIB = 262_144
+
+
+@asynccontextmanager
+async def roomy(db: Database) -> AsyncIterator[None]:
+    """On SQLite, a larger page cache for the duration (`SQLITE_CACHE_KIB`), then the one the
+    connection had; nothing on PostgreSQL, whose buffers are the server's."""
+    if db.dialect != "sqlite":
+        yield
+        return
+    row = await db.fetchone("PRAGMA cache_size")
+    await db.execute(f"PRAGMA cache_size = -{SQLITE_CACHE_KIB}")
+    try:
+        yield
+    finally:
+        await db.execute(f"PRAGMA cache_size = {int(row[0]) if row else -2000}")
 
 
 def _batches(rows: Rows, size: int = BATCH) -> Iterator[list[Sequence[Any]]]:
@@ -39,8 +58,28 @@ def _batches(rows: Rows, size: int = BATCH) -> Iterator[list[Sequence[Any]]]:
         yield batch
 
 
-def _json(columns: Sequence[str], batch: list[Sequence[Any]]) -> str:
-    return _encode([dict(zip(columns, row, strict=True)) for row in batch]).decode()
+# Table -> column -> its SQL type, as PostgreSQL names it: the schema is the program's, the
+# same in every database it opens.
+_types: dict[str, dict[str, str]] = {}
+
+
+async def _unnest(db: Database, table: str, columns: Sequence[str]) -> str:
+    """`unnest(?::type[], ...) AS v(columns)`: rows given column by column (`_arrays`),
+    each array typed as its column is."""
+    types = _types.get(table)
+    if types is None:
+        rows = await db.fetchall(
+            "SELECT a.attname, format_type(a.atttypid, a.atttypmod) FROM pg_attribute a"
+            " WHERE a.attrelid = CAST(? AS regclass) AND a.attnum > 0 AND NOT a.attisdropped",
+            table,
+        )
+        types = _types[table] = {row[0]: row[1] for row in rows}
+    arrays = ", ".join(f"?::{types[c]}[]" for c in columns)
+    return f"unnest({arrays}) AS v({', '.join(columns)})"
+
+
+def _arrays(batch: list[Sequence[Any]]) -> list[list[Any]]:
+    return [list(column) for column in zip(*batch, strict=True)]
 
 
 async def insert_rows(
@@ -55,12 +94,9 @@ async def insert_rows(
         for batch in _batches(rows):
             await db.executemany(sql, batch)
         return
-    sql = (
-        f"INSERT INTO {table} ({names}) SELECT {names}"
-        f" FROM json_populate_recordset(NULL::{table}, ?::json) {conflict}"
-    )
+    sql = f"INSERT INTO {table} ({names}) SELECT * FROM {await _unnest(db, table, columns)}"
     for batch in _batches(rows):
-        await db.execute(sql, _json(columns, batch))
+        await db.execute(f"{sql} {conflict}", *_arrays(batch))
 
 
 async def update_rows(
@@ -78,12 +114,10 @@ async def update_rows(
         return
     sets = ", ".join(f"{c} = v.{c}" for c in columns)
     where = " AND ".join(f"t.{k} = v.{k}" for k in keys)
-    sql = (
-        f"UPDATE {table} t SET {sets}"
-        f" FROM json_populate_recordset(NULL::{table}, ?::json) v WHERE {where}"
-    )
+    values = await _unnest(db, table, [*keys, *columns])
+    sql = f"UPDATE {table} t SET {sets} FROM {values} WHERE {where}"
     for batch in _batches(rows):
-        await db.execute(sql, _json([*keys, *columns], batch))
+        await db.execute(sql, *_arrays(batch))
 
 
 async def delete_rows(db: Database, table: str, keys: Sequence[str], rows: Rows) -> None:
@@ -94,12 +128,9 @@ async def delete_rows(db: Database, table: str, keys: Sequence[str], rows: Rows)
             await db.executemany(f"DELETE FROM {table} WHERE {where}", batch)
         return
     where = " AND ".join(f"t.{k} = v.{k}" for k in keys)
-    sql = (
-        f"DELETE FROM {table} t USING json_populate_recordset(NULL::{table}, ?::json) v"
-        f" WHERE {where}"
-    )
+    sql = f"DELETE FROM {table} t USING {await _unnest(db, table, keys)} WHERE {where}"
     for batch in _batches(rows):
-        await db.execute(sql, _json(keys, batch))
+        await db.execute(sql, *_arrays(batch))
 
 
 # --- Path sessions, as the fixture loader writes them -------------------------------------------
@@ -128,12 +159,13 @@ async def replace_sessions(db: Database, rows: Rows) -> None:
             await db.executemany(sql, [(*row[1:], row[0]) for row in batch])
         return
     sets = ", ".join(f"{c} = v.{c}" for c in columns[:-1])
+    values = await _unnest(db, "path_sessions", ("id", *columns))
     sql = (
         f"UPDATE path_sessions t SET {sets}, created_at = COALESCE(v.created_at, t.created_at)"
-        " FROM json_populate_recordset(NULL::path_sessions, ?::json) v WHERE t.id = v.id"
+        f" FROM {values} WHERE t.id = v.id"
     )
     for batch in _batches(rows):
-        await db.execute(sql, _json(("id", *columns), batch))
+        await db.execute(sql, *_arrays(batch))
 
 
 async def rows_of(
