@@ -1413,6 +1413,7 @@ async def _write_groups(db: Database, plan: _Plan) -> None:
                 for session_id in chunk
                 for group_ids, now in (plan.groups[session_id],)
                 for group_id in group_ids
+                if group_id not in had.get(session_id, ())
             ],
             conflict="ON CONFLICT (session_id, group_id) DO NOTHING",
         )
