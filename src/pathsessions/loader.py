@@ -1236,10 +1236,14 @@ CHUNK = 20_000
 
 
 async def _write_sessions(db: Database, tenant: Company, plan: _Plan) -> None:
-    # New sessions first: a stored session may become the child of one (its root listed
-    # earlier in the document). Rows within each kind keep the document's order, so a root
-    # is written before its children.
+    # New sessions first: a stored session may become the child of one. Rows go in the order
+    # of their primary key, so each index grows at a few places instead of all over it (ids
+    # given in a document come in any order); but root sessions before children, so that each
+    # row's root exists when it is checked.
+    root = bulk.SESSION_COLUMNS.index("root_session_id")
+    plan.inserts.sort(key=lambda row: (row[root] is not None, row[0]))
     await bulk.insert_sessions(db, plan.inserts)
+    plan.instructors.sort()
     await bulk.insert_rows(db, "session_instructors", INSTRUCTOR_COLUMNS, plan.instructors)
     for start in range(0, len(plan.updates), CHUNK):
         await _replace_sessions(db, plan.updates[start : start + CHUNK])
@@ -1372,6 +1376,7 @@ async def _write_enrollments(db: Database, company_id: str, plan: _Plan) -> None
                 )
         await bulk.delete_rows(db, "session_users", ("session_id", "user_id"), deletes)
         await bulk.update_rows(db, "session_users", ("id",), ENROLLMENT_WRITTEN, updates)
+        inserts.sort(key=lambda row: (row[3], row[4]))  # (session_id, user_id): the key's order
         await bulk.insert_rows(
             db, "session_users", (*ENROLLMENT_KEYS, *ENROLLMENT_WRITTEN), inserts
         )
