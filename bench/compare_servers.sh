@@ -13,7 +13,8 @@ VENV="${1:?the virtualenv}" SECONDS_EACH="${2:-10}" ROUNDS="${3:-3}"
 PORT=8790
 SCRIPT="$(mktemp)"
 trap 'rm -f "$SCRIPT"' EXIT
-# The create-session request of bench.py: a ≈ 250-byte JSON body and its credentials.
+# The create-session request of the benchmark (bench/scenarios/v1.py): a ≈ 250-byte JSON
+# body and its credentials.
 cat > "$SCRIPT" <<'LUA'
 wrk.method = "POST"
 wrk.body = '{"sessionName":"Benchmark cohort 0001","startDate":"2030-01-01T09:00:00.000Z",'

@@ -4,7 +4,8 @@ It reads the whole body and answers a JSON object shaped like a create answer, w
 headers our app sends, so the only difference from a `pathsessions serve` run is our own work
 (routing, auth, validation, SQL). It answers every method and path alike, GET included, so
 read scenarios compare with it too; their answers are larger than these 34 bytes (a session
-with its path is ≈ 27 kB), so for them the gap also prices the bytes. Run by bench/bench.py:
+with its path is ≈ 27 kB), so for them the gap also prices the bytes. The benchmark runs it
+(bench/servers.py) as:
 
     .venv/bin/python bench/raw_app.py --host 127.0.0.1 --port 8001 --workers 1
 

@@ -15,7 +15,17 @@ from pathsessions.api.v2 import errors as v2_errors
 from pathsessions.core.errors import ErrorCode
 
 PACKAGE = Path(__file__).resolve().parent.parent / "src" / "pathsessions"
-CORE_LEAVES = {"model", "values", "ids", "clock", "errors", "keys", "tokens", "listing"}
+CORE_LEAVES = {
+    "model",
+    "values",
+    "ids",
+    "clock",
+    "errors",
+    "keys",
+    "tokens",
+    "listing",
+    "webhook_records",
+}
 
 
 def module_name(path: Path) -> str:
@@ -62,7 +72,15 @@ def layer(module: str) -> str:
         return "core-leaf" if len(parts) > 2 and parts[2] in CORE_LEAVES else "core"
     if parts[1] == "api" and len(parts) > 2 and re.fullmatch(r"v\d+", parts[2]):
         return f"api.{parts[2]}"
-    return {"api": "api", "web": "web", "storage": "storage", "cli": "cli"}.get(parts[1], "outer")
+    layers = {
+        "api": "api",
+        "web": "web",
+        "storage": "storage",
+        "cli": "cli",
+        "sandbox": "sandbox",
+        "delivery": "delivery",
+    }
+    return layers.get(parts[1], "outer")
 
 
 # What each layer may import of ours, besides itself.
@@ -72,7 +90,15 @@ ALLOWED = {
     "core": {"core-leaf", "storage", "package"},
     "web": {"package"},
     "api": {"core", "core-leaf", "web", "storage", "outer", "package"},
+    # The sandbox is version-neutral: no API version, and of the outer modules only these.
+    "sandbox": {"core", "core-leaf", "web", "storage", "api", "outer", "package"},
+    # The webhook delivery worker: the core's rules and storage, handed its settings.
+    "delivery": {"core", "core-leaf", "storage", "package"},
 }
+SANDBOX_OUTER = {"pathsessions.settings", "pathsessions.loader", "pathsessions.documents"}
+# The one module of an API version the sandbox uses: the learner's statistics it answers after
+# recording progress are v2's user-stats item, as v2 shows it.
+SANDBOX_VERSIONED = {"pathsessions.api.v2.progress_views"}
 
 
 def test_the_graph_sees_the_layers() -> None:
@@ -81,6 +107,8 @@ def test_the_graph_sees_the_layers() -> None:
     assert "pathsessions.core.model" in GRAPH["pathsessions.storage.sessions"]
     assert "pathsessions.core.sessions" in GRAPH["pathsessions.api.v1.handlers"]
     assert layer("pathsessions.api.v1.handlers") == "api.v1"
+    assert layer("pathsessions.sandbox.hooks") == "sandbox"
+    assert "pathsessions.web.pipeline" in GRAPH["pathsessions.sandbox.hooks"]
 
 
 @pytest.mark.parametrize("module", sorted(GRAPH))
@@ -94,8 +122,18 @@ def test_imports_point_inward(module: str) -> None:
             # A version sees the core, web/ and the shared api modules, never another version.
             assert not theirs.startswith("api.v"), f"{module} imports {target}"
             continue
+        if mine == "sandbox" and target in SANDBOX_VERSIONED:
+            continue
         if mine in ALLOWED:
             assert theirs in ALLOWED[mine], f"{module} ({mine}) imports {target} ({theirs})"
+    if mine == "sandbox":
+        outer = {t for t in GRAPH[module] if layer(t) == "outer"}
+        assert outer <= SANDBOX_OUTER, f"{module} imports {outer - SANDBOX_OUTER}"
+    if theirs_sandbox := [t for t in GRAPH[module] if layer(t) == "sandbox"]:
+        # Only the composition root knows the sandbox.
+        assert mine == "sandbox" or module == "pathsessions.app", (
+            f"{module} imports {theirs_sandbox}"
+        )
     if mine == "storage":
         # Settings is the only top-level module storage could want; it needs none.
         assert not any(layer(t) == "outer" for t in GRAPH[module])

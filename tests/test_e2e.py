@@ -290,6 +290,19 @@ def test_demo_prints_a_working_key(database_url: str, servers: Servers) -> None:
         ).json()["access_token"]
         groups = http.get("/api/v1/groups", headers={"Authorization": f"Bearer {token}"})
         assert groups.status_code == 200
+        # The sandbox is on, with the admin token printed.
+        [admin_token] = re.findall(r"^\s+admin token: (\S+) ", server.stdout, re.M)
+        clock = http.get("/__admin/clock", headers={"Authorization": f"Bearer {admin_token}"})
+        assert clock.status_code == 200
+        # The example call it prints answers what the server received last.
+        call = f"curl -s '{server.base_url}/__admin/requests?limit=1' -H 'Authorization: Bearer"
+        assert call in server.stdout
+        journal = http.get(
+            "/__admin/requests",
+            params={"limit": 1},
+            headers={"Authorization": f"Bearer {admin_token}"},
+        )
+        assert [entry["operation"] for entry in journal.json()] == ["listGroups"]
     stop_cleanly(server)
     assert printed["API key"] not in server.stderr
     assert token not in server.stderr

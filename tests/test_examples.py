@@ -1,7 +1,7 @@
 """The shell examples of README.md and docs/*.md run as pasted, against a real server.
 
 Each document's fenced blocks run in order, with bash, in a fresh directory, with the
-variables a running demo exported (`C K P G I CLIENT_ID CLIENT_SECRET BASE`). The HTML comment
+variables a running demo exported (`C K P G I CLIENT_ID CLIENT_SECRET BASE ADMIN`). The HTML comment
 on the line above a block says how (the convention is in the README, under "Quick start"):
 
 - none: an `sh` block runs, and must exit 0 with no `"error"` in its output;

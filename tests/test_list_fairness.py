@@ -1,6 +1,7 @@
 """One company's lists do not starve the others (docs/api.md, decision 72): a real
 `pathsessions serve` process, a large company running ten full lists at once, and another
-company's reads timed meanwhile (their p99 is printed; `pytest -s` shows it).
+company's reads timed meanwhile and without them: their p99 during the lists stays within 2x
+of their idle p99 (`pytest -n0 -s` prints both).
 
 Over its cap of concurrent streamed answers (`PATHSESSIONS_MAX_LISTS_PER_COMPANY`) a company
 is answered 429 `tooManyRequests` with `Retry-After` at once, before any of its list is read.
@@ -16,6 +17,7 @@ import signal
 import socket
 import subprocess
 import time
+from pathlib import Path
 
 import httpx
 import pytest
@@ -27,10 +29,14 @@ from pathsessions.web.ratelimit import LocalStreamSlots, RedisStreamSlots
 from support.realserver import HEADERS, SESSIONS, Server, Servers, body, created_id, load_example
 
 new_id = ObjectIdFactory()
-LARGE_SESSIONS = 20_000
+LARGE_SESSIONS = 28_000
 LARGE_KEY = "large-company-key-0123456789abcdefghijklmnop"
 LISTERS = 10
-SAMPLES = 500
+SAMPLES = 1_000
+ROUNDS = 10
+ATTEMPTS = 3
+# Below this an idle p99 is the machine's noise, not the server's (see its use).
+P99_FLOOR = 0.0025
 
 
 async def seed_large_company(database_url: str) -> str:
@@ -84,22 +90,31 @@ async def seed_large_company(database_url: str) -> str:
     return company
 
 
-def listers(server: Server, company: str) -> subprocess.Popen[bytes]:
+def listers(server: Server, company: str, log: Path) -> subprocess.Popen[bytes]:
     """LISTERS clients of the large company, each listing its sessions again and again, and
     waiting as told when refused: in processes of their own (curl), so that reading tens of
     MB does not slow the client whose times are measured."""
     url = f"{server.base_url}/api/v1/paths/sessions"
+    # Each answer's status is logged as soon as its head arrives (awk reads the head curl
+    # prints), so a list still in progress when the clients are killed is counted.
     one = (
-        f"while :; do code=$(nice -n 19 curl -s -o /dev/null -w '%{{http_code}}' "
-        f"-H 'X-company-id: {company}' -H 'X-apiKey: {LARGE_KEY}' {url}); "
-        f'echo "$code" >> "$LOG"; [ "$code" = 429 ] && sleep 1; done'
+        f"while :; do nice -n 19 curl -s -D - -o /dev/null -H 'X-company-id: {company}'"
+        f" -H 'X-apiKey: {LARGE_KEY}' {url}"
+        " | awk 'NR == 1 { print $2; fflush(); if ($2 == 429) exit 1 }' >> \"$LOG\""
+        " || sleep 1; done"
     )
     script = " & ".join([one] * LISTERS) + " & wait"
     return subprocess.Popen(
         [shutil.which("bash") or "/bin/bash", "-c", script],
-        env={**os.environ, "LOG": str(server.stdout_path.with_suffix(".lists"))},
+        env={**os.environ, "LOG": str(log)},
         start_new_session=True,
     )
+
+
+def stop(lists: subprocess.Popen[bytes]) -> None:
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(lists.pid, signal.SIGKILL)
+    lists.wait()
 
 
 def get_times(server: Server, path: str, count: int) -> list[float]:
@@ -154,28 +169,65 @@ def test_ten_lists_of_one_company_do_not_slow_another(database_url: str, servers
         assert refused.headers["retry-after"] == "1"
         other = httpx.get(f"{server.base_url}/api/v1/paths/sessions", headers=HEADERS)
         assert other.status_code == 200, other.text
-    # Ten lists of the large company, again and again, while the other company reads.
+    # The aim (docs/api.md, decision 72): another company's p99 during the lists within 2x of
+    # its idle p99. Idle, a read takes about 0.3 ms and its p99 on a quiet machine is under a
+    # millisecond, so 2x of it would time the machine rather than the server: on two cores
+    # shared with the listers' processes, a read that waits once for the scheduler (a time
+    # slice, milliseconds) lands in the p99. Hence the floor. And up to ATTEMPTS measurements:
+    # what else runs on the machine only ever adds to the times, and on a loaded one (load
+    # average 7 on two cores) it pushed one measurement in ten over the bound; a server whose
+    # lists hold its loop fails every one. When lists were read 500 sessions at a time (a
+    # batch held the loop for 5 to 10 ms, and their garbage brought full collections of 10 to
+    # 20 ms), this p99 was 21 ms against an idle 5 ms, measured here.
+    log = server.stdout_path.with_suffix(".lists")
     get_times(server, path, 50)  # warm up
-    idle = p99(get_times(server, path, SAMPLES))
-    lists = listers(server, company)
-    try:
-        time.sleep(1.0)
-        loaded = p99(get_times(server, path, SAMPLES))
-    finally:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(lists.pid, signal.SIGKILL)
-        lists.wait()
-    codes = server.stdout_path.with_suffix(".lists").read_text().split()
-    print(
-        f"\n[lists] get-by-id p99 idle {idle * 1000:.2f} ms, during {LISTERS} lists"
-        f" {loaded * 1000:.2f} ms; list answers {sorted(set(codes))}: {len(codes)}"
-    )
-    assert "200" in codes
+    measured: list[str] = []
+    for _ in range(ATTEMPTS):
+        idle, loaded = measure(server, path, company, log)
+        bound = 2 * max(p99(idle), P99_FLOOR)
+        measured.append(
+            f"p50/p99: idle {ms(p50(idle))}/{ms(p99(idle))} ms, during {LISTERS} lists"
+            f" {ms(p50(loaded))}/{ms(p99(loaded))} ms (bound {ms(bound)})"
+        )
+        print(f"\n[lists] get-by-id of another company, {measured[-1]}")
+        if p99(loaded) <= bound:
+            break
+    else:
+        pytest.fail("another company's p99 during the lists, over 2x idle: " + "; ".join(measured))
+    codes = log.read_text().split()
     assert "429" in codes
-    # Without the cap and the pacing, this p99 was 440 ms (idle: 3 ms) on the machine these
-    # figures come from; with them, 12 to 116 ms. Within 2x of idle is the aim (docs/api.md,
-    # decision 72), not met on a loaded machine: this bound guards against losing what was won.
-    assert loaded < 0.25, f"p99 {loaded * 1000:.0f} ms during the lists"
+
+
+def measure(server: Server, path: str, company: str, log: Path) -> tuple[list[float], list[float]]:
+    """Another company's get-by-id times, without and with ten lists of `company` running.
+
+    In rounds, each timing reads while the listers run, then once they are gone (the server
+    stops a list whose client leaves), so that whatever else the machine does meanwhile weighs
+    on both sets alike. Stopped listers (SIGSTOP) would not do: the socket buffers take
+    megabytes of a list before the server has to wait for its client."""
+    idle: list[float] = []
+    loaded: list[float] = []
+    for _ in range(ROUNDS):
+        begun = log.read_text().split().count("200") if log.exists() else 0
+        lists = listers(server, company, log)
+        try:
+            time.sleep(0.3)  # a list is under way: one of them was let in, the others told to wait
+            loaded += get_times(server, path, SAMPLES // ROUNDS)
+            # A list was in progress in this round (the cap lets one in at a time).
+            assert log.read_text().split().count("200") > begun
+        finally:
+            stop(lists)
+        time.sleep(0.1)
+        idle += get_times(server, path, SAMPLES // ROUNDS)
+    return idle, loaded
+
+
+def p50(times: list[float]) -> float:
+    return sorted(times)[len(times) // 2]
+
+
+def ms(seconds: float) -> str:
+    return f"{seconds * 1000:.2f}"
 
 
 # --- The slots themselves --------------------------------------------------------------------

@@ -1,5 +1,5 @@
 """`pathsessions load` of a large document: progress on a terminal only, a summary by kind,
-generated keys once at the very end (or in a 0600 file), `--quiet`, and a word about YAML."""
+generated keys once at the very end (or in a 0600 file), and `--quiet`."""
 
 from __future__ import annotations
 
@@ -119,17 +119,6 @@ def test_quiet_prints_nothing_but_a_generated_key(load: Any, tmp_path: Path) -> 
     assert (code, err) == (0, "")
     assert out.splitlines()[2].startswith("New API keys, shown only this once")
     assert "loaded" not in out
-
-
-def test_a_yaml_document_says_which_formats_are_read(load: Any, tmp_path: Path) -> None:
-    path = tmp_path / "companies.yaml"
-    path.write_text("companies:\n  - name: Acme\n", encoding="utf-8")
-    code, out, err = load(str(path))
-    assert (code, out) == (1, "")
-    assert err == (
-        f"error: {path}: YAML is not read yet; pathsessions load reads JSON documents "
-        "(docs/fixtures.md): convert it to JSON first\n"
-    )
 
 
 # --- the progress bar, on a terminal and off it ----------------------------------------------

@@ -5,6 +5,7 @@ or nothing, and the statements a load sends do not grow with its sessions."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 import random
 from collections.abc import AsyncIterator, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
@@ -12,8 +13,10 @@ from typing import Any
 
 import pytest
 
+from pathsessions.core.webhook_records import Subscription
 from pathsessions.loader import FixtureError, load_document
 from pathsessions.storage import Database
+from pathsessions.storage import webhooks as webhook_store
 from pathsessions.storage.database import Row
 
 TABLES = (
@@ -229,3 +232,28 @@ async def test_the_statements_of_a_load_do_not_grow_with_its_sessions(
         and any(table in s for table in session_tables)
     ]
     assert writes == []
+
+
+async def test_a_load_records_its_enrollment_events_in_one_batch(db: Database) -> None:
+    """With a subscription to enrollments, each new session's enrollments queue one event;
+    the company's subscriptions are read once for them all, not once per event."""
+    doc = document(200, ids=True)
+    company = doc["companies"][0]
+    sessions, company["sessions"] = company["sessions"], []
+    await load_document(db, doc)
+    subscription = Subscription(
+        id="6f0000000000000000000001",
+        event_type="path.session.users.enrolled",
+        name="enrolled",
+        url="http://127.0.0.1:9/enrolled",
+        status="active",
+    )
+    await webhook_store.insert_subscription(db, company["id"], subscription, "s" * 32, 0)
+    company["sessions"] = sessions
+    sent: list[str] = []
+    await load_document(Counting(db, sent), doc)
+    rows = await db.fetchall("SELECT subscription_id, status, payload FROM webhook_events")
+    assert len(rows) == 200
+    assert {(r[0], r[1]) for r in rows} == {(subscription.id, "pending")}
+    assert {json.loads(r[2])["data"]["sessionId"] for r in rows} == {s["id"] for s in sessions}
+    assert len([s for s in sent if "webhook_subscriptions" in s]) == 1

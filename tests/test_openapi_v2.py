@@ -22,8 +22,8 @@ from pathsessions.app import App
 
 pytestmark = pytest.mark.backend_independent
 
-# (METHOD, path) -> operationId in the published document, for what §2, §4, §5, §6 and §7 of the
-# v2 contract serve.
+# (METHOD, path) -> operationId in the published documents, for what §2, §4, §5, §6, §7 and §8
+# of the v2 contract serve.
 PUBLISHED: dict[tuple[str, str], str] = {
     ("POST", "/api/v2/oauth2/token"): "v2.authentication.GenerateTokenController_generateToken",
     ("GET", "/api/v2/paths/sessions"): "v2.paths.GetAllPathSessionsController_getAllPathSessions",
@@ -92,6 +92,34 @@ PUBLISHED: dict[tuple[str, str], str] = {
         "DELETE",
         "/api/v2/paths/{pathId}/sessions/{sessionId}/self-enrollments/{userId}",
     ): "v2.paths.ArchiveSelfEnrollmentController_archiveSelfEnrollment",
+    # §8 webhooks.
+    **{
+        (method, f"/api/v2/webhooks/subscriptions{rest}"): f"v2.webhook.subscriptions.{name}"
+        for method, rest, name in [
+            ("POST", "", "CreateSubscriptionController_createSubscription"),
+            ("GET", "", "GetSubscriptionsController_getSubscriptions"),
+            ("GET", "/{subscriptionId}", "GetSubscriptionController_getSubscription"),
+            ("PATCH", "/{subscriptionId}", "UpdateSubscriptionController_updateSubscription"),
+            ("DELETE", "/{subscriptionId}", "DeleteSubscriptionController_deleteSubscription"),
+            ("GET", "/{subscriptionId}/events", "GetEventsController_getEvents"),
+            ("GET", "/{subscriptionId}/secrets", "GetSigningSecretController_getSigningSecret"),
+            (
+                "POST",
+                "/{subscriptionId}/events/retry-failure",
+                "RetryEventFailuresController_retryEventFailures",
+            ),
+            (
+                "POST",
+                "/{subscriptionId}/events/retry-success",
+                "RetryEventSuccessesController_retryEventSuccesses",
+            ),
+            (
+                "POST",
+                "/{subscriptionId}/secrets/rotate",
+                "RotateSigningSecretController_rotateSigningSecret",
+            ),
+        ]
+    },
 }
 
 # The published schemas' property names we serve: (required, optional).
@@ -196,6 +224,12 @@ ENROLLMENT = (
     {"_id", "createdAt", "isSelfEnrolled", "sessionId", "status", "userId"},
     {"archivedAt", "modifiedAt"},
 )
+SUBSCRIPTION_BODY = ({"eventType", "name", "url"}, set[str]())
+SUBSCRIPTION = ({"eventType", "name", "url", "_id", "status"}, set[str]())
+SUBSCRIPTION_PATCH = (set[str](), {"name", "status", "url"})
+SIGNING_SECRET = ({"secret"}, set[str]())
+WEBHOOK_EVENT = ({"_id", "createdAt", "status", "payload"}, set[str]())
+RETRY_BODY = ({"startDate", "endDate"}, set[str]())
 
 Shape = tuple[set[str], set[str]]
 # operationId -> (the request body's shape or None, the success answer's shape; for a list,
@@ -233,6 +267,35 @@ SHAPES: dict[str, tuple[Shape | None, Shape | None]] = {
     "v2.paths.GetSessionAudienceController_getSessionAudience": (None, AUDIENCE),
     "v2.paths.UpdateSessionAudienceController_updateSessionAudience": (AUDIENCE, AUDIENCE),
     "v2.paths.ArchiveSelfEnrollmentController_archiveSelfEnrollment": (None, None),
+    # §8 webhooks.
+    "v2.webhook.subscriptions.CreateSubscriptionController_createSubscription": (
+        SUBSCRIPTION_BODY,
+        SUBSCRIPTION,
+    ),
+    "v2.webhook.subscriptions.GetSubscriptionsController_getSubscriptions": (None, SUBSCRIPTION),
+    "v2.webhook.subscriptions.GetSubscriptionController_getSubscription": (None, SUBSCRIPTION),
+    "v2.webhook.subscriptions.UpdateSubscriptionController_updateSubscription": (
+        SUBSCRIPTION_PATCH,
+        SUBSCRIPTION,
+    ),
+    "v2.webhook.subscriptions.DeleteSubscriptionController_deleteSubscription": (None, None),
+    "v2.webhook.subscriptions.GetEventsController_getEvents": (None, WEBHOOK_EVENT),
+    "v2.webhook.subscriptions.GetSigningSecretController_getSigningSecret": (
+        None,
+        SIGNING_SECRET,
+    ),
+    "v2.webhook.subscriptions.RotateSigningSecretController_rotateSigningSecret": (
+        None,
+        SIGNING_SECRET,
+    ),
+    "v2.webhook.subscriptions.RetryEventFailuresController_retryEventFailures": (
+        RETRY_BODY,
+        None,
+    ),
+    "v2.webhook.subscriptions.RetryEventSuccessesController_retryEventSuccesses": (
+        RETRY_BODY,
+        None,
+    ),
 }
 
 # The business errors the published document gives each operation, with their status.
@@ -329,6 +392,37 @@ PUBLISHED_ERRORS: dict[str, dict[str, int]] = {
         "sessionNotFound": 404,
         "learnerNotEnrolled": 404,
     },
+    # §8 webhooks; `urlUnreachable` (create, edit) needs a probe call, which we never make.
+    "v2.webhook.subscriptions.CreateSubscriptionController_createSubscription": {
+        "subscriptionAlreadyExists": 400,
+        "subscriptionsLimitReached": 400,
+    },
+    "v2.webhook.subscriptions.GetSubscriptionsController_getSubscriptions": {},
+    "v2.webhook.subscriptions.GetSubscriptionController_getSubscription": {
+        "subscriptionNotFound": 404
+    },
+    "v2.webhook.subscriptions.UpdateSubscriptionController_updateSubscription": {
+        "subscriptionAlreadyExists": 400,
+        "subscriptionNotFound": 404,
+    },
+    "v2.webhook.subscriptions.DeleteSubscriptionController_deleteSubscription": {
+        "subscriptionNotFound": 404
+    },
+    "v2.webhook.subscriptions.GetEventsController_getEvents": {"subscriptionNotFound": 404},
+    "v2.webhook.subscriptions.GetSigningSecretController_getSigningSecret": {
+        "subscriptionNotFound": 404
+    },
+    "v2.webhook.subscriptions.RotateSigningSecretController_rotateSigningSecret": {
+        "subscriptionNotFound": 404
+    },
+    "v2.webhook.subscriptions.RetryEventFailuresController_retryEventFailures": {
+        "invalidRetryTimeframe": 400,
+        "activeSubscriptionNotFound": 404,
+    },
+    "v2.webhook.subscriptions.RetryEventSuccessesController_retryEventSuccesses": {
+        "invalidRetryTimeframe": 400,
+        "activeSubscriptionNotFound": 404,
+    },
 }
 
 # What every authenticated v2 operation can answer, whatever it does.
@@ -421,6 +515,7 @@ async def test_every_operation_served_under_a_published_path_has_its_published_i
     # prefix).
     for op_id in ours.values():
         assert re.fullmatch(r"(v2\.\w+\.)+\w+Controller_\w+", op_id), op_id
+        assert re.fullmatch(r"v2(?:\.\w+)+\.\w+Controller_\w+", op_id), op_id
 
 
 async def test_bodies_and_answers_have_the_published_property_names(

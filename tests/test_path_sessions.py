@@ -707,6 +707,6 @@ async def test_a_list_stops_when_its_client_has_gone(app: App, world: World, db:
         "headers": [(b"x-company-id", world.company.encode()), (b"x-apikey", world.key.encode())],
     }
     await app(scope, receive, send)
-    # Batches of 500: a complete answer would take three chunks and the closing bracket.
+    # Chunks of 50 sessions: a complete answer would take 25 and the closing bracket.
     assert len([c for c in chunks if c]) == 1
     assert chunks[0].startswith(b'[{"sessionName"')

@@ -47,6 +47,9 @@ CHILD_SESSION = "6d0000000000000000000003"  # KEPT_SESSION's
 AUDIENCE_SESSION = "6d0000000000000000000004"
 # Only the delete route gets these, so the sessions the other routes read stay in place.
 DISPOSABLE_SESSIONS = [f"6d00000000000000000000{n:02x}" for n in range(16, 20)]
+# Webhook subscriptions of ACME: one kept (with events), and some only the delete route gets.
+KEPT_SUBSCRIPTION = "7b0000000000000000000001"
+DISPOSABLE_SUBSCRIPTIONS = [f"7b00000000000000000000{n:02x}" for n in range(16, 20)]
 START = "2031-01-01T09:00:00.000Z"
 END = "2031-06-30T17:00:00.000Z"
 
@@ -58,6 +61,7 @@ PATH_PARAMETERS: dict[str, list[str]] = {
     "userId": [WORLD.owner, WORLD.instructor, WORLD.second_instructor],
     "sessionId": [KEPT_SESSION, OTHER_PATH_SESSION, CHILD_SESSION, AUDIENCE_SESSION],
     "childSessionId": [CHILD_SESSION, KEPT_SESSION],
+    "subscriptionId": [KEPT_SUBSCRIPTION],
 }
 BODY_FIELDS: dict[str, list[Any]] = {
     "mainInstructorId": [WORLD.instructor, WORLD.owner],
@@ -65,6 +69,9 @@ BODY_FIELDS: dict[str, list[Any]] = {
     "groupId": [WORLD.root_group, WORLD.sales_group],
     "startDate": [START],
     "endDate": [END],
+    # Loopback targets only: deliveries to them are refused (the default), so no generated
+    # URL is ever called.
+    "url": ["http://127.0.0.1:9/hook", "https://[::1]/hook"],
 }
 
 
@@ -81,6 +88,8 @@ def before_call(context: schemathesis.HookContext, case: Case, kwargs: Any) -> N
         known = PATH_PARAMETERS.get(name)
         if name == "sessionId" and case.operation.method == "delete":
             known = DISPOSABLE_SESSIONS
+        if name == "subscriptionId" and case.operation.method == "delete":
+            known = DISPOSABLE_SUBSCRIPTIONS
         if known and positive:
             case.path_parameters[name] = swap(generated, value, known)
     # A body is swapped into only when all of it is valid: a negative case must stay invalid
@@ -126,6 +135,7 @@ async def _load_world(settings: Settings) -> str:
     try:
         await load_document(app.db, document)
         await _learners(app.db)
+        await _add_subscriptions(app.db)
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://setup") as client:
             credential = WORLD.credential
@@ -153,6 +163,28 @@ async def _learners(db: Database) -> None:
         ),
     )
     await unenrol(db, KEPT_SESSION, users[2:], 1_893_500_000_000)
+
+
+async def _add_subscriptions(db: Database) -> None:
+    """ACME's webhook subscriptions (to loopback URLs, which deliveries refuse), and two
+    events of the kept one."""
+    await db.executemany(
+        "INSERT INTO webhook_subscriptions (id, company_id, event_type, name, url, status,"
+        " secret, created_at, modified_at) VALUES (?, ?, 'path.session.added', ?, ?,"
+        " 'active', 'a-secret', 0, 0)",
+        [
+            (sub_id, WORLD.company, f"Hook {i}", f"http://127.0.0.1:9/{i}")
+            for i, sub_id in enumerate([KEPT_SUBSCRIPTION, *DISPOSABLE_SUBSCRIPTIONS])
+        ],
+    )
+    await db.executemany(
+        "INSERT INTO webhook_events (id, subscription_id, company_id, payload, created_at,"
+        " status) VALUES (?, ?, ?, ?, ?, ?)",
+        [
+            (f"7e000000000000000000000{i}", KEPT_SUBSCRIPTION, WORLD.company, '{"n":1}', 0, st)
+            for i, st in enumerate(["delivered", "failed"])
+        ],
+    )
 
 
 EXAMPLES: dict[str, int] = {}

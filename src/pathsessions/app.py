@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
+from functools import partial
 from typing import Any
 
 from .api.context import Context
@@ -13,6 +14,9 @@ from .api.v1.routes import ROUTES as V1_ROUTES
 from .api.v2.facade import V2
 from .api.v2.routes import ROUTES as V2_ROUTES
 from .core.clock import SYSTEM_CLOCK, Clock
+from .delivery import DeliveryWorker
+from .sandbox import sandbox_for
+from .sandbox.clock import company_times
 from .settings import Settings, SettingsError, load_settings, require_token_secret
 from .storage import Database, DatabaseUnavailable, migrate, open_database
 from .web.accesslog import AccessLog
@@ -42,7 +46,13 @@ class App:
             self.apis, settings.max_body_bytes, access_log, settings.body_timeout, self.metrics
         )
         self.limiter: Limiter | None = None
+        self.deliveries: DeliveryWorker | None = None
         self._context: Context | None = None
+        # The sandbox, only with an admin token: without one nothing of it is on the way of
+        # a request, and /__admin/ is an unknown route like any other.
+        self.sandbox = sandbox_for(settings)
+        if self.sandbox is not None:
+            self.pipeline.sandbox = self.sandbox.hooks
 
     @property
     def context(self) -> Context:
@@ -74,13 +84,28 @@ class App:
             s.max_lists_per_company, s.redis_url, self.limiter
         )
         described = [(route, api.description) for api in self.apis for route in api.routes]
+        if self.sandbox is not None:
+            described += [(route, self.sandbox.description) for route in self.sandbox.routes]
         if self.metrics is not None:
             self.metrics.add_gauges(_pool_gauges(db))
         self._context = Context(
             db, self.clock, s.token_secret.encode(), s, described, metrics=self.metrics
         )
+        self.deliveries = DeliveryWorker(
+            db,
+            self.clock,
+            # The sandbox serves tests whose receivers listen on this machine.
+            allow_private_targets=s.webhook_private_targets or self.sandbox is not None,
+            concurrency=s.webhook_concurrency,
+            poll_interval=s.webhook_poll_interval,
+            times=None if self.sandbox is None else partial(company_times, db, self.clock),
+        )
+        await self.deliveries.start()
 
     async def shutdown(self) -> None:
+        if self.deliveries is not None:
+            await self.deliveries.stop()
+            self.deliveries = None
         if self.pipeline.access_log is not None:
             self.pipeline.access_log.flush()
         if self.limiter is not None:
@@ -95,6 +120,9 @@ class App:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
+            if self.sandbox is not None and self.sandbox.owns(scope["path"]):
+                await self.sandbox.admin(scope, receive, send, self.context)
+                return
             await self.pipeline(scope, receive, send, self.context, self.limiter)
         elif scope["type"] == "lifespan":
             await self._lifespan(receive, send)

@@ -982,3 +982,87 @@ class ClientV2(_Connection):
         is the enrollment's (`{"eq": "published"}` leaves the unenrolled out)."""
         params = _filters(status=status, pathId=path_id, userId=user_id, completedAt=completed_at)
         return self._list("/api/v2/paths/stats", params)
+
+    # --- webhooks (§8) --------------------------------------------------------------------
+
+    def create_webhook_subscription(
+        self, *, event_type: str, name: str, url: str
+    ) -> WebhookSubscription:
+        body = {"eventType": event_type, "name": name, "url": url}
+        return cast(WebhookSubscription, self._call("POST", _SUBSCRIPTIONS, body))
+
+    def list_webhook_subscriptions(
+        self, *, event_type: StatusFilter | None = None
+    ) -> Iterator[WebhookSubscription]:
+        return self._list(_SUBSCRIPTIONS, _filters(eventType=event_type))
+
+    def get_webhook_subscription(self, subscription_id: str) -> WebhookSubscription:
+        url = f"{_SUBSCRIPTIONS}/{_seg(subscription_id)}"
+        return cast(WebhookSubscription, self._call("GET", url))
+
+    def edit_webhook_subscription(
+        self,
+        subscription_id: str,
+        *,
+        name: str | _Unset = UNSET,
+        status: Literal["active", "inactive"] | _Unset = UNSET,
+        url: str | _Unset = UNSET,
+    ) -> WebhookSubscription:
+        fields: dict[str, Any] = {"name": name, "status": status, "url": url}
+        body = {k: v for k, v in fields.items() if v is not UNSET}
+        path = f"{_SUBSCRIPTIONS}/{_seg(subscription_id)}"
+        return cast(WebhookSubscription, self._call("PATCH", path, body))
+
+    def delete_webhook_subscription(self, subscription_id: str) -> None:
+        self._call("DELETE", f"{_SUBSCRIPTIONS}/{_seg(subscription_id)}")
+
+    def get_webhook_secret(self, subscription_id: str) -> str:
+        answer = self._call("GET", f"{_SUBSCRIPTIONS}/{_seg(subscription_id)}/secrets")
+        return cast(str, answer["secret"])
+
+    def rotate_webhook_secret(self, subscription_id: str) -> str:
+        """A new secret; the previous one still signs deliveries for 24 hours."""
+        answer = self._call("POST", f"{_SUBSCRIPTIONS}/{_seg(subscription_id)}/secrets/rotate")
+        return cast(str, answer["secret"])
+
+    def list_webhook_events(
+        self,
+        subscription_id: str,
+        *,
+        created_at: DateFilter | None = None,
+        status: EqFilter | None = None,
+    ) -> Iterator[WebhookEvent]:
+        url = f"{_SUBSCRIPTIONS}/{_seg(subscription_id)}/events"
+        return self._list(url, _filters(createdAt=created_at, status=status))
+
+    def retry_webhook_events(
+        self,
+        subscription_id: str,
+        *,
+        start_date: Date,
+        end_date: Date,
+        delivered: bool = False,
+    ) -> None:
+        """Send again the failed events (the delivered ones with `delivered`) created in the
+        timeframe, at most 3 days long."""
+        which = "retry-success" if delivered else "retry-failure"
+        body = {"startDate": _v2_date(start_date), "endDate": _v2_date(end_date)}
+        self._call("POST", f"{_SUBSCRIPTIONS}/{_seg(subscription_id)}/events/{which}", body)
+
+
+_SUBSCRIPTIONS = "/api/v2/webhooks/subscriptions"
+
+
+class WebhookSubscription(TypedDict):
+    _id: str
+    eventType: str
+    name: str
+    url: str
+    status: Literal["active", "inactive"]
+
+
+class WebhookEvent(TypedDict):
+    _id: str  # the webhook-id header of its deliveries
+    createdAt: str
+    status: Literal["delivered", "failed", "pending", "sending"]
+    payload: dict[str, Any]

@@ -7,6 +7,7 @@ by a natural key, and updated rather than duplicated. The format is in docs/fixt
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -22,6 +23,7 @@ from .core import audiences, sessions
 from .core.clock import SYSTEM_CLOCK, Clock
 from .core.directory import PATH_LANGS, USER_LANGS
 from .core.errors import DomainError, ErrorCode
+from .core.events import batched
 from .core.ids import new_id
 from .core.ipfilter import is_authorizable
 from .core.keys import (
@@ -71,6 +73,8 @@ from .storage import users as user_store
 
 T = TypeVar("T")
 
+_HASH = re.compile(r"[0-9a-f]{64}")
+
 # A session's keys beyond v1's create body, read by `_session_settings`.
 SESSION_SETTINGS = (
     "registrationRequestValidation",
@@ -81,6 +85,7 @@ SESSION_SETTINGS = (
     "translations",
     "rootSession",
     "createdAt",
+    "modifiedAt",
 )
 
 # A session's keys on who is enrolled, read by `_load_enrolment` once the session is stored.
@@ -92,6 +97,7 @@ _FIELDS = {
         "id",
         "name",
         "apiKeys",
+        "apiKeyHashes",
         "apiCredentials",
         "owner",
         "groups",
@@ -99,8 +105,8 @@ _FIELDS = {
         "paths",
         "sessions",
     },
-    "credential": {"clientId", "clientSecret", "name", "scopes"},
-    "group": {"id", "name", "public", "parent", "custom"},
+    "credential": {"clientId", "clientSecret", "clientSecretHash", "name", "scopes"},
+    "group": {"id", "name", "public", "parent", "custom", "createdAt"},
     "user": {
         "id",
         "mail",
@@ -114,6 +120,7 @@ _FIELDS = {
         "organization",
         "phone",
         "custom",
+        "createdAt",
     },
     "path": {
         "id",
@@ -125,6 +132,8 @@ _FIELDS = {
         "defaultLang",
         "description",
         "additionalInformation",
+        "createdAt",
+        "modifiedAt",
     },
     "session": {
         "id",
@@ -204,7 +213,15 @@ def document_size(document: Any) -> int:
     total = len(companies)
     for company in companies:
         if isinstance(company, dict):
-            for key in ("groups", "users", "paths", "sessions", "apiKeys", "apiCredentials"):
+            for key in (
+                "groups",
+                "users",
+                "paths",
+                "sessions",
+                "apiKeys",
+                "apiKeyHashes",
+                "apiCredentials",
+            ):
                 items = company.get(key)
                 total += len(items) if isinstance(items, list) else 0
     return total
@@ -353,8 +370,20 @@ async def _load_groups(
             raise FixtureError(f"{at}.id", "duplicate group")
         ids.add(group_id)
         record = Group(group_id, name, public, parent, _text(group, "custom", at))
-        await group_store.upsert_group(db, company_id, record, clock.now_ms())
+        created = _instant(group, "createdAt", at, clock.now_ms())
+        await group_store.upsert_group(db, company_id, record, created)
         report.loaded("groups")
+
+
+def _instant(obj: dict[str, Any], key: str, where: str, default: int) -> int:
+    """An optional date (an exported object's `createdAt`, `modifiedAt`); `default` when
+    absent."""
+    if key not in obj:
+        return default
+    parsed = parse_date(obj[key])
+    if parsed is None:
+        raise FixtureError(f"{where}.{key}", "not a valid date")
+    return parsed
 
 
 def _text(obj: dict[str, Any], key: str, where: str) -> str | None:
@@ -446,7 +475,8 @@ async def _load_users(
             phone=_text(user, "phone", at),
             custom=_text(user, "custom", at),
         )
-        await user_store.upsert_user_profile(db, company_id, profile, mail_key, clock.now_ms())
+        created = _instant(user, "createdAt", at, clock.now_ms())
+        await user_store.upsert_user_profile(db, company_id, profile, mail_key, created)
         roles = user.get("roles", {})
         if not isinstance(roles, dict):
             raise FixtureError(f"{at}.roles", "must be an object of group id -> role")
@@ -508,7 +538,28 @@ async def _load_keys(
                 db, new_id(), company_id, hash_key(key), "fixture", clock.now_ms()
             )
         report.loaded("API keys")
-    if generate_keys and not keys and await company_store.count_active_keys(db, company_id) == 0:
+    # An exported company's keys: their hashes, as stored (the keys are never kept).
+    hashes = _list(company, "apiKeyHashes", where)
+    for j, key_hash in enumerate(hashes):
+        if not isinstance(key_hash, str) or not _HASH.fullmatch(key_hash):
+            raise FixtureError(f"{where}.apiKeyHashes[{j}]", "must be 64 lower-case hex digits")
+        if await company_store.key_is_revoked(db, company_id, key_hash):
+            raise FixtureError(f"{where}.apiKeyHashes[{j}]", "this key was revoked")
+        if await company_store.key_id_by_hash(db, company_id, key_hash) is None:
+            if await company_store.count_active_keys(db, company_id) >= MAX_ACTIVE_KEYS:
+                raise FixtureError(
+                    f"{where}.apiKeyHashes[{j}]", f"more than {MAX_ACTIVE_KEYS} active API keys"
+                )
+            await company_store.insert_api_key(
+                db, new_id(), company_id, key_hash, "fixture", clock.now_ms()
+            )
+        report.loaded("API keys")
+    if (
+        generate_keys
+        and not keys
+        and not hashes
+        and await company_store.count_active_keys(db, company_id) == 0
+    ):
         key = generate_key()
         await company_store.insert_api_key(
             db, new_id(), company_id, hash_key(key), "generated", clock.now_ms()
@@ -558,6 +609,12 @@ async def _load_credentials(
         secret = None
         if "clientSecret" in entry:
             secret = _checked(f"{at}.clientSecret", client_secret, entry["clientSecret"])
+        given_hash = entry.get("clientSecretHash")
+        if given_hash is not None:
+            if secret is not None:
+                raise FixtureError(f"{at}.clientSecretHash", "give clientSecret or its hash")
+            if not isinstance(given_hash, str) or not _HASH.fullmatch(given_hash):
+                raise FixtureError(f"{at}.clientSecretHash", "must be 64 lower-case hex digits")
         by_name = await credential_store.active_by_name(db, company_id, name)
         existing = by_name
         if given_id is not None:
@@ -572,7 +629,7 @@ async def _load_credentials(
                 )
             if by_name is not None and (existing is None or by_name.id != existing.id):
                 raise FixtureError(f"{at}.name", "another active credential has this name")
-        secret_hash = None if secret is None else hash_key(secret)
+        secret_hash = given_hash if secret is None else hash_key(secret)
         if existing is not None:
             await credential_store.update_credential(db, existing.id, name, scopes, secret_hash)
             report.loaded("API credentials")
@@ -580,7 +637,7 @@ async def _load_credentials(
         if await credential_store.count_active(db, company_id) >= MAX_ACTIVE_CREDENTIALS:
             raise FixtureError(at, f"more than {MAX_ACTIVE_CREDENTIALS} active API credentials")
         new_client_id = given_id or generate_client_id()
-        if secret is None:
+        if secret is None and given_hash is None:
             secret = generate_key()
             report.generated_credentials.append(
                 {
@@ -595,7 +652,7 @@ async def _load_credentials(
             new_id(),
             company_id,
             new_client_id,
-            hash_key(secret),
+            given_hash or hash_key(secret or ""),
             name,
             scopes,
             clock.now_ms(),
@@ -642,8 +699,10 @@ async def _load_paths(
             raise FixtureError(f"{at}.id" if given else f"{at}.name", "duplicate path")
         seen_ids.add(path_id)
         now = clock.now_ms()
+        created = _instant(path, "createdAt", at, now)
+        modified = _instant(path, "modifiedAt", at, now)
         record = PathProfile(
-            Path(path_id, name, group_id, status, now, now),
+            Path(path_id, name, group_id, status, created, modified),
             author_id=author_id,
             certificate_id=certificate_id,
             default_lang=default_lang,
@@ -922,8 +981,8 @@ class _Plan:
 
     # `bulk.session_row` values, then created_at and modified_at.
     inserts: list[tuple[Any, ...]] = field(default_factory=list)
-    # `bulk.session_row` values, then modified_at, created_at (None: kept) and the
-    # instructors' ids.
+    # `bulk.session_row` values, then modified_at, created_at (None: kept), the modifiedAt
+    # given (None: now, if the session changes) and the instructors' ids.
     updates: list[tuple[Any, ...]] = field(default_factory=list)
     # The new sessions' instructors: session id, position, user id.
     instructors: list[tuple[str, int, str]] = field(default_factory=list)
@@ -960,6 +1019,7 @@ async def _load_sessions(
     lookups = _SceneLookups(scene, db)
     plan = _Plan()
     own = ("id", "path", *SESSION_SETTINGS, *SESSION_ENROLMENT)
+    width = len(bulk.SESSION_COLUMNS)
     for j, raw in enumerate(items):
         at = f"{where}.sessions[{j}]"
         session = _object(raw, at, "session")
@@ -991,7 +1051,7 @@ async def _load_sessions(
         if session_id is not None and session_id in scene.sessions:
             given = draft.created_at if "createdAt" in session else None
             draft = replace(draft, id=session_id)
-            row = (*bulk.session_row(draft), clock.now_ms(), given, draft.instructor_ids)
+            row = (*bulk.session_row(draft), clock.now_ms(), given, None, draft.instructor_ids)
             plan.updates.append(row)
             plan.stored.add(session_id)
         else:
@@ -1004,6 +1064,14 @@ async def _load_sessions(
         plan.seen.add(draft.id)
         scene.put(draft)
         _check_enrolment(scene, plan, clock, session, at, draft)
+        if "modifiedAt" in session:
+            # An exported session's last modification, as loaded back.
+            modified = _instant(session, "modifiedAt", at, 0)
+            if draft.id in plan.stored:
+                row = plan.updates[-1]
+                plan.updates[-1] = (*row[:width], modified, row[width + 1], modified, row[-1])
+            else:
+                plan.inserts[-1] = (*plan.inserts[-1][:-1], modified)
         report.loaded("sessions")
     await _write_sessions(db, tenant, plan)
 
@@ -1272,7 +1340,8 @@ async def _replace_sessions(db: Database, updates: list[tuple[Any, ...]]) -> Non
         row[0]: row
         for row in await bulk.rows_of(
             db,
-            f"SELECT {columns}, created_at FROM path_sessions WHERE " + db.any_of("id"),
+            f"SELECT {columns}, created_at, modified_at FROM path_sessions WHERE "
+            + db.any_of("id"),
             ids,
         )
     }
@@ -1289,14 +1358,19 @@ async def _replace_sessions(db: Database, updates: list[tuple[Any, ...]]) -> Non
     rewritten: list[tuple[str]] = []
     new_instructors: list[tuple[str, int, str]] = []
     for row in updates:
-        session_id, created_at, instructor_ids = row[0], row[width + 1], row[-1]
+        session_id, created_at, modified_at = row[0], row[width + 1], row[width + 2]
+        instructor_ids = row[-1]
         before = stored[session_id]
         if instructor_ids != tuple(instructors.get(session_id, ())):
             rewritten.append((session_id,))
             new_instructors.extend((session_id, i, u) for i, u in enumerate(instructor_ids))
-        elif _same(row[:width], before[:width]) and created_at in (None, before[width]):
+        elif (
+            _same(row[:width], before[:width])
+            and created_at in (None, before[width])
+            and modified_at in (None, before[width + 1])
+        ):
             continue
-        changed.append(row[:-1])
+        changed.append(row[: width + 2])
     await bulk.replace_sessions(db, changed)
     await bulk.delete_rows(db, "session_instructors", ("session_id",), rewritten)
     await bulk.insert_rows(db, "session_instructors", INSTRUCTOR_COLUMNS, new_instructors)
@@ -1380,10 +1454,11 @@ async def _write_enrollments(db: Database, company_id: str, plan: _Plan) -> None
         await bulk.insert_rows(
             db, "session_users", (*ENROLLMENT_KEYS, *ENROLLMENT_WRITTEN), inserts
         )
-        for path_id, root_id, session_id, now, added, archived in events:
-            await audiences.record_of(
-                db, company_id, path_id, session_id, root_id, now, added, archived
-            )
+        async with batched(db, company_id):
+            for path_id, root_id, session_id, now, added, archived in events:
+                await audiences.record_of(
+                    db, company_id, path_id, session_id, root_id, now, added, archived
+                )
 
 
 async def _write_groups(db: Database, plan: _Plan) -> None:

@@ -61,6 +61,18 @@ class Settings:
     keep_alive_timeout: float = 5.0
     max_header_bytes: int = 32768
     max_connections: int = 0
+    # The sandbox's control API (/__admin/) exists only when this is set (at least 32
+    # characters); its callers present it as a bearer token.
+    admin_token: str = ""
+    # Requests the sandbox's journal keeps (the oldest go first); 0: none. Only with the
+    # control API on.
+    journal_size: int = 10_000
+    # Webhooks (docs/api-v2.md §8): deliveries to loopback, link-local and private addresses
+    # are refused unless this is true; attempts in progress at once per process; seconds
+    # between two looks at the outbox for events queued by other processes and retries due.
+    webhook_private_targets: bool = False
+    webhook_concurrency: int = 10
+    webhook_poll_interval: float = 1.0
 
     @property
     def docs_url(self) -> str:
@@ -126,6 +138,7 @@ def unknown_variable_warnings(environ: Mapping[str, str] | None = None) -> list[
 
 
 MIN_TOKEN_SECRET = 32
+MIN_ADMIN_TOKEN = 32
 MAX_PORT = 65535
 
 
@@ -152,18 +165,23 @@ def _check(s: Settings) -> None:
         "read_rate_limit",
         "max_header_bytes",
         "max_lists_per_company",
+        "webhook_concurrency",
     )
     for name in positive:
         if getattr(s, name) < 1:
             raise SettingsError(f"{PREFIX}{name.upper()} must be positive")
     if s.max_connections < 0:
         raise SettingsError(f"{PREFIX}MAX_CONNECTIONS must be 0 (from the file limit) or more")
-    for name in ("header_timeout", "keep_alive_timeout", "body_timeout"):
+    for name in ("header_timeout", "keep_alive_timeout", "body_timeout", "webhook_poll_interval"):
         value = getattr(s, name)
         if not (value > 0 and math.isfinite(value)):
             raise SettingsError(f"{PREFIX}{name.upper()} must be a positive number of seconds")
     if s.token_secret and len(s.token_secret) < MIN_TOKEN_SECRET:
         raise SettingsError(f"{PREFIX}TOKEN_SECRET must be at least {MIN_TOKEN_SECRET} characters")
+    if s.admin_token and len(s.admin_token) < MIN_ADMIN_TOKEN:
+        raise SettingsError(f"{PREFIX}ADMIN_TOKEN must be at least {MIN_ADMIN_TOKEN} characters")
+    if s.journal_size < 0:
+        raise SettingsError(f"{PREFIX}JOURNAL_SIZE must be 0 (no journal) or more")
     if s.redis_url and not s.redis_url.startswith(("redis://", "rediss://", "unix://")):
         raise SettingsError(f"{PREFIX}REDIS_URL must start with redis://, rediss:// or unix://")
     if not 0 <= s.port <= MAX_PORT:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import secrets
 import shlex
 from dataclasses import replace
@@ -15,7 +16,7 @@ from ..core.clock import SYSTEM_CLOCK
 from ..core.keys import SCOPES
 from ..core.model import NewCredential, NewKey
 from ..loader import load_document
-from ..settings import Settings
+from ..settings import PREFIX, Settings
 from ..storage import Database, redact_url
 from ..storage import companies as company_store
 from . import serve
@@ -43,6 +44,10 @@ def main(args: argparse.Namespace, settings: Settings) -> int:
     # The port first: when it is busy (a demo already running), nothing is loaded or revoked.
     with serve.listen(settings) as sock:
         settings = replace(settings, port=sock.getsockname()[1])
+        # The sandbox's control API is on in a demo: with the token given, else a new one.
+        admin_token = settings.admin_token or secrets.token_urlsafe(32)
+        settings = replace(settings, admin_token=admin_token)
+        os.environ[PREFIX + "ADMIN_TOKEN"] = admin_token  # the worker processes read it there
         settings = replace(settings, token_secret=prepare(settings))
         return serve.serve(settings, sock)
 
@@ -94,6 +99,7 @@ def prepare(settings: Settings) -> str:
         "CLIENT_ID": credential.client_id,
         "CLIENT_SECRET": credential.client_secret,
         "BASE": base,
+        "ADMIN": settings.admin_token,
     }
     exports = " ".join(f"{name}={shlex.quote(value)}" for name, value in variables.items())
     print(
@@ -104,6 +110,7 @@ Demo company loaded into {redact_url(settings.database_url)}
   path id    : {path_id}
   group id   : {group_id}
   v2 client  : {credential.client_id} (secret {credential.client_secret}, every scope)
+  admin token: {settings.admin_token} (the sandbox's control API under {base}/__admin/)
 
 For your shell (the README's examples use these variables):
 
@@ -115,6 +122,10 @@ curl -s -X POST '{base}/api/v1/paths/{path_id}/sessions/' \\
   -H 'X-company-id: {company["id"]}' -H 'X-apiKey: {key.key}' \\
   -H 'Content-Type: application/json' \\
   -d '{body}'
+
+What the server received (the sandbox's request journal, newest first):
+
+curl -s '{base}/__admin/requests?limit=1' -H 'Authorization: Bearer {settings.admin_token}'
 
 API description: {base}/docs  (OpenAPI: {base}/openapi.json)
 Serving on {base} until Ctrl-C; running the demo again keeps the data and prints a new key

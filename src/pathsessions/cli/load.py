@@ -15,18 +15,20 @@ from typing import Any
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from ..documents import YAML_SUFFIXES, DocumentError, parse_document
 from ..loader import LoadReport, document_size, load_document
 from ..settings import Settings
 from ..storage import Database
 from .common import CommandError, add_command, run
 
-YAML_SUFFIXES = {".yaml", ".yml"}
-
 
 def register(commands: Any) -> None:
     parser = add_command(commands, "load", "load a fixture document (JSON), all or nothing")
     parser.add_argument(
-        "file", type=Path, metavar="FILE", help="the JSON document to load (docs/fixtures.md)"
+        "file",
+        type=Path,
+        metavar="FILE",
+        help="the JSON or YAML document to load (docs/fixtures.md)",
     )
     parser.add_argument(
         "--reset", action="store_true", help="first delete the companies the document names"
@@ -48,19 +50,17 @@ def register(commands: Any) -> None:
 
 
 def read_document(file: Path) -> Any:
-    if file.suffix.lower() in YAML_SUFFIXES:
-        raise CommandError(
-            f"{file}: YAML is not read yet; pathsessions load reads JSON documents "
-            "(docs/fixtures.md): convert it to JSON first"
-        )
+    """JSON or YAML: by the file's extension (`.json`, `.yaml`, `.yml`), else by its content."""
+    suffix = file.suffix.lower()
+    yaml_text = True if suffix in YAML_SUFFIXES else False if suffix == ".json" else None
     try:
-        return json.loads(file.read_text(encoding="utf-8"))
+        return parse_document(file.read_text(encoding="utf-8"), yaml_text=yaml_text)
     except OSError as error:
         raise CommandError(f"cannot read {file}: {error.strerror}") from None
-    except (json.JSONDecodeError, UnicodeDecodeError) as error:
-        raise CommandError(
-            f"{file} is not a JSON document: {error} (pathsessions load reads JSON only)"
-        ) from None
+    except UnicodeDecodeError:
+        raise CommandError(f"{file} is not UTF-8 text") from None
+    except DocumentError as error:
+        raise CommandError(f"{file} is {error}") from None
 
 
 @contextlib.contextmanager

@@ -22,7 +22,7 @@ from ..storage import groups as group_store
 from ..storage import sessions as session_store
 from .clock import Clock
 from .errors import DomainError, ErrorCode
-from .events import EventKind, emit
+from .events import EventKind, announcing, emit
 from .model import Audience, AudienceFilter, Company, StoredSession
 from .path_sessions import find_path_session, is_ended
 
@@ -87,7 +87,7 @@ async def put_audience(
 ) -> Audience:
     """Replace the session's audience and apply it; answer it as stored."""
     audience = normalized(audience)
-    async with db.transaction() as tx:
+    async with announcing(db) as tx:
         path, session = await find_path_session(company, tx, path_id, session_id, lock=True)
         if not session.is_audience_builder:
             raise DomainError(ErrorCode.NOT_AUDIENCE_BUILDER)

@@ -59,3 +59,29 @@ class SettableClock:
         """Back to the machine's time."""
         self._frozen = None
         self._offset = 0
+
+
+class FixedClock:
+    """One instant: what a company's clock said when it was read."""
+
+    __slots__ = ("_now",)
+
+    def __init__(self, now_ms: int) -> None:
+        self._now = now_ms
+
+    def now_ms(self) -> int:
+        return self._now
+
+
+class CompanyTimes:
+    """Every company's time at one moment: `default` for all but those of `own` (the
+    sandbox's per-company clocks), which have theirs."""
+
+    __slots__ = ("default", "own")
+
+    def __init__(self, default: int, own: dict[str, int]) -> None:
+        self.default = default
+        self.own = own
+
+    def of(self, company_id: str) -> int:
+        return self.own.get(company_id, self.default)

@@ -31,6 +31,7 @@ from . import audiences
 from .audiences import EXCLUDED, GROUPS, USERS
 from .clock import Clock
 from .errors import DomainError, ErrorCode
+from .events import announcing
 from .listing import ListQuery, Page
 from .lookups import Lookups, find_path, find_session
 from .model import Audience, AudienceFilter, Company, Enrollment, StoredSession
@@ -65,7 +66,7 @@ def _with_filter(audience: Audience, kind: str, ids: Iterable[str]) -> Audience:
 async def enrol_users(
     company: Company, db: Database, clock: Clock, session_id: str, read: ReadIds
 ) -> None:
-    async with db.transaction() as tx:
+    async with announcing(db) as tx:
         session = await find_session(company, tx, session_id, lock=True)
         user_ids = await read(Lookups(company, tx))
         now = clock.now_ms()
@@ -85,7 +86,7 @@ async def enrol_users(
 async def unenrol_users(
     company: Company, db: Database, clock: Clock, session_id: str, read: ReadIds
 ) -> None:
-    async with db.transaction() as tx:
+    async with announcing(db) as tx:
         session = await find_session(company, tx, session_id, lock=True)
         user_ids = await read(Lookups(company, tx))
         now = clock.now_ms()
@@ -105,7 +106,7 @@ async def unenrol_users(
 async def enrol_groups(
     company: Company, db: Database, clock: Clock, session_id: str, read: ReadIds
 ) -> None:
-    async with db.transaction() as tx:
+    async with announcing(db) as tx:
         session = await find_session(company, tx, session_id, lock=True)
         group_ids = await read(Lookups(company, tx))
         now = clock.now_ms()
@@ -120,7 +121,7 @@ async def enrol_groups(
 async def unenrol_groups(
     company: Company, db: Database, clock: Clock, session_id: str, read: ReadIds
 ) -> None:
-    async with db.transaction() as tx:
+    async with announcing(db) as tx:
         session = await find_session(company, tx, session_id, lock=True)
         group_ids = await read(Lookups(company, tx))
         await store.unenrol_groups(tx, session.id, group_ids)
@@ -147,7 +148,7 @@ async def archive_self_enrollment(
 ) -> None:
     """Archive a learner's self-enrollment. A malformed or unknown user id, or another
     company's, is a learner not enrolled."""
-    async with db.transaction() as tx:
+    async with announcing(db) as tx:
         _, session = await find_path_session(company, tx, path_id, session_id, lock=True)
         if session.root_session_id is not None:
             raise DomainError(ErrorCode.CHILD_SESSION)

@@ -67,6 +67,12 @@ class ErrorCode(Enum):
     LEARNER_NOT_ENROLLED = auto()
     LEARNER_NOT_SELF_ENROLLED = auto()
     # (end of §5)
+    # §8 webhooks, in the order their checks run (docs/api-v2.md).
+    SUBSCRIPTION_NOT_FOUND = auto()
+    ACTIVE_SUBSCRIPTION_NOT_FOUND = auto()
+    SUBSCRIPTION_ALREADY_EXISTS = auto()
+    SUBSCRIPTIONS_LIMIT_REACHED = auto()
+    INVALID_RETRY_TIMEFRAME = auto()
 
 
 class DomainError(Exception):

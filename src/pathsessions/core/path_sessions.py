@@ -21,6 +21,7 @@ from ..storage import sessions as store
 from ..storage import users as user_store
 from .clock import Clock
 from .errors import DomainError, ErrorCode
+from .events import EventKind, announcing, emit
 from .ids import new_id
 from .ipfilter import is_authorizable
 from .listing import ListQuery, Page
@@ -177,7 +178,17 @@ async def create_path_session(
         ip_filtering=given.ip_filtering,
         is_audience_builder=True,
     )
-    await store.insert_session(db, session)
+    async with announcing(db) as tx:
+        await store.insert_session(tx, session)
+        await emit(
+            tx,
+            company.id,
+            EventKind.SESSION_ADDED,
+            session.path_id,
+            session.id,
+            session.created_at,
+            session.name,
+        )
     return _as_stored(session)
 
 
@@ -236,12 +247,22 @@ async def get_path_session(
 
 
 async def delete_path_session(
-    company: Company, db: Database, path_id: str, session_id: str
+    company: Company, db: Database, clock: Clock, path_id: str, session_id: str
 ) -> None:
     """The session, its child sessions and its enrolments go."""
-    async with db.transaction() as tx:
+    async with announcing(db) as tx:
         _, session = await find_path_session(company, tx, path_id, session_id, lock=True)
         await store.delete_session(tx, company.id, session.id)
+        if session.root_session_id is None:
+            await emit(
+                tx,
+                company.id,
+                EventKind.SESSION_REMOVED,
+                session.path_id,
+                session.id,
+                clock.now_ms(),
+                session.name,
+            )
 
 
 async def edit_path_session(

@@ -17,6 +17,7 @@ from ..storage import paths as path_store
 from ..storage import sessions as store
 from .clock import Clock
 from .errors import DomainError, ErrorCode
+from .events import EventKind, announcing, emit
 from .ids import new_id
 from .lookups import Lookups, find_path, find_session
 from .model import Company, NewSession, Person, SessionDetail, StoredSession
@@ -73,7 +74,17 @@ async def create_session(
     company: Company, db: Database, clock: Clock, path_id: str, read: ReadFields
 ) -> str:
     session = await draft_session(company, db, clock, path_id, read)
-    await store.insert_session(db, session)
+    async with announcing(db) as tx:
+        await store.insert_session(tx, session)
+        await emit(
+            tx,
+            company.id,
+            EventKind.SESSION_ADDED,
+            session.path_id,
+            session.id,
+            session.created_at,
+            session.name,
+        )
     return session.id
 
 
@@ -142,10 +153,21 @@ async def _check_dates(
         raise DomainError(ErrorCode.END_BEFORE_START)
 
 
-async def delete_session(company: Company, db: Database, session_id: str) -> None:
-    session = await find_session(company, db, session_id)
-    if not await store.delete_session(db, company.id, session.id):
-        raise DomainError(ErrorCode.SESSION_NOT_FOUND)  # deleted meanwhile by another request
+async def delete_session(company: Company, db: Database, clock: Clock, session_id: str) -> None:
+    async with announcing(db) as tx:
+        session = await find_session(company, tx, session_id, lock=True)
+        if not await store.delete_session(tx, company.id, session.id):
+            raise DomainError(ErrorCode.SESSION_NOT_FOUND)  # deleted meanwhile by another request
+        if session.root_session_id is None:
+            await emit(
+                tx,
+                company.id,
+                EventKind.SESSION_REMOVED,
+                session.path_id,
+                session.id,
+                clock.now_ms(),
+                session.name,
+            )
 
 
 async def enrolled_users(company: Company, db: Database, session_id: str) -> list[Person]:

@@ -7,11 +7,12 @@ passing that list, locking rows read) are the `any_of` / `array` / `for_update` 
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Iterator, Sequence
 from contextlib import AbstractAsyncContextManager
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 Row = Sequence[Any]
+T = TypeVar("T")
 
 
 class Database(Protocol):
@@ -69,17 +70,45 @@ async def probe_writes(db: Database) -> None:
         pass
 
 
+# A streamed list (a whole v1 list, read in batches) hands its records on this many at a
+# time: building and encoding them holds the event loop, which every other request of the
+# worker waits for. 50 sessions take about 0.5 ms; 500 took 5 to 10 ms, and left enough
+# garbage behind them to bring a full collection (10 to 20 ms) about once a second.
+STREAM_SLICE = 50
+
+
+def stream_batch(db: Database) -> int:
+    """Rows a streamed list reads per query. SQLite's reads run on the event loop
+    (storage/sqlite.py), so it reads one slice at a time; PostgreSQL's are awaited, the loop
+    serving other requests meanwhile, so it reads ten per round trip (one slice a query
+    would cost it two fifths of a list's throughput)."""
+    return STREAM_SLICE if db.dialect == "sqlite" else 10 * STREAM_SLICE
+
+
+def slices(rows: list[T]) -> Iterator[list[T]]:
+    """`rows` in slices of `STREAM_SLICE`, to be handed on one at a time."""
+    for start in range(0, len(rows), STREAM_SLICE):
+        yield rows[start : start + STREAM_SLICE]
+
+
 async def keyset_batches(
-    db: Database, sql: str, company_id: str, batch: int = 500
+    db: Database, sql: str, company_id: str, batch: int | None = None, *, sliced: bool = True
 ) -> AsyncIterator[list[Row]]:
-    """The rows of `sql`, which filters `company_id = ? AND id > ?` and orders by id, a batch
-    at a time. Keyset, not OFFSET: every batch costs the same however deep it is."""
+    """The rows of `sql`, which filters `company_id = ? AND id > ?` and orders by id, read a
+    batch (by default `stream_batch`) at a time, and handed on in `slices` unless `sliced` is
+    false (the caller reads more for each batch, and slices it itself). Keyset, not OFFSET:
+    every batch costs the same however deep it is."""
+    size = stream_batch(db) if batch is None else batch
     after = ""
     while True:
-        rows = await db.fetchall(sql + " LIMIT ?", company_id, after, batch)
+        rows = await db.fetchall(sql + " LIMIT ?", company_id, after, size)
         if not rows:
             return
-        yield rows
-        if len(rows) < batch:
+        if sliced:
+            for part in slices(rows):
+                yield part
+        else:
+            yield rows
+        if len(rows) < size:
             return
         after = rows[-1][0]

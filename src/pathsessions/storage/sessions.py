@@ -20,7 +20,7 @@ from ..core.model import (
     SessionTranslation,
     StoredSession,
 )
-from .database import Database, Row, keyset_batches
+from .database import Database, Row, keyset_batches, slices
 from .listing import fetch_page
 
 _COLUMNS = (
@@ -103,16 +103,20 @@ async def get_session(
 
 
 async def iter_sessions(
-    db: Database, company_id: str, batch: int = 500
+    db: Database, company_id: str, batch: int | None = None
 ) -> AsyncIterator[list[StoredSession]]:
-    """Every session of the company in id order, a batch at a time: memory stays flat."""
+    """Every session of the company in id order, `slices` at a time: memory stays flat, and
+    each slice holds the event loop briefly (storage/database.py, `STREAM_SLICE`)."""
     async for rows in keyset_batches(
         db,
         f"SELECT {_COLUMNS} FROM path_sessions s WHERE s.company_id = ? AND s.id > ? ORDER BY s.id",
         company_id,
         batch,
+        sliced=False,
     ):
-        yield await _sessions(db, rows)
+        instructors = await _instructors(db, [row[0] for row in rows])
+        for part in slices(rows):
+            yield [_session(row, instructors) for row in part]
 
 
 async def _sessions(db: Database, rows: list[Row]) -> list[StoredSession]:

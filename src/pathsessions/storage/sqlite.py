@@ -268,8 +268,11 @@ class SQLiteDatabase:
                 try:
                     yield self
                 except BaseException:
-                    self._conn.execute(f"ROLLBACK TO {name}")
-                    self._conn.execute(f"RELEASE {name}")
+                    # SQLite may have rolled the whole transaction back itself (a full disk):
+                    # then there is no savepoint left, and the error to answer is the first.
+                    if self._conn.in_transaction:
+                        self._conn.execute(f"ROLLBACK TO {name}")
+                        self._conn.execute(f"RELEASE {name}")
                     raise
                 finally:
                     self._depth -= 1

@@ -138,6 +138,28 @@ async def set_role(db: Database, user_id: str, group_id: str, role: str) -> None
     )
 
 
+async def remove_role(db: Database, user_id: str, group_id: str) -> None:
+    await db.execute("DELETE FROM user_roles WHERE user_id = ? AND group_id = ?", user_id, group_id)
+
+
+async def roles_in_group(db: Database, group_id: str) -> list[tuple[str, str]]:
+    """(user id, role) of every role held in the group, by user id."""
+    rows = await db.fetchall(
+        "SELECT user_id, role FROM user_roles WHERE group_id = ? ORDER BY user_id", group_id
+    )
+    return [(row[0], row[1]) for row in rows]
+
+
+async def existing_user_ids(db: Database, company_id: str, user_ids: Sequence[str]) -> set[str]:
+    """Those of `user_ids` that are users of the company, whatever their status."""
+    rows = await db.fetchall(
+        "SELECT id FROM users WHERE company_id = ? AND " + db.any_of("id"),
+        company_id,
+        db.array(user_ids),
+    )
+    return {row[0] for row in rows}
+
+
 _PROFILE_COLUMNS = (
     "id, mail, first_name, last_name, status, lang, username, job, organization, phone,"
     " custom, primary_group_id"

@@ -76,6 +76,45 @@ class Facade(Protocol[Ctx_contra]):
     def internal_error(self, error_id: str) -> Response: ...
 
 
+class Exchange(Protocol):
+    """One API request as the sandbox (sandbox/hooks.py) follows it, when it is on: the
+    pipeline tells it what it learns and asks it before and after the operation."""
+
+    operation_id: str | None
+    tenant: str | None
+    request: Request | None
+    # Set by `before`: the request reached its operation (so an `after` fault may apply).
+    reached: bool
+
+    async def before(self) -> Response | None:
+        """Just before the operation: the answer of a fault, if one answers instead (or
+        ClientDisconnected when the request is to go unanswered)."""
+        ...
+
+    async def after(self, response: Response) -> Response:
+        """The answer, or a fault's in its place (or ClientDisconnected)."""
+        ...
+
+
+class Sandbox(Protocol[Ctx]):
+    """What a server with its sandbox on wraps around each API request; None when off, and
+    then nothing of it is called."""
+
+    def applies(self, path: str) -> bool: ...
+
+    async def serve(
+        self,
+        scope: Scope,
+        receive: Receive,
+        send: Send,
+        ctx: Ctx,
+        path: str,
+        run: Callable[[Send, Ctx, Exchange], Awaitable[None]],
+    ) -> None:
+        """Call `run` with the send, context and exchange of this request."""
+        ...
+
+
 # Seconds a company over its cap of streamed answers is told to wait: a list takes seconds.
 STREAM_RETRY_AFTER = 1.0
 
@@ -91,6 +130,10 @@ STREAM_DEFERENCE = 0.02
 # seconds at least (0.1 s).
 PACE_WINDOW = 0.1
 PACE = 4
+
+# The largest body of a request served without credentials. The token route's is a client id
+# and a secret, a few hundred bytes; anyone may send one, so none may make a worker hold more.
+PUBLIC_MAX_BODY_BYTES = 8 * 1024
 
 # A body that does not arrive in time: the same words as the server's own 408 for a head
 # that does not (web/server.py), whatever the API.
@@ -150,6 +193,7 @@ class Pipeline(Generic[Ctx]):
         self.access_log = access_log
         self.metrics = metrics
         self.request_ids = RequestIds()
+        self.sandbox: Sandbox[Ctx] | None = None
 
     async def __call__(
         self, scope: Scope, receive: Receive, send: Send, ctx: Ctx, limiter: Limiter | None
@@ -162,7 +206,16 @@ class Pipeline(Generic[Ctx]):
         self._quiet.clear()
         trace.serving = True
         try:
-            await self._serve(scope, receive, send, ctx, limiter, path, trace, started)
+            if self.sandbox is not None and self.sandbox.applies(path):
+
+                async def run(send: Send, ctx: Ctx, exchange: Exchange) -> None:
+                    await self._serve(
+                        scope, receive, send, ctx, limiter, path, trace, started, exchange
+                    )
+
+                await self.sandbox.serve(scope, receive, send, ctx, path, run)
+            else:
+                await self._serve(scope, receive, send, ctx, limiter, path, trace, started)
         finally:
             self._done_serving(trace)
             if trace.stream_slot is not None and self.streams is not None:
@@ -205,9 +258,12 @@ class Pipeline(Generic[Ctx]):
         path: str,
         trace: Trace,
         started: float,
+        exchange: Exchange | None = None,
     ) -> None:
         try:
-            response = await self._respond(scope, receive, path, trace, ctx, limiter)
+            response = await self._respond(scope, receive, path, trace, ctx, limiter, exchange)
+            if exchange is not None and exchange.reached:
+                response = await exchange.after(response)
         except ClientDisconnected:
             return  # nobody to answer, and nothing was done
         response.headers = [*(response.headers or ()), (b"x-request-id", trace.id.encode())]
@@ -253,6 +309,7 @@ class Pipeline(Generic[Ctx]):
         trace: Trace,
         ctx: Ctx,
         limiter: Limiter | None,
+        exchange: Exchange | None = None,
     ) -> Response:
         # Matching reads nothing of the body. A declared length over the limit is refused
         # first, on any route, known or not; nothing else of the body is looked at before the
@@ -275,6 +332,10 @@ class Pipeline(Generic[Ctx]):
         route, _, params = matched
         trace.route = route.path
         trace.operation = route.operation_id
+        if route.public is not None:
+            limit = min(limit, PUBLIC_MAX_BODY_BYTES)
+            if declared.isdigit() and int(declared) > limit:
+                return api.payload_too_large()
         request = Request(
             scope["method"],
             scope["path"],
@@ -284,17 +345,24 @@ class Pipeline(Generic[Ctx]):
             params,
             scope.get("scheme", "http"),
         )
+        if exchange is not None:
+            exchange.operation_id = route.operation_id
+            exchange.request = request
         try:
             if route.public is not None:
                 refused = await self._read_body(receive, request, limit, trace, api)
                 if refused is not None:
                     return refused
+                if exchange is not None and (faulted := await exchange.before()) is not None:
+                    return faulted
                 response = await route.public(request, ctx)
             else:
                 assert route.handler is not None
                 principal = await api.authenticate(ctx, request, route)
                 tenant = api.tenant(principal)
                 trace.company_id = tenant
+                if exchange is not None:
+                    exchange.tenant = tenant
                 if limiter is not None:
                     wait = await limiter.wait(tenant, READ if request.method == "GET" else WRITE)
                     if wait:
@@ -304,6 +372,8 @@ class Pipeline(Generic[Ctx]):
                 refused = await self._read_body(receive, request, limit, trace, api)
                 if refused is not None:
                     return refused
+                if exchange is not None and (faulted := await exchange.before()) is not None:
+                    return faulted
                 response = await route.handler(request, ctx, principal)
                 if response.stream is not None and self.streams is not None:
                     # Nothing of a streamed answer is read before its first chunk (`prime`).

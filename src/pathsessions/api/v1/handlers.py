@@ -70,7 +70,7 @@ async def update_path_session(request: Request, ctx: Context, company: Company) 
 
 
 async def delete_path_session(request: Request, ctx: Context, company: Company) -> Response:
-    await sessions.delete_session(company, ctx.db, request.params["sessionId"])
+    await sessions.delete_session(company, ctx.db, ctx.clock, request.params["sessionId"])
     return Response.json({"status": "path_session_deleted"})
 
 

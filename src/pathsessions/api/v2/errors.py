@@ -111,6 +111,28 @@ ERRORS: dict[ErrorCode, tuple[int, str, str]] = {
         "The learner did not enrol themselves: change the session's audience instead.",
     ),
     # (end of §5)
+    # §8 webhooks.
+    E.SUBSCRIPTION_NOT_FOUND: (404, "subscriptionNotFound", "No such webhook subscription."),
+    E.ACTIVE_SUBSCRIPTION_NOT_FOUND: (
+        404,
+        "activeSubscriptionNotFound",
+        "No such active webhook subscription.",
+    ),
+    E.SUBSCRIPTION_ALREADY_EXISTS: (
+        400,
+        "subscriptionAlreadyExists",
+        "A subscription already exists for this event type and URL.",
+    ),
+    E.SUBSCRIPTIONS_LIMIT_REACHED: (
+        400,
+        "subscriptionsLimitReached",
+        "The company has the most subscriptions allowed for this event type (20).",
+    ),
+    E.INVALID_RETRY_TIMEFRAME: (
+        400,
+        "invalidRetryTimeframe",
+        "The end date must follow the start date, at most 3 days after it.",
+    ),
 }
 
 # Codes v2 never answers: the token endpoint's (it is a v1 route, answering in v1's words) and

@@ -7,14 +7,14 @@ from typing import Any
 
 from ...web.routing import Route
 from ..context import Context
-from . import enrollments, groups, progress, reads, sessions
+from . import enrollments, groups, progress, reads, sessions, webhooks
 from .operations import Operation
 
 # Each module holds OPERATIONS and SCHEMAS. A more specific path comes before a pattern that
 # would also match it (`/paths/sessions` and `/paths/stats` before `/paths/{pathId}`).
-# `enrollments` only adds routes longer than any other module's pattern, so its place among
-# them does not matter.
-MODULES = (sessions, progress, groups, reads, enrollments)
+# `enrollments` and `webhooks` only add routes no other module's pattern matches, so their
+# places among them do not matter.
+MODULES = (sessions, progress, groups, reads, enrollments, webhooks)
 
 OPERATIONS: list[Operation] = [op for module in MODULES for op in module.OPERATIONS]
 ROUTES: list[Route[Context, Any]] = [op.route for op in OPERATIONS]

@@ -91,7 +91,7 @@ async def edit_path_session(request: Request, ctx: Context, client: Client) -> R
 
 async def delete_path_session(request: Request, ctx: Context, client: Client) -> Response:
     await path_sessions.delete_path_session(
-        client.company, ctx.db, request.params["pathId"], request.params["sessionId"]
+        client.company, ctx.db, ctx.clock, request.params["pathId"], request.params["sessionId"]
     )
     return Response(204, b"", content_type=b"")
 
