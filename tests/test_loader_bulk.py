@@ -15,7 +15,7 @@ import pytest
 
 from pathsessions.core.webhook_records import Subscription
 from pathsessions.loader import FixtureError, load_document
-from pathsessions.storage import Database
+from pathsessions.storage import Database, open_database
 from pathsessions.storage import webhooks as webhook_store
 from pathsessions.storage.database import Row
 
@@ -234,9 +234,18 @@ async def test_the_statements_of_a_load_do_not_grow_with_its_sessions(
     assert writes == []
 
 
-async def test_a_load_records_its_enrollment_events_in_one_batch(db: Database) -> None:
+async def test_a_load_records_its_enrollment_events_in_one_batch(database_url: str) -> None:
     """With a subscription to enrollments, each new session's enrollments queue one event;
-    the company's subscriptions are read once for them all, not once per event."""
+    the company's subscriptions are read once for them all, not once per event. (A database
+    of its own, without the app: no delivery worker takes the events meanwhile.)"""
+    db = await open_database(database_url)
+    try:
+        await _events_in_one_batch(db)
+    finally:
+        await db.close()
+
+
+async def _events_in_one_batch(db: Database) -> None:
     doc = document(200, ids=True)
     company = doc["companies"][0]
     sessions, company["sessions"] = company["sessions"], []
