@@ -22,8 +22,8 @@ import asyncpg
 import httpx
 import pytest
 
+from pathsessions import loader
 from pathsessions.app import App, create_app
-from pathsessions.core import sessions as core_sessions
 from pathsessions.loader import load_document
 from pathsessions.settings import Settings
 from pathsessions.storage import Database
@@ -127,7 +127,7 @@ async def test_a_database_failing_under_a_load_is_not_blamed_on_the_document(
     async def failing(*args: object) -> None:
         raise StorageUnavailable("SQLite database", "disk I/O error")
 
-    monkeypatch.setattr(core_sessions, "draft_session", failing)
+    monkeypatch.setattr(loader, "_draft", failing)
     document = world_document()
     document["companies"][0]["sessions"] = [
         {"path": WORLD.path, **valid_body(), "instructorsMails": []}

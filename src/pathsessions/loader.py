@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -23,6 +23,7 @@ from .core import audiences, sessions
 from .core.clock import SYSTEM_CLOCK, Clock
 from .core.directory import PATH_LANGS, USER_LANGS
 from .core.errors import DomainError, ErrorCode
+from .core.events import batched
 from .core.ids import new_id
 from .core.ipfilter import is_authorizable
 from .core.keys import (
@@ -32,6 +33,7 @@ from .core.keys import (
     generate_key,
     hash_key,
 )
+from .core.lookups import Lookups
 from .core.model import (
     Audience,
     AudienceFilter,
@@ -45,7 +47,6 @@ from .core.model import (
     Progress,
     Reenrollment,
     SessionTranslation,
-    StoredSession,
     UserProfile,
 )
 from .core.operators import (
@@ -61,14 +62,12 @@ from .core.operators import (
 )
 from .core.path_sessions import MAX_AUTHORIZED_ADDRESSES, REENROLLMENT_TYPES, REGISTRATION_OPTIONS
 from .core.values import is_object_id, normalize_email, parse_date, storable
-from .storage import Database
+from .storage import Database, bulk
 from .storage import audiences as audience_store
 from .storage import companies as company_store
 from .storage import credentials as credential_store
-from .storage import enrollments as enrollment_store
 from .storage import groups as group_store
 from .storage import paths as path_store
-from .storage import sandbox as sandbox_store
 from .storage import sessions as session_store
 from .storage import users as user_store
 
@@ -294,7 +293,7 @@ async def load_document(
     doc = _object(document, "$", "document")
     companies = _list(doc, "companies", "$")
     report = LoadReport(progress=progress)
-    async with db.transaction() as tx:
+    async with bulk.roomy(db), db.transaction() as tx:
         if reset:
             for i, raw in enumerate(companies):
                 where = f"companies[{i}]"
@@ -744,8 +743,8 @@ def _known(value: Any, where: str, kind: str) -> None:
                 _known(item["translatedFields"], f"{at}.translatedFields", "translatedFields")
 
 
-async def _session_settings(
-    db: Database, company_id: str, session: dict[str, Any], at: str, draft: NewSession
+def _session_settings(
+    scene: _Scene, session: dict[str, Any], at: str, draft: NewSession
 ) -> NewSession:
     """The draft with the settings the document gives (v1's defaults for the others)."""
     option = _choice(session, "registrationRequestValidation", at, REGISTRATION_OPTIONS)
@@ -780,17 +779,20 @@ async def _session_settings(
         raise FixtureError(f"{at}.isAudienceBuilder", "must be true or false")
     if "audience" in session and not audience_builder:
         raise FixtureError(f"{at}.isAudienceBuilder", "must be true with an audience")
-    raw = _list(session, "translations", at)
-    _known(raw, f"{at}.translations", "translations")
-    translations = _setting(raw, f"{at}.translations", tuple[SessionTranslation, ...])
-    for k, translation in enumerate(translations):
-        for m, translator in enumerate(translation.translator_ids):
-            if not is_object_id(translator):
-                where = f"{at}.translations[{k}].translatorIds[{m}]"
-                raise FixtureError(where, "not a valid id (24 hexadecimal characters)")
-    translations = tuple(
-        replace(t, translator_ids=tuple(i.lower() for i in t.translator_ids)) for t in translations
-    )
+    translations: tuple[SessionTranslation, ...] = ()
+    if "translations" in session:
+        raw = _list(session, "translations", at)
+        _known(raw, f"{at}.translations", "translations")
+        translations = _setting(raw, f"{at}.translations", tuple[SessionTranslation, ...])
+        for k, translation in enumerate(translations):
+            for m, translator in enumerate(translation.translator_ids):
+                if not is_object_id(translator):
+                    where = f"{at}.translations[{k}].translatorIds[{m}]"
+                    raise FixtureError(where, "not a valid id (24 hexadecimal characters)")
+        translations = tuple(
+            replace(t, translator_ids=tuple(i.lower() for i in t.translator_ids))
+            for t in translations
+        )
     created_at = draft.created_at
     if "createdAt" in session:
         parsed = parse_date(session["createdAt"])
@@ -800,12 +802,12 @@ async def _session_settings(
     instructors = draft.instructor_ids
     root_id = _id(session, "rootSession", at)
     if root_id is not None:
-        root = await session_store.get_session(db, company_id, root_id)
-        if root is None or root.path_id != draft.path_id or root.root_session_id is not None:
+        root = scene.sessions.get(root_id)
+        if root is None or root[0][0] != draft.path_id or root[1] is not None:
             problem = "not a root session of the same path (list it before its children)"
             raise FixtureError(f"{at}.rootSession", problem)
         if "instructorsMails" not in session:
-            instructors = root.instructor_ids  # a child session follows its root's
+            instructors = scene.instructors[root_id]  # a child session follows its root's
     return replace(
         draft,
         registration_request_validation=option,
@@ -820,6 +822,183 @@ async def _session_settings(
     )
 
 
+# A session's natural key: its path, name and start date.
+SessionKey = tuple[str, str, int]
+
+
+class _Scene:
+    """The company as its sessions' checks see it, read with one query per kind when its
+    sessions start loading, then kept up to date in memory as each session of the document is
+    checked: a session sees the ones before it as stored (a root listed earlier, a natural key
+    taken). No check queries the database per session, so matching costs the same per session
+    however many the company and the document hold."""
+
+    def __init__(self, tenant: Company) -> None:
+        self.tenant = tenant
+        self.paths: set[str] = set()
+        self.groups: set[str] = set()
+        self.users: set[str] = set()  # every user's id, deleted ones too
+        self.mails: dict[str, str] = {}  # e-mail key -> user id, deleted users too
+        self.members: dict[str, str] = {}  # e-mail key -> user id, not deleted
+        # Session id -> (natural key, root session id): the company's sessions.
+        self.sessions: dict[str, tuple[SessionKey, str | None]] = {}
+        # Natural key -> the ids of the sessions that have it (the lowest one matches).
+        self.by_key: dict[SessionKey, list[str]] = {}
+        # The instructors of the sessions the document names as roots.
+        self.instructors: dict[str, tuple[str, ...]] = {}
+        self.roots: set[str] = set()
+        # Ids the document gives that are other companies' sessions.
+        self.foreign: set[str] = set()
+
+    def matching(self, draft: NewSession) -> str | None:
+        ids = self.by_key.get((draft.path_id, draft.name, draft.start_date))
+        return min(ids) if ids else None
+
+    def put(self, s: NewSession) -> None:
+        """`s` is stored, as it now is."""
+        before = self.sessions.get(s.id)
+        key = (s.path_id, s.name, s.start_date)
+        if before is not None and before[0] != key:
+            self.by_key[before[0]].remove(s.id)
+        if before is None or before[0] != key:
+            self.by_key.setdefault(key, []).append(s.id)
+        self.sessions[s.id] = (key, s.root_session_id)
+        if s.id in self.roots:
+            self.instructors[s.id] = s.instructor_ids
+
+
+def _given_ids(items: list[Any], key: str) -> set[str]:
+    """The valid ids at `key` of the items that are objects (the others fail their checks)."""
+    return {
+        str(value).lower()
+        for item in items
+        if isinstance(item, dict) and is_object_id(value := item.get(key))
+    }
+
+
+async def _scene(db: Database, tenant: Company, items: list[Any]) -> _Scene:
+    scene = _Scene(tenant)
+    company_id = tenant.id
+    rows = await db.fetchall("SELECT id FROM paths WHERE company_id = ?", company_id)
+    scene.paths = {row[0] for row in rows}
+    rows = await db.fetchall("SELECT id FROM company_groups WHERE company_id = ?", company_id)
+    scene.groups = {row[0] for row in rows}
+    rows = await db.fetchall(
+        "SELECT id, mail_key, status FROM users WHERE company_id = ?", company_id
+    )
+    for user_id, mail_key, status in rows:
+        scene.users.add(user_id)
+        scene.mails[mail_key] = user_id
+        if status != "deleted":
+            scene.members[mail_key] = user_id
+    rows = await db.fetchall(
+        "SELECT id, path_id, name, start_date, root_session_id FROM path_sessions"
+        " WHERE company_id = ?",
+        company_id,
+    )
+    for session_id, path_id, name, start_date, root_id in rows:
+        key = (path_id, name, int(start_date))
+        scene.sessions[session_id] = (key, root_id)
+        scene.by_key.setdefault(key, []).append(session_id)
+    del rows
+    foreign = sorted(i for i in _given_ids(items, "id") if i not in scene.sessions)
+    if foreign:
+        found = await bulk.rows_of(
+            db, "SELECT id FROM path_sessions WHERE " + db.any_of("id"), foreign
+        )
+        scene.foreign = {row[0] for row in found}
+    scene.roots = _given_ids(items, "rootSession")
+    stored_roots = sorted(i for i in scene.roots if i in scene.sessions)
+    if stored_roots:
+        found = await bulk.rows_of(
+            db,
+            "SELECT session_id, user_id FROM session_instructors WHERE "
+            + db.any_of("session_id")
+            + " ORDER BY session_id, position",
+            stored_roots,
+        )
+        instructors: dict[str, list[str]] = {}
+        for session_id, user_id in found:
+            instructors.setdefault(session_id, []).append(user_id)
+        scene.instructors = {k: tuple(v) for k, v in instructors.items()}
+    return scene
+
+
+class _SceneLookups(Lookups):
+    """v1's create checks of a session's body, answered from the scene."""
+
+    __slots__ = ("scene",)
+
+    def __init__(self, scene: _Scene, db: Database) -> None:
+        super().__init__(scene.tenant, db)
+        self.scene = scene
+
+    async def owner_group(self, group_id: str, field: str | None = None) -> str:
+        if group_id not in self.scene.groups:
+            raise DomainError(ErrorCode.OWNER_GROUP_NOT_FOUND, field)
+        return group_id
+
+    async def instructors(self, mails: list[str], field: str | None = None) -> tuple[str, ...]:
+        if not mails:
+            return await super().instructors(mails, field)  # the platform owner
+        members = self.scene.members
+        if not all(mail in members for mail in mails):
+            raise DomainError(ErrorCode.INSTRUCTORS_NOT_FOUND, field)
+        return tuple(members[mail] for mail in mails)
+
+
+async def _draft(
+    scene: _Scene, lookups: Lookups, clock: Clock, path_id: str, read: sessions.ReadFields
+) -> NewSession:
+    """The session `sessions.draft_session` makes of a create body, by the same checks in the
+    same order (the path, then the body as v1 reads it), with the path found in the scene."""
+    if path_id not in scene.paths:
+        raise DomainError(ErrorCode.PATH_NOT_FOUND)
+    fields = await read(lookups)
+    return NewSession(
+        id=new_id(),
+        company_id=scene.tenant.id,
+        path_id=path_id,
+        name=fields.name,
+        start_date=fields.start_date,
+        end_date=fields.end_date,
+        owner_group_id=fields.owner_group_id,
+        instructor_ids=fields.instructor_ids,
+        additional_information=fields.additional_information,
+        created_at=clock.now_ms(),
+    )
+
+
+# An enrollment as checked: user id, selfEnrolled, status, createdAt, archivedAt, and the
+# progress columns (all None when the document gives none).
+Checked = tuple[str, bool, str, int | None, int | None, tuple[Any, ...]]
+
+
+@dataclass
+class _Plan:
+    """What the document's sessions write, gathered while they are checked, written once
+    every one of them passed."""
+
+    # `bulk.session_row` values, then created_at and modified_at.
+    inserts: list[tuple[Any, ...]] = field(default_factory=list)
+    # `bulk.session_row` values, then modified_at, created_at (None: kept), the modifiedAt
+    # given (None: now, if the session changes) and the instructors' ids.
+    updates: list[tuple[Any, ...]] = field(default_factory=list)
+    # The new sessions' instructors: session id, position, user id.
+    instructors: list[tuple[str, int, str]] = field(default_factory=list)
+    # Session id -> path id, root session id, when, its enrollments: the sessions given
+    # `enrollments`, in the document's order.
+    enrollments: dict[str, tuple[str, str | None, int, list[Checked]]] = field(default_factory=dict)
+    # Session id -> its v1 groups, when: the sessions given `groups`.
+    groups: dict[str, tuple[tuple[str, ...], int]] = field(default_factory=dict)
+    # Session id, its audience, when, whether to apply it (no `enrollments` beside it).
+    audiences: list[tuple[str, Audience, int, bool]] = field(default_factory=list)
+
+    seen: set[str] = field(default_factory=set)
+    # The sessions stored before the load (updated, not inserted).
+    stored: set[str] = field(default_factory=set)
+
+
 async def _load_sessions(
     db: Database,
     clock: Clock,
@@ -828,51 +1007,73 @@ async def _load_sessions(
     where: str,
     report: LoadReport,
 ) -> None:
+    """Every session is checked first, in memory, in the document's order (so the first
+    problem is the one a session-by-session load would meet first); then all are written,
+    by batches (storage/bulk.py)."""
+    items = _list(company, "sessions", where)
+    if not items:
+        return
     tenant = await company_store.get_company(db, company_id)
     assert tenant is not None
-    for j, raw in enumerate(_list(company, "sessions", where)):
+    scene = await _scene(db, tenant, items)
+    lookups = _SceneLookups(scene, db)
+    plan = _Plan()
+    own = ("id", "path", *SESSION_SETTINGS, *SESSION_ENROLMENT)
+    width = len(bulk.SESSION_COLUMNS)
+    for j, raw in enumerate(items):
         at = f"{where}.sessions[{j}]"
         session = _object(raw, at, "session")
         path_id = _id(session, "path", at, required=True)
         assert path_id is not None
-        own = ("id", "path", *SESSION_SETTINGS, *SESSION_ENROLMENT)
         fields = {k: v for k, v in session.items() if k not in own}
         try:
-            draft = await sessions.draft_session(
-                tenant, db, clock, path_id, v1_requests.session_fields(fields)
-            )
+            draft = await _draft(scene, lookups, clock, path_id, v1_requests.session_fields(fields))
         except DomainError as error:
             if error.code is ErrorCode.SERVICE_UNAVAILABLE:
                 raise  # the database failed, not the document
             # The session's fields have v1's names, and so have the errors pointing at them.
             raise FixtureError(f"{at}.{error.field or 'path'}", ERRORS[error.code][1]) from None
-        draft = await _session_settings(db, company_id, session, at, draft)
+        draft = _session_settings(scene, session, at, draft)
         session_id = _id(session, "id", at)
         if session_id is None:
-            session_id = await session_store.session_id_by_key(
-                db, company_id, draft.path_id, draft.name, draft.start_date
-            )
-        else:
-            await _owned(db, f"{at}.id", session_id, session_store.session_company, company_id)
+            session_id = scene.matching(draft)
+        elif session_id in scene.foreign:
+            raise FixtureError(f"{at}.id", "id belongs to another company")
         if session_id == draft.root_session_id and session_id is not None:
             raise FixtureError(f"{at}.rootSession", "a session cannot be its own root")
-        if (
-            session_id is not None
-            and await session_store.session_company(db, session_id) is not None
-        ):
-            given = draft.created_at if "createdAt" in session else None
-            await session_store.replace_session(
-                db, replace(draft, id=session_id), clock.now_ms(), created_at=given
+        if session_id is not None and session_id in plan.seen:
+            # Written once: a second entry would be a second write of the same row.
+            if "id" in session:
+                raise FixtureError(f"{at}.id", "duplicate session")
+            raise FixtureError(
+                f"{at}.sessionName", "duplicate session (same path, name and startDate)"
             )
+        if session_id is not None and session_id in scene.sessions:
+            given = draft.created_at if "createdAt" in session else None
+            draft = replace(draft, id=session_id)
+            row = (*bulk.session_row(draft), clock.now_ms(), given, None, draft.instructor_ids)
+            plan.updates.append(row)
+            plan.stored.add(session_id)
         else:
-            await session_store.insert_session(db, replace(draft, id=session_id or draft.id))
-            if session_id is None:
+            if session_id is not None:
+                draft = replace(draft, id=session_id)
+            else:
                 report.lines.append(f"{at}: new session {draft.id}")
-        await _load_enrolment(db, clock, tenant, session, at, session_id or draft.id)
+            plan.inserts.append((*bulk.session_row(draft), draft.created_at, draft.created_at))
+            plan.instructors.extend((draft.id, i, u) for i, u in enumerate(draft.instructor_ids))
+        plan.seen.add(draft.id)
+        scene.put(draft)
+        _check_enrolment(scene, plan, clock, session, at, draft)
         if "modifiedAt" in session:
+            # An exported session's last modification, as loaded back.
             modified = _instant(session, "modifiedAt", at, 0)
-            await sandbox_store.set_session_modified(db, session_id or draft.id, modified)
+            if draft.id in plan.stored:
+                row = plan.updates[-1]
+                plan.updates[-1] = (*row[:width], modified, row[width + 1], modified, row[-1])
+            else:
+                plan.inserts[-1] = (*plan.inserts[-1][:-1], modified)
         report.loaded("sessions")
+    await _write_sessions(db, tenant, plan)
 
 
 # --- Who is enrolled: a session's audience, enrollments and v1 groups ---------------------------
@@ -972,30 +1173,44 @@ def _progress(raw: Any, at: str) -> Progress:
     )
 
 
-async def _enrolled_user(db: Database, company_id: str, value: Any, where: str) -> str:
+def _enrolled_user(scene: _Scene, value: Any, where: str) -> str:
     """An enrollment's `user`: an id or an e-mail address of a user of the company (deleted
     users too: an enrollment outlives its learner's account)."""
     if is_object_id(value):
         user_id = str(value).lower()
-        if await user_store.user_company(db, user_id) != company_id:
+        if user_id not in scene.users:
             raise FixtureError(where, "unknown user")
         return user_id
     mail_key = normalize_email(value) if isinstance(value, str) else None
-    found = None if mail_key is None else await user_store.user_id_by_mail(db, company_id, mail_key)
+    found = None if mail_key is None else scene.mails.get(mail_key)
     if found is None:
         raise FixtureError(where, "unknown user (an id or an e-mail address of the company)")
     return found
 
 
-async def _load_enrolment(
-    db: Database,
+def _audience_problem(scene: _Scene, audience: Audience) -> ErrorCode | None:
+    """`audiences.check`'s rules, in its order, against the scene: one filter per type, then
+    the users (deleted ones accepted), then the groups, of the company."""
+    types = [f.type for f in audience.filters]
+    if len(set(types)) != len(types):
+        return ErrorCode.INVALID_AUDIENCE_SHAPE
+    users = (*audience.ids(audiences.USERS), *audience.ids(audiences.EXCLUDED))
+    if not all(user_id in scene.users for user_id in users):
+        return ErrorCode.USERS_NOT_FOUND
+    if not all(group_id in scene.groups for group_id in audience.ids(audiences.GROUPS)):
+        return ErrorCode.GROUPS_NOT_FOUND
+    return None
+
+
+def _check_enrolment(
+    scene: _Scene,
+    plan: _Plan,
     clock: Clock,
-    tenant: Company,
     session: dict[str, Any],
     at: str,
-    session_id: str,
+    draft: NewSession,
 ) -> None:
-    """A session's `audience`, `enrollments` and `groups`, once the session is stored.
+    """A session's `audience`, `enrollments` and `groups`, checked; their writes planned.
 
     `audience` is stored and, without `enrollments`, applied as a PUT of it would be.
     `enrollments` are then the session's enrollments, exactly (others are removed). `groups`
@@ -1003,50 +1218,38 @@ async def _load_enrolment(
     session has."""
     if not any(key in session for key in SESSION_ENROLMENT):
         return
-    stored = await session_store.get_session(db, tenant.id, session_id)
-    assert stored is not None
     now = clock.now_ms()
     if "audience" in session:
         audience = _audience(session["audience"], f"{at}.audience")
-        if stored.root_session_id is not None:
+        if draft.root_session_id is not None:
             raise FixtureError(f"{at}.audience", "a child session has no audience")
-        try:
-            await audiences.check(tenant, db, audience)
-        except DomainError as error:
-            raise FixtureError(f"{at}.audience", V2_ERRORS[error.code][1]) from None
-        await audience_store.put(db, tenant.id, session_id, audience, now)
-        if "enrollments" not in session:
-            await audiences.apply(db, tenant.id, stored, audience, now)
+        problem = _audience_problem(scene, audience)
+        if problem is not None:
+            raise FixtureError(f"{at}.audience", V2_ERRORS[problem][1])
+        plan.audiences.append((draft.id, audience, now, "enrollments" not in session))
     if "enrollments" in session:
-        await _load_enrollments(db, now, tenant.id, stored, _list(session, "enrollments", at), at)
+        checked = _enrollments(scene, _list(session, "enrollments", at), at)
+        plan.enrollments[draft.id] = (draft.path_id, draft.root_session_id, now, checked)
     if "groups" in session:
         group_ids = _ids(session["groups"], f"{at}.groups")
         for k, group_id in enumerate(group_ids):
-            if not await is_company_group(db, tenant.id, group_id):
+            if group_id not in scene.groups:
                 raise FixtureError(f"{at}.groups[{k}]", "unknown group")
-        had = [g.id for g in await session_store.enrolled_groups(db, session_id)]
-        gone = [g for g in had if g not in group_ids]
-        if gone:
-            await session_store.unenrol_groups(db, session_id, gone)
-        await session_store.enrol_groups(db, session_id, group_ids, now)
+        plan.groups[draft.id] = (group_ids, now)
 
 
-async def _load_enrollments(
-    db: Database,
-    now: int,
-    company_id: str,
-    stored: StoredSession,
-    items: list[Any],
-    at: str,
-) -> None:
-    before = set(await enrollment_store.published(db, stored.id))
+_NO_PROGRESS: tuple[Any, ...] = (None,) * 8
+
+
+def _enrollments(scene: _Scene, items: list[Any], at: str) -> list[Checked]:
+    checked: list[Checked] = []
     seen: set[str] = set()
     for k, raw in enumerate(items):
         where = f"{at}.enrollments[{k}]"
         item = _object(raw, where, "enrollment")
         if "user" not in item:
             raise FixtureError(f"{where}.user", "required")
-        user_id = await _enrolled_user(db, company_id, item["user"], f"{where}.user")
+        user_id = _enrolled_user(scene, item["user"], f"{where}.user")
         if user_id in seen:
             raise FixtureError(f"{where}.user", "duplicate user")
         seen.add(user_id)
@@ -1060,25 +1263,237 @@ async def _load_enrollments(
             raise FixtureError(f"{where}.archivedAt", "only with status archived")
         if archived_at is not None and created_at is not None and archived_at < created_at:
             raise FixtureError(f"{where}.archivedAt", "before createdAt")
-        progress = (
-            None if "progress" not in item else _progress(item["progress"], f"{where}.progress")
-        )
-        enrollment_id = await enrollment_store.put(
+        progress = _NO_PROGRESS
+        if "progress" in item:
+            p = _progress(item["progress"], f"{where}.progress")
+            progress = (
+                p.progress,
+                p.status,
+                p.reason,
+                p.time_spent,
+                p.score,
+                p.completed_at,
+                p.started_at,
+                p.certificate_id,
+            )
+        checked.append((user_id, self_enrolled, status, created_at, archived_at, progress))
+    return checked
+
+
+# --- Writing the sessions: every row of a kind in batches, once all are checked -----------------
+
+ENROLLMENT_WRITTEN = (
+    "enrolled_at",
+    "modified_at",
+    "self_enrolled",
+    "status",
+    "archived_at",
+    "progress",
+    "progress_status",
+    "progress_reason",
+    "time_spent",
+    "score",
+    "completed_at",
+    "started_at",
+    "certificate_id",
+)
+ENROLLMENT_KEYS = ("id", "company_id", "path_id", "session_id", "user_id")
+# Sessions whose stored enrollments (or groups) are read and rewritten together: memory stays
+# bounded on a reload of a million sessions.
+CHUNK = 20_000
+
+
+async def _write_sessions(db: Database, tenant: Company, plan: _Plan) -> None:
+    # New sessions first: a stored session may become the child of one. Rows go in the order
+    # of their primary key, so each index grows at a few places instead of all over it (ids
+    # given in a document come in any order); but root sessions before children, so that each
+    # row's root exists when it is checked.
+    root = bulk.SESSION_COLUMNS.index("root_session_id")
+    plan.inserts.sort(key=lambda row: (row[root] is not None, row[0]))
+    await bulk.insert_sessions(db, plan.inserts)
+    plan.instructors.sort()
+    await bulk.insert_rows(db, "session_instructors", INSTRUCTOR_COLUMNS, plan.instructors)
+    for start in range(0, len(plan.updates), CHUNK):
+        await _replace_sessions(db, plan.updates[start : start + CHUNK])
+    await _write_enrollments(db, tenant.id, plan)
+    await _write_groups(db, plan)
+    for session_id, audience, now, apply in plan.audiences:
+        await audience_store.put(db, tenant.id, session_id, audience, now)
+        if apply:
+            # A PUT's rule reads group memberships: rare in a fixture, applied one by one.
+            stored = await session_store.get_session(db, tenant.id, session_id)
+            assert stored is not None
+            await audiences.apply(db, tenant.id, stored, audience, now)
+
+
+INSTRUCTOR_COLUMNS = ("session_id", "position", "user_id")
+
+
+async def _replace_sessions(db: Database, updates: list[tuple[Any, ...]]) -> None:
+    """Stored sessions the document lists: those it changes (a field, or the instructors)
+    are overwritten, with modifiedAt now; the others are left as they are, so that a reload
+    writes nothing and a session's modifiedAt says when a load last changed it."""
+    width = len(bulk.SESSION_COLUMNS)
+    ids = [row[0] for row in updates]
+    columns = ", ".join(bulk.SESSION_COLUMNS)
+    stored = {
+        row[0]: row
+        for row in await bulk.rows_of(
             db,
-            company_id,
-            stored.path_id,
-            stored.id,
-            user_id,
-            self_enrolled=self_enrolled,
-            status=status,
-            created_at=created_at,
-            archived_at=archived_at,
-            now=now,
+            f"SELECT {columns}, created_at, modified_at FROM path_sessions WHERE "
+            + db.any_of("id"),
+            ids,
         )
-        await enrollment_store.set_progress(db, company_id, enrollment_id, progress)
-    await enrollment_store.remove_others(db, stored.id, sorted(seen))
-    # The scene set is a write like any other: its session events are recorded.
-    after = set(await enrollment_store.published(db, stored.id))
-    await audiences.record(
-        db, company_id, stored, now, added=bool(after - before), archived=bool(before - after)
-    )
+    }
+    instructors: dict[str, list[str]] = {}
+    for session_id, user_id in await bulk.rows_of(
+        db,
+        "SELECT session_id, user_id FROM session_instructors WHERE "
+        + db.any_of("session_id")
+        + " ORDER BY session_id, position",
+        ids,
+    ):
+        instructors.setdefault(session_id, []).append(user_id)
+    changed: list[tuple[Any, ...]] = []
+    rewritten: list[tuple[str]] = []
+    new_instructors: list[tuple[str, int, str]] = []
+    for row in updates:
+        session_id, created_at, modified_at = row[0], row[width + 1], row[width + 2]
+        instructor_ids = row[-1]
+        before = stored[session_id]
+        if instructor_ids != tuple(instructors.get(session_id, ())):
+            rewritten.append((session_id,))
+            new_instructors.extend((session_id, i, u) for i, u in enumerate(instructor_ids))
+        elif (
+            _same(row[:width], before[:width])
+            and created_at in (None, before[width])
+            and modified_at in (None, before[width + 1])
+        ):
+            continue
+        changed.append(row[: width + 2])
+    await bulk.replace_sessions(db, changed)
+    await bulk.delete_rows(db, "session_instructors", ("session_id",), rewritten)
+    await bulk.insert_rows(db, "session_instructors", INSTRUCTOR_COLUMNS, new_instructors)
+
+
+def _same(written: Sequence[Any], stored: Sequence[Any]) -> bool:
+    """Whether values about to be written equal those read back (SQLite reads booleans
+    back as 0 and 1, equal to False and True)."""
+    return all(a == b for a, b in zip(written, stored, strict=True))
+
+
+def _enrollment(
+    existing: tuple[Any, ...] | None, item: Checked, now: int
+) -> tuple[int, int, int | None]:
+    """createdAt, modifiedAt and archivedAt of an enrollment written as `item` says, over the
+    stored one (its id, then its `ENROLLMENT_WRITTEN`) if any: without `createdAt` it keeps its
+    own (a new one is made `now`); archived, without `archivedAt` it keeps its own archiving
+    date, else now; it is never archived before it was made."""
+    _, _, status, created_at, archived_at, _ = item
+    created = now if existing is None else int(existing[1])
+    if created_at is not None:
+        created = created_at
+    archived: int | None = None
+    if status == "archived":
+        archived = archived_at
+        if archived is None:
+            kept = None if existing is None else existing[5]
+            archived = now if kept is None else kept
+    if archived is not None and created_at is None and archived < created:
+        created = archived
+    modified = created if archived is None else max(created, archived)
+    return created, modified, archived
+
+
+async def _write_enrollments(db: Database, company_id: str, plan: _Plan) -> None:
+    """Each session given `enrollments` gets exactly those: kept ones (one per user and
+    session, same id) overwritten, new ones inserted, others deleted; and its events."""
+    session_ids = list(plan.enrollments)
+    for start in range(0, len(session_ids), CHUNK):
+        chunk = session_ids[start : start + CHUNK]
+        stored: dict[str, dict[str, tuple[Any, ...]]] = {}
+        reread = [s for s in chunk if s in plan.stored]
+        if reread:
+            rows = await bulk.rows_of(
+                db,
+                f"SELECT session_id, user_id, id, {', '.join(ENROLLMENT_WRITTEN)}"
+                " FROM session_users WHERE " + db.any_of("session_id"),
+                reread,
+            )
+            for row in rows:
+                stored.setdefault(row[0], {})[row[1]] = row[2:]
+        inserts: list[tuple[Any, ...]] = []
+        updates: list[tuple[Any, ...]] = []
+        deletes: list[tuple[str, str]] = []
+        events: list[tuple[str, str | None, str, int, bool, bool]] = []
+        for session_id in chunk:
+            path_id, root_id, now, items = plan.enrollments[session_id]
+            had = stored.get(session_id, {})
+            for item in items:
+                user_id, self_enrolled, status, _, _, progress = item
+                existing = had.get(user_id)
+                created, modified, archived = _enrollment(existing, item, now)
+                values = (created, modified, self_enrolled, status, archived, *progress)
+                if existing is None:
+                    key = (new_id(), company_id, path_id, session_id, user_id)
+                    inserts.append((*key, *values))
+                elif not _same(values, existing[1:]):
+                    updates.append((existing[0], *values))
+            listed = {item[0] for item in items}
+            deletes.extend((session_id, u) for u in had if u not in listed)
+            # The scene set is a write like any other: its session events are recorded.
+            before = {u for u, e in had.items() if e[4] == "published"}
+            after = {item[0] for item in items if item[2] == "published"}
+            if after - before or before - after:
+                events.append(
+                    (path_id, root_id, session_id, now, bool(after - before), bool(before - after))
+                )
+        await bulk.delete_rows(db, "session_users", ("session_id", "user_id"), deletes)
+        await bulk.update_rows(db, "session_users", ("id",), ENROLLMENT_WRITTEN, updates)
+        inserts.sort(key=lambda row: (row[3], row[4]))  # (session_id, user_id): the key's order
+        await bulk.insert_rows(
+            db, "session_users", (*ENROLLMENT_KEYS, *ENROLLMENT_WRITTEN), inserts
+        )
+        async with batched(db, company_id):
+            for path_id, root_id, session_id, now, added, archived in events:
+                await audiences.record_of(
+                    db, company_id, path_id, session_id, root_id, now, added, archived
+                )
+
+
+async def _write_groups(db: Database, plan: _Plan) -> None:
+    """Each session given `groups` has exactly those enrolled through v1; a group it had
+    keeps its enrolment date."""
+    session_ids = list(plan.groups)
+    for start in range(0, len(session_ids), CHUNK):
+        chunk = session_ids[start : start + CHUNK]
+        reread = [s for s in chunk if s in plan.stored]
+        had: dict[str, set[str]] = {}
+        if reread:
+            rows = await bulk.rows_of(
+                db,
+                "SELECT session_id, group_id FROM session_groups WHERE " + db.any_of("session_id"),
+                reread,
+            )
+            for session_id, group_id in rows:
+                had.setdefault(session_id, set()).add(group_id)
+        gone = [
+            (session_id, group_id)
+            for session_id in reread
+            for group_id in had.get(session_id, ())
+            if group_id not in plan.groups[session_id][0]
+        ]
+        await bulk.delete_rows(db, "session_groups", ("session_id", "group_id"), gone)
+        await bulk.insert_rows(
+            db,
+            "session_groups",
+            ("session_id", "group_id", "enrolled_at"),
+            [
+                (session_id, group_id, now)
+                for session_id in chunk
+                for group_ids, now in (plan.groups[session_id],)
+                for group_id in group_ids
+                if group_id not in had.get(session_id, ())
+            ],
+            conflict="ON CONFLICT (session_id, group_id) DO NOTHING",
+        )

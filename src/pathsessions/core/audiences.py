@@ -151,12 +151,28 @@ async def record(
 ) -> None:
     """The events of an enrolment write: learners enrolled, learners unenrolled (never for a
     child session)."""
-    if session.root_session_id is not None:
+    await record_of(
+        tx, company_id, session.path_id, session.id, session.root_session_id, now, added, archived
+    )
+
+
+async def record_of(
+    tx: Database,
+    company_id: str,
+    path_id: str,
+    session_id: str,
+    root_session_id: str | None,
+    now: int,
+    added: bool,
+    archived: bool,
+) -> None:
+    """`record`, for a session known by its ids (the fixture loader's bulk writes)."""
+    if root_session_id is not None:
         return
     if added:
-        await emit(tx, company_id, EventKind.USERS_ENROLLED, session.path_id, session.id, now)
+        await emit(tx, company_id, EventKind.USERS_ENROLLED, path_id, session_id, now)
     if archived:
-        await emit(tx, company_id, EventKind.USERS_UNENROLLED, session.path_id, session.id, now)
+        await emit(tx, company_id, EventKind.USERS_UNENROLLED, path_id, session_id, now)
 
 
 async def follow_memberships(

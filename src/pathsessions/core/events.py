@@ -16,12 +16,14 @@ import enum
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from contextvars import ContextVar
+from dataclasses import dataclass, field
 from typing import Any
 
 import msgspec
 
 from ..storage import Database
 from ..storage import webhooks as store
+from .ids import new_id
 from .values import format_date
 
 
@@ -46,6 +48,19 @@ _encode = msgspec.json.Encoder().encode
 _listeners: list[Callable[[], None]] = []
 # Inside `announcing`: the events queued by its transaction, announced once it commits.
 _held: ContextVar[list[str] | None] = ContextVar("held_events", default=None)
+
+
+@dataclass
+class _Batch:
+    company_id: str
+    # Event type -> the ids of the company's active subscriptions to it.
+    subscriptions: dict[str, list[str]]
+    # The outbox rows of the events emitted meanwhile (storage/webhooks.py `insert_events`).
+    rows: list[tuple[str, str, str, str, int, int]] = field(default_factory=list)
+
+
+# Inside `batched`: one company's subscriptions, read once, and its events, written at the end.
+_batch: ContextVar[_Batch | None] = ContextVar("event_batch", default=None)
 
 
 def listen(listener: Callable[[], None]) -> Callable[[], None]:
@@ -100,10 +115,35 @@ async def emit(
     """Record that `kind` happened to the session at `at_ms` (its `createdAt`, `deletedAt`,
     `enrolledAt` or `unenrolledAt`); `name` is the session's, for added and removed. Call
     inside the write's transaction."""
+    batch = _batch.get()
+    if batch is not None and batch.company_id == company_id:
+        for subscription_id in batch.subscriptions.get(kind.value, ()):
+            body = payload(kind, path_id, session_id, at_ms, name)
+            batch.rows.append((new_id(), subscription_id, company_id, body, at_ms, at_ms))
+        return
     body = payload(kind, path_id, session_id, at_ms, name)
     ids = await store.queue_events(tx, company_id, kind.value, body, at_ms)
+    _announce(ids)
+
+
+def _announce(ids: list[str]) -> None:
     held = _held.get()
     if held is not None:
         held.extend(ids)
     elif ids:
         queued()
+
+
+@asynccontextmanager
+async def batched(tx: Database, company_id: str) -> AsyncIterator[None]:
+    """Many events of one company in one transaction (a fixture document's thousands of
+    sessions): the company's subscriptions are read once, and the events `emit` records
+    inside the block are written together when it ends (none if it raises), instead of a
+    query or two per event, which would make the loader's statements grow with its sessions."""
+    batch = _Batch(company_id, await store.active_subscriptions(tx, company_id))
+    token = _batch.set(batch)
+    try:
+        yield
+    finally:
+        _batch.reset(token)
+    _announce(await store.insert_events(tx, batch.rows))

@@ -14,6 +14,7 @@ from typing import Any
 from ..core.ids import new_id
 from ..core.listing import ListQuery, Page
 from ..core.webhook_records import DueEvent, Subscription, SubscriptionSecrets, WebhookEvent
+from . import bulk
 from .database import Database, Row
 from .listing import fetch_page
 
@@ -163,6 +164,42 @@ async def queue_events(
         events,
     )
     return [event[0] for event in events]
+
+
+async def active_subscriptions(db: Database, company_id: str) -> dict[str, list[str]]:
+    """Event type -> the ids of the company's active subscriptions to it."""
+    rows = await db.fetchall(
+        "SELECT event_type, id FROM webhook_subscriptions"
+        " WHERE company_id = ? AND status = 'active' ORDER BY id",
+        company_id,
+    )
+    found: dict[str, list[str]] = {}
+    for event_type, subscription_id in rows:
+        found.setdefault(event_type, []).append(subscription_id)
+    return found
+
+
+_OUTBOX = (
+    "id",
+    "subscription_id",
+    "company_id",
+    "payload",
+    "created_at",
+    "status",
+    "next_attempt_at",
+)
+
+
+async def insert_events(db: Database, rows: list[tuple[str, str, str, str, int, int]]) -> list[str]:
+    """Events due now, many at once: (id, subscription_id, company_id, payload, created_at,
+    next_attempt_at) each. Answers their ids. Call inside the transaction of the change."""
+    await bulk.insert_rows(
+        db,
+        "webhook_events",
+        _OUTBOX,
+        [(*row[:5], "pending", row[5]) for row in rows],
+    )
+    return [row[0] for row in rows]
 
 
 _EVENT = "id, created_at, status, payload"
