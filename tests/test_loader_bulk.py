@@ -178,6 +178,12 @@ class Counting:
         self.counts.append(sql)
         await self.db.executemany(sql, rows)
 
+    async def bulk_insert(
+        self, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]
+    ) -> None:
+        self.counts.append(f"bulk insert into {table}")
+        await self.db.bulk_insert(table, columns, rows)
+
     def transaction(self) -> AbstractAsyncContextManager[Database]:
         @asynccontextmanager
         async def counted() -> AsyncIterator[Database]:
