@@ -1,4 +1,4 @@
-"""The fixture loader (docs: /work/shared/spec/fixtures.md), directly and through `load`.
+"""The fixture loader (docs/fixtures.md), directly and through `load`.
 
 Every test runs on SQLite and on PostgreSQL. "Nothing changed" is checked by dumping every
 table of the database, timestamps included; "the same state" by the same dump without the
