@@ -22,8 +22,10 @@ from typing import Any
 import msgspec
 
 from ..storage import Database
+from ..storage import sessions as session_store
 from ..storage import webhooks as store
 from .ids import new_id
+from .model import NewSession
 from .values import format_date
 
 
@@ -147,3 +149,19 @@ async def batched(tx: Database, company_id: str) -> AsyncIterator[None]:
     finally:
         _batch.reset(token)
     _announce(await store.insert_events(tx, batch.rows))
+
+
+async def add_session(db: Database, company_id: str, session: NewSession) -> None:
+    """Store a new session and record that it was added, in one transaction, whichever
+    version created it."""
+    async with announcing(db) as tx:
+        await session_store.insert_session(tx, session)
+        await emit(
+            tx,
+            company_id,
+            EventKind.SESSION_ADDED,
+            session.path_id,
+            session.id,
+            session.created_at,
+            session.name,
+        )

@@ -21,7 +21,7 @@ from ..storage import sessions as store
 from ..storage import users as user_store
 from .clock import Clock
 from .errors import DomainError, ErrorCode
-from .events import EventKind, announcing, emit
+from .events import EventKind, add_session, announcing, emit
 from .ids import new_id
 from .ipfilter import is_authorizable
 from .listing import ListQuery, Page
@@ -178,17 +178,7 @@ async def create_path_session(
         ip_filtering=given.ip_filtering,
         is_audience_builder=True,
     )
-    async with announcing(db) as tx:
-        await store.insert_session(tx, session)
-        await emit(
-            tx,
-            company.id,
-            EventKind.SESSION_ADDED,
-            session.path_id,
-            session.id,
-            session.created_at,
-            session.name,
-        )
+    await add_session(db, company.id, session)
     return _as_stored(session)
 
 

@@ -17,7 +17,7 @@ from ..storage import paths as path_store
 from ..storage import sessions as store
 from .clock import Clock
 from .errors import DomainError, ErrorCode
-from .events import EventKind, announcing, emit
+from .events import EventKind, add_session, announcing, emit
 from .ids import new_id
 from .lookups import Lookups, find_path, find_session
 from .model import Company, NewSession, Person, SessionDetail, StoredSession
@@ -74,17 +74,7 @@ async def create_session(
     company: Company, db: Database, clock: Clock, path_id: str, read: ReadFields
 ) -> str:
     session = await draft_session(company, db, clock, path_id, read)
-    async with announcing(db) as tx:
-        await store.insert_session(tx, session)
-        await emit(
-            tx,
-            company.id,
-            EventKind.SESSION_ADDED,
-            session.path_id,
-            session.id,
-            session.created_at,
-            session.name,
-        )
+    await add_session(db, company.id, session)
     return session.id
 
 
