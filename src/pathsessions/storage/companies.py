@@ -18,15 +18,19 @@ async def active_keys(
 ) -> tuple[Company | None, list[tuple[str, str]]]:
     """The company and the (id, hash) of each of its active keys; (None, []) when it has none.
 
-    One row comes back even then (of NULLs), so that an unknown company costs the database
-    and the driver what a known one does: the time of a refusal does not say which it was."""
+    A company with no active key (unknown, or all its keys revoked) reads another company's
+    active keys instead, which are then thrown away: the database finds and reads key and
+    company rows either way, so the time of a refusal does not say whether the company
+    exists (reading nothing was measurably faster than reading a known company's keys)."""
     rows = await db.fetchall(
-        "SELECT c.id, c.name, c.owner_user_id, k.id, k.key_hash FROM (SELECT ? AS id) q"
-        " LEFT JOIN api_keys k ON k.company_id = q.id AND k.revoked_at IS NULL"
-        " LEFT JOIN companies c ON c.id = k.company_id",
+        "SELECT c.id, c.name, c.owner_user_id, k.id, k.key_hash FROM api_keys k"
+        " JOIN companies c ON c.id = k.company_id"
+        " WHERE k.revoked_at IS NULL AND k.company_id = COALESCE("
+        "(SELECT company_id FROM api_keys WHERE company_id = ? AND revoked_at IS NULL LIMIT 1),"
+        " (SELECT company_id FROM api_keys WHERE revoked_at IS NULL LIMIT 1))",
         company_id,
     )
-    if rows[0][0] is None:
+    if not rows or rows[0][0] != company_id:
         return None, []
     return _company(rows[0]), [(r[3], r[4]) for r in rows]
 
