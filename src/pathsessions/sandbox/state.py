@@ -17,7 +17,7 @@ from ..api.context import Context
 from ..core.values import format_date, is_object_id
 from ..documents import YAML_TYPES, DocumentError, parse_yaml
 from ..loader import FixtureError, load_document
-from ..storage import Database
+from ..storage import Database, bulk
 from ..storage import companies as company_store
 from ..storage import sandbox as store
 from ..web.asgi import Request, Response
@@ -243,8 +243,8 @@ async def deleterows_of(db: Database, company_id: str | None) -> None:
 
 
 async def insertrows_of(db: Database, table: str, columns: list[str], rows: list[Any]) -> None:
-    """All the rows at once, by the engine's bulk path (COPY on PostgreSQL)."""
-    await db.bulk_insert(table, columns, rows)
+    """The fixture loader's bulk path (storage/bulk.py: COPY on PostgreSQL)."""
+    await bulk.insert_rows(db, table, columns, rows)
 
 
 async def delete_snapshot(request: Request, ctx: Context) -> Response:

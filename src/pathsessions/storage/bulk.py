@@ -2,12 +2,13 @@
 
 The fixture loader writes hundreds of thousands of rows in one transaction. Statement by
 statement that is a round trip per row (tens of microseconds on SQLite, more on PostgreSQL),
-and what a row costs must not depend on how many there are. So rows go by batches:
-on SQLite through `executemany` (one prepared statement stepped in C, no round trip); on
-PostgreSQL as one statement per batch whose rows travel as one JSON parameter that the server
-unpacks into the table's own row type (`json_populate_recordset`), so no column type is
-spelled here and a batch is one round trip. Measured on 100,000 sessions: `executemany` on
-PostgreSQL sends a message per row and took several times longer.
+and what a row costs must not depend on how many there are. So rows go by batches. Plain
+inserts go through the engine's own bulk path (`Database.bulk_insert`: `executemany` on
+SQLite, one prepared statement stepped in C; binary COPY on PostgreSQL), which snapshot
+restores use too. Inserts with an `ON CONFLICT` clause and updates go on PostgreSQL as one
+statement per batch whose rows travel as typed arrays (`unnest`), so a batch is one round
+trip. Measured on 100,000 sessions: `executemany` on PostgreSQL sends a message per row and
+took several times longer.
 
 Call these inside a transaction: a batch is not atomic alone.
 """
@@ -87,6 +88,10 @@ async def insert_rows(
 ) -> None:
     """Insert `rows` (values in the order of `columns`); `conflict` is an optional
     `ON CONFLICT ...` clause."""
+    if not conflict:
+        for batch in _batches(rows):
+            await db.bulk_insert(table, columns, batch)
+        return
     names = ", ".join(columns)
     if db.dialect == "sqlite":
         marks = ", ".join("?" for _ in columns)

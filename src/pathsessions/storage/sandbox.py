@@ -319,10 +319,3 @@ async def credential_company(
             "SELECT company_id FROM api_credentials WHERE id = ?", credential_id
         )
     return None if row is None else str(row[0])
-
-
-async def set_session_modified(db: Database, session_id: str, modified_at: int) -> None:
-    """An exported session's last modification, as loaded back."""
-    await db.execute(
-        "UPDATE path_sessions SET modified_at = ? WHERE id = ?", modified_at, session_id
-    )
