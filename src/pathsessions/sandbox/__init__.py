@@ -9,6 +9,7 @@ from __future__ import annotations
 from ..api.openapi import Description
 from ..settings import Settings
 from .admin import PREFIX, Admin
+from .console import Console
 from .hooks import SandboxHooks
 from .openapi import description
 from .routes import ROUTES
@@ -16,7 +17,8 @@ from .routes import ROUTES
 
 class Sandbox:
     def __init__(self, settings: Settings) -> None:
-        self.admin = Admin(settings.admin_token, ROUTES)
+        # The console's pages first (they sign in by cookie), then the control API.
+        self.admin = Console(settings.admin_token, Admin(settings.admin_token, ROUTES))
         self.hooks = SandboxHooks(settings.journal_size)
         self.description: Description = description()
         self.routes = ROUTES
