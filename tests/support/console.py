@@ -3,9 +3,17 @@
 from __future__ import annotations
 
 import re
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import httpx
+
+from pathsessions.client import ClientV2
+from pathsessions.testing import RunningServer
 
 from .sandbox import ADMIN_TOKEN
 
@@ -19,6 +27,7 @@ LEARNERS = ["ada", "bo", "cyd", "dee", "eli", "fay"]
 # Sessions besides SESSION: 30 of Onboarding, dated 2030-01-01 on (one a week), 12 of Safety.
 ONBOARDING = 30
 SAFETY = 12
+API_KEY = "a-literal-key-for-the-console-tests"
 
 
 def console_document() -> dict[str, Any]:
@@ -83,7 +92,10 @@ def console_document() -> dict[str, Any]:
                 "id": COMPANY,
                 "name": "Northwind Academy",
                 "owner": "owner@acme.test",
-                "apiCredentials": [{"name": "console tests", "scopes": ["webhooks:write"]}],
+                "apiKeys": [API_KEY],
+                "apiCredentials": [
+                    {"name": "console tests", "scopes": ["webhooks:read", "webhooks:write"]}
+                ],
                 "groups": [{"id": GROUP, "name": "Everyone", "public": True}],
                 "users": [
                     {"mail": "owner@acme.test", "firstName": "Olive", "lastName": "Owner"},
@@ -131,3 +143,76 @@ async def sign_in(client: httpx.AsyncClient, token: str = ADMIN_TOKEN) -> httpx.
         data={"csrf": csrf_of(page.text, "/sign-in"), "token": token},
         headers={"Origin": str(client.base_url).rstrip("/")},
     )
+
+
+# --- A real server with something to show ---------------------------------------------------
+
+
+def _answering(status: int) -> type[BaseHTTPRequestHandler]:
+    class Answer(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            self.rfile.read(int(self.headers.get("content-length") or 0))
+            self.send_response(status)
+            self.send_header("content-length", "0")
+            self.end_headers()
+            self.server.received += 1  # type: ignore[attr-defined]
+
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+    return Answer
+
+
+@contextmanager
+def receivers() -> Iterator[tuple[ThreadingHTTPServer, ThreadingHTTPServer]]:
+    """Two webhook receivers on the loopback, in threads: one answers 204, the other 500."""
+    servers = [ThreadingHTTPServer(("127.0.0.1", 0), _answering(s)) for s in (204, 500)]
+    for server in servers:
+        server.received = 0  # type: ignore[attr-defined]
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield servers[0], servers[1]
+    finally:
+        for server in servers:
+            server.shutdown()
+            server.server_close()
+
+
+def api_headers() -> dict[str, str]:
+    return {"X-company-id": COMPANY, "X-apiKey": API_KEY}
+
+
+def seed(
+    server: RunningServer, good: ThreadingHTTPServer, failing: ThreadingHTTPServer
+) -> dict[str, str]:
+    """Webhook subscriptions (one delivered to, one failing), a session whose creation they
+    are told of, and some API traffic for the journal; answers the subscriptions' ids by name."""
+    company = server.companies[0]
+    assert company.client_id is not None
+    assert company.client_secret is not None
+    ids = {}
+    with ClientV2(server.url, company.client_id, company.client_secret) as v2:
+        for name, receiver in (("Good hook", good), ("Failing hook", failing)):
+            url = f"http://127.0.0.1:{receiver.server_address[1]}/hook"
+            made = v2.create_webhook_subscription(
+                event_type="path.session.added", name=name, url=url
+            )
+            ids[name] = made["_id"]
+    with httpx.Client(base_url=server.url, headers=api_headers()) as api:
+        api.get("/api/v1/paths")
+        created = api.post(
+            f"/api/v1/paths/{PATH}/sessions/",
+            json={
+                "sessionName": "Onboarding — webhook check",
+                "startDate": "2030-06-01T09:00:00.000Z",
+                "sessionOwnerGroup": GROUP,
+            },
+        )
+        assert created.status_code == 200, created.text
+        api.get(f"/api/v1/paths/{PATH}/sessions/{'0' * 24}")
+        api.get("/api/v1/paths/sessions", params={"apiKey": API_KEY})
+    deadline = time.monotonic() + 10
+    while good.received < 1 or failing.received < 1:  # type: ignore[attr-defined]
+        assert time.monotonic() < deadline, "the webhooks were not delivered"
+        time.sleep(0.02)
+    return ids

@@ -84,7 +84,8 @@ def duration(ms: int) -> str:
         if rest >= size:
             parts.append(f"{rest // size}{unit}")
             rest %= size
-    if rest or not parts:
+    # Milliseconds only matter for a short offset.
+    if (rest and abs(ms) < 60_000) or not parts:
         parts.append(f"{rest}ms")
     return sign + " ".join(parts)
 
