@@ -338,3 +338,27 @@ def test_webhook_deliveries_and_attempts(
     expect(delivery.get_by_role("row").filter(has_text="500").first).to_be_visible()
     delivery.get_by_text("Payload").click()
     expect(delivery).to_contain_text("path.session.added")
+
+
+def test_the_checks_catch_an_unlabelled_field_and_a_page_too_wide(browser: Browser) -> None:
+    """The checks every page above passes fail where they should."""
+    context = browser.new_context(viewport=WIDTHS["phone"])  # type: ignore[arg-type]
+    context.add_init_script(CHECKS)
+    page = context.new_page()
+    logged: list[str] = []
+    page.on("console", lambda m: logged.append(m.text) if m.type == "error" else None)
+    html = (
+        '<label for="a">A</label><input id="a"><input type="hidden" name="h">'
+        '<input aria-label="B"><select name="s"></select><div style="width:900px">wide</div>'
+    )
+    page.route(
+        "http://checks.test/", lambda route: route.fulfill(body=html, content_type="text/html")
+    )
+    page.goto("http://checks.test/")
+    expect(page.locator("select")).to_have_count(1)
+    page.wait_for_function("document.readyState === 'complete'")
+    context.close()
+    assert logged == [
+        'fields without a label: <select name="s"></select>',
+        "the page is 518 px wider than the window",  # 900 px and the 8 px margin, at 390
+    ]
