@@ -183,6 +183,9 @@ async def test_a_forged_or_expired_cookie_is_no_session(
     client.cookies.set("pathsessions_console", f"{int(expires) + 1}.{nonce}.{mac}")
     assert (await client.get(CONSOLE + "/faults")).status_code == 303
     client.cookies.clear()
+    forged = f"pathsessions_console={expires}.{nonce}.{'é' * 64}".encode("latin-1")
+    assert (await client.get(CONSOLE + "/faults", headers={b"cookie": forged})).status_code == 303
+    client.cookies.clear()
     client.cookies.set("pathsessions_console", value)
     assert (await client.get(CONSOLE + "/faults")).status_code == 200
     settable_clock.set(int(expires) + 1)  # type: ignore[attr-defined]
@@ -201,6 +204,7 @@ async def test_a_form_without_its_token_or_from_elsewhere_changes_nothing(
     attempts = [
         ({**fault}, ORIGIN),  # no token
         ({**fault, "csrf": "0" * 64}, ORIGIN),  # a wrong one
+        ({**fault, "csrf": "é" * 64}, ORIGIN),  # not even ASCII
         ({**fault, "csrf": csrf_of(page, "/sign-out")}, ORIGIN),  # another form's
         ({**fault, "csrf": token}, {"Origin": "https://evil.test"}),
         ({**fault, "csrf": token}, {"Referer": "https://evil.test/page"}),

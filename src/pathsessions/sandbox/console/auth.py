@@ -49,7 +49,7 @@ class Keys:
         if not value or value.count(".") != 2:
             return None
         expires, nonce, mac = value.split(".")
-        if not hmac.compare_digest(mac, self._mac("session", expires, nonce)):
+        if not _same(mac, self._mac("session", expires, nonce)):
             return None
         if not expires.isdigit() or int(expires) <= now_ms:
             return None
@@ -59,7 +59,13 @@ class Keys:
         return self._mac("csrf", nonce, form)
 
     def csrf_matches(self, nonce: str, form: str, given: str | None) -> bool:
-        return given is not None and hmac.compare_digest(given, self.csrf(nonce, form))
+        return given is not None and _same(given, self.csrf(nonce, form))
+
+
+def _same(given: str, expected: str) -> bool:
+    # As bytes: compare_digest refuses a str with characters outside ASCII, which a forged
+    # cookie or form may well hold.
+    return hmac.compare_digest(given.encode("utf-8", "replace"), expected.encode())
 
 
 def cookies(request: Request) -> dict[str, str]:
