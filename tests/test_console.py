@@ -427,6 +427,11 @@ async def test_the_clock_frozen_advanced_and_back_to_real_time(
     refused = await form(signed_in, "/clock", "/clock/advance", company="", amount="x", unit="days")
     assert refused.status_code == 400
     assert "Advance by: must be a number" in refused.text
+    for at in ("yesterday", "1969-12-31T23:00"):
+        refused = await form(signed_in, "/clock", "/clock/freeze", company="", at=at)
+        assert refused.status_code == 400
+        assert "Freeze at:" in refused.text
+    assert (await admin(signed_in, "GET", "/clock")).json()["now"] == "2031-05-01T09:30:00.000Z"
     unknown = await form(signed_in, "/clock", "/clock/freeze", company="f" * 24, at="")
     assert unknown.status_code == 404
     assert f"no company {'f' * 24}" in unknown.text

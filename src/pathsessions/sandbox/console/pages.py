@@ -415,12 +415,17 @@ async def clock(request: Request, visit: Visit) -> Response:
 
 
 def _instant(raw: str) -> str:
-    """A datetime-local field's value (UTC) as the API's date-time."""
+    """A datetime-local field's value (UTC unless it names an offset) as the API's date-time."""
     try:
         parsed = datetime.fromisoformat(raw)
     except ValueError:
         raise AdminError(400, "invalid_request", "Freeze at: must be a date and time") from None
-    return format_date(int(parsed.replace(tzinfo=UTC).timestamp() * 1000))
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=UTC)
+    ms = int(parsed.timestamp() * 1000)
+    if not 0 <= ms <= control.MAX_MS:
+        raise AdminError(400, "invalid_request", "Freeze at: from 1970 to 9999")
+    return format_date(ms)
 
 
 async def _clock_form(
