@@ -1,4 +1,4 @@
-"""The web console under /__admin/console (docs/sandbox.md, "Console"): server-rendered pages
+"""The web console under /__admin/console (docs/sandbox.md, "The console"): server-rendered pages
 for a person, over the same handlers and core functions the control API uses.
 
 It exists only with the sandbox (the admin token set). Its pages are opened by a signed-in
@@ -19,9 +19,9 @@ from ...web.asgi import ClientDisconnected, Request, Response, read_body, send_r
 from ...web.pipeline import Receive, Scope, Send, log_fault
 from ...web.routing import Router
 from .auth import Keys
-from .pages import ROUTES, Visit, error_page, sign_in_redirect
+from .pages import ROUTES
+from .render import PREFIX, Visit, error_page, sign_in_redirect
 
-PREFIX = "/__admin/console"
 # Console forms are small: a fault's body is the largest thing sent.
 MAX_FORM_BODY = 1024 * 1024
 

@@ -5,7 +5,7 @@ API does not list (paths, sessions, enrollments, webhook deliveries), the core's
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from typing import Any
 from urllib.parse import urlencode
 
@@ -28,24 +28,16 @@ from .. import control, state
 from ..admin import AdminError
 from ..clock import RequestClock
 from . import queries
-from .auth import COOKIE, COOKIE_PATH, LIFETIME_MS, SIGN_IN_COOKIE, cookies, same_origin
+from .auth import COOKIE, LIFETIME_MS, SIGN_IN_COOKIE, cookies, same_origin
 from .auth import set_cookie as cookie
-from .render import (
-    STATIC,
-    Visit,
-    error_page,
-    html,
-    redirect,
-    refused,
-    sign_in_redirect,
-    url,
-)
+from .render import STATIC, Visit, error_page, redirect, refused, url
 
 _encode = msgspec.json.Encoder().encode
 _decode = msgspec.json.Decoder().decode
 
 Handler = Callable[[Request, Visit], Awaitable[Response]]
 SESSIONS_PAGE = 20
+DAY_MS = 86_400_000
 PATHS_PAGE = 50
 DELIVERIES_PAGE = 25
 JOURNAL_FILTERS = ("company", "method", "operation", "status", "path", "limit")
@@ -175,7 +167,6 @@ async def sessions(request: Request, visit: Visit) -> Response:
         return _no_company()
     q = request.query
     filters = {k: q.get(k, "") for k in ("name", "path", "from", "to")}
-    error = None
     items: list[queries.FoundSession] = []
     next_after = None
     try:
@@ -184,18 +175,21 @@ async def sessions(request: Request, visit: Visit) -> Response:
         path_id = filters["path"].lower() or None
         if path_id is not None and not is_object_id(path_id):
             raise ValueError("Path: must be a path id (24 hexadecimal characters)")
+    except ValueError as exc:
+        error: str | None = str(exc)
+    else:
+        error = None
         items, next_after = await queries.search_sessions(
             visit.ctx.db,
             found.id,
             name=filters["name"].strip() or None,
             path_id=path_id,
             start_from=start_from,
-            start_before=None if to is None else to + int(timedelta(days=1).total_seconds() * 1000),
+            # The day given is included: up to the start of the next one.
+            start_before=None if to is None else to + DAY_MS,
             after=q.get("after") or None,
             limit=SESSIONS_PAGE,
         )
-    except ValueError as exc:
-        error = str(exc)
     return visit.page(
         "sessions.html",
         400 if error else 200,
@@ -550,5 +544,3 @@ ROUTES: list[ConsoleRoute] = [
     _r("POST", "/clock/real", "realClock", real_clock),
     _r("GET", "/webhooks", "webhooks", webhook_subscriptions),
 ]
-
-__all__ = ["COOKIE_PATH", "ROUTES", "Visit", "error_page", "html", "sign_in_redirect"]
