@@ -279,7 +279,7 @@ async def journal(request: Request, visit: Visit) -> Response:
 
 
 async def journal_rows(request: Request, visit: Visit) -> Response:
-    """The entries newer than `since`, as table rows for the live journal to insert."""
+    """The entries newer than `since`, as HTML for the live journal to put on top."""
     entries, error = await _entries(visit, _journal_filters(request), request.query.get("since"))
     if error:
         return error_page(400, error)
@@ -325,7 +325,7 @@ def fault_body(fields: dict[str, str]) -> dict[str, Any]:
         if raw:
             try:
                 body[name] = _decode(raw)
-            except msgspec.DecodeError:
+            except (msgspec.DecodeError, RecursionError):
                 raise AdminError(400, "invalid_fault", f"{label}: not valid JSON") from None
     return body
 
