@@ -134,6 +134,15 @@ async def test_over_https_the_cookie_is_secure(app: object) -> None:
         assert session.endswith("; HttpOnly; SameSite=Strict; Secure")
 
 
+async def test_a_token_in_the_url_signs_nobody_in(client: httpx.AsyncClient) -> None:
+    for path in ("", "/", "/sign-in"):
+        r = await client.get(CONSOLE + path, params={"token": ADMIN_TOKEN})
+        assert not [
+            c for c in r.headers.get_list("set-cookie") if c.startswith("pathsessions_console=")
+        ]
+    assert (await client.get(CONSOLE + "/faults", params={"token": ADMIN_TOKEN})).status_code == 303
+
+
 async def test_a_wrong_token_signs_nobody_in(client: httpx.AsyncClient) -> None:
     r = await sign_in(client, "not-the-token-" * 3)
     assert r.status_code == 401
