@@ -9,8 +9,10 @@ wider than the window (tables scroll inside their frame instead).
 
 from __future__ import annotations
 
+import http.client
 import os
 import re
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -362,3 +364,19 @@ def test_the_checks_catch_an_unlabelled_field_and_a_page_too_wide(browser: Brows
         'fields without a label: <select name="s"></select>',
         "the page is 518 px wider than the window",  # 900 px and the 8 px margin, at 390
     ]
+
+
+def test_the_server_answers_without_waiting_for_delayed_acks(
+    server: tuple[RunningServer, dict[str, str]],
+) -> None:
+    """A page is several requests: each answered at once, not ~40 ms later (a listening socket
+    asyncio did not know for TCP got no TCP_NODELAY, and every answer waited for the client's
+    delayed ACK: 25 requests took over a second)."""
+    host, port = server[0].url.removeprefix("http://").split(":")
+    connection = http.client.HTTPConnection(host, int(port), timeout=10)
+    started = time.perf_counter()
+    for _ in range(25):
+        connection.request("GET", CONSOLE + "/static/console.css")
+        assert connection.getresponse().read()
+    connection.close()
+    assert time.perf_counter() - started < 0.6
