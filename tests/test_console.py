@@ -322,6 +322,39 @@ async def test_a_session_with_its_enrollments_and_progress(signed_in: httpx.Asyn
     ).status_code == 404
 
 
+async def test_a_learners_progress_set_through_the_control_api_rules(
+    signed_in: httpx.AsyncClient,
+) -> None:
+    page = f"/companies/{COMPANY}/sessions/{SESSION}"
+    text = (await signed_in.get(CONSOLE + page)).text
+    dee = re.search(r'<option value="([0-9a-f]{24})">dee@acme.test</option>', text)
+    assert dee is not None
+    target = page + "/progress"
+    r = await form(signed_in, page, target, enrollment=dee.group(1), progress="60", score="75")
+    assert (r.status_code, r.headers["location"]) == (303, CONSOLE + page + "?done=progress")
+    shown = (await signed_in.get(r.headers["location"])).text
+    assert "The learner&#39;s progress was recorded." in shown
+    row = re.search(r"<td>dee@acme.test.*?</tr>", shown, re.DOTALL)
+    assert row is not None
+    assert "60 %" in row.group(0)
+    assert "75.0" in row.group(0)
+
+    for fields, status, message in [
+        ({"progress": "101"}, 400, "progress: required, an integer from 0 to 100"),
+        ({"progress": "ten"}, 400, "Progress: a whole number from 0 to 100"),
+        ({"progress": "5", "status": "asleep"}, 400, "status.type: must be one of"),
+        ({"progress": "5", "enrollment": "f" * 24}, 404, f"no enrollment {'f' * 24}"),
+    ]:
+        refused = await form(signed_in, page, target, **{"enrollment": dee.group(1), **fields})
+        assert refused.status_code == status, fields
+        assert message in refused.text
+    row = re.search(
+        r"<td>dee@acme.test.*?</tr>", (await signed_in.get(CONSOLE + page)).text, re.DOTALL
+    )
+    assert row is not None
+    assert "60 %" in row.group(0)
+
+
 # --- The journal ------------------------------------------------------------------------------
 
 

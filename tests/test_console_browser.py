@@ -238,6 +238,11 @@ def test_companies_paths_sessions_and_progress(
     expect(ada).to_contain_text("100 %")
     expect(page.get_by_role("row").filter(has_text="cyd@acme.test")).to_contain_text("unsuccessful")
     expect(page.get_by_role("row").filter(has_text="fay@acme.test")).to_contain_text("archived")
+    page.get_by_label("Learner").select_option(label="eli@acme.test")
+    page.get_by_label("Progress (0 to 100 %)").fill("35")
+    page.get_by_role("button", name="Set progress").click()
+    expect(page.get_by_role("status")).to_contain_text("The learner's progress was recorded.")
+    expect(page.get_by_role("row").filter(has_text="eli@acme.test")).to_contain_text("35 %")
 
 
 def test_journal_filtered_and_live(

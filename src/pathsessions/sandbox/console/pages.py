@@ -24,7 +24,7 @@ from ...storage import sessions as session_store
 from ...storage import webhooks as webhook_store
 from ...web.asgi import Request, Response
 from ...web.routing import Route
-from .. import control, state
+from .. import control, learners, state
 from ..admin import AdminError
 from ..clock import RequestClock
 from . import queries
@@ -209,6 +209,13 @@ async def _company_clock(visit: Visit, company_id: str) -> RequestClock:
 
 
 async def session(request: Request, visit: Visit) -> Response:
+    return await _session_page(visit)
+
+
+async def _session_page(
+    visit: Visit, status: int = 200, error: str | None = None, fields: dict[str, str] | None = None
+) -> Response:
+    request = visit.request
     found = await _company(visit)
     session_id = request.params["sessionId"].lower()
     if found is None:
@@ -237,13 +244,54 @@ async def session(request: Request, visit: Visit) -> Response:
     mails = await queries.user_mails(db, found.id, [s.enrollment.user_id for s in page.items])
     return visit.page(
         "session.html",
+        status,
         company=found,
         session=stored,
         counts=counts,
         stats=page.items,
         mails=mails,
         next_after=page.next_after,
+        statuses=progress_rules.STATUSES,
+        error=error,
+        fields=fields or {},
+        done=request.query.get("done"),
     )
+
+
+def progress_body(fields: dict[str, str]) -> dict[str, Any]:
+    """The body of `PUT …/enrollments/{id}/progress` from the form's fields."""
+    raw = fields.get("progress", "").strip()
+    try:
+        body: dict[str, Any] = {"progress": int(raw)}
+    except ValueError:
+        raise AdminError(400, "invalid_request", "Progress: a whole number from 0 to 100") from None
+    if fields.get("status"):
+        body["status"] = {"type": fields["status"]}
+    raw = fields.get("score", "").strip()
+    if raw:
+        try:
+            body["score"] = float(raw)
+        except ValueError:
+            raise AdminError(400, "invalid_request", "Score: a number from 0 to 100") from None
+    return body
+
+
+async def set_progress(request: Request, visit: Visit) -> Response:
+    fields = visit.accepted("set-progress")
+    if fields is None:
+        return refused()
+    params = {
+        "companyId": request.params["companyId"],
+        "enrollmentId": fields.get("enrollment", ""),
+    }
+    try:
+        await call(
+            learners.put_progress, visit, method="PUT", body=progress_body(fields), params=params
+        )
+    except AdminError as exc:
+        return await _session_page(visit, exc.status, exc.message, fields)
+    where = f"/companies/{request.params['companyId']}/sessions/{request.params['sessionId']}"
+    return redirect(url(where, done="progress"))
 
 
 # --- The journal ------------------------------------------------------------------------------
@@ -531,6 +579,7 @@ ROUTES: list[ConsoleRoute] = [
     _r("GET", "/companies/{companyId}", "company", company),
     _r("GET", "/companies/{companyId}/sessions", "sessions", sessions),
     _r("GET", "/companies/{companyId}/sessions/{sessionId}", "session", session),
+    _r("POST", "/companies/{companyId}/sessions/{sessionId}/progress", "setProgress", set_progress),
     _r("GET", "/companies/{companyId}/webhooks/{subscriptionId}", "deliveries", deliveries),
     _r("GET", "/journal", "journal", journal),
     _r("GET", "/journal/rows", "journalRows", journal_rows),
