@@ -333,6 +333,7 @@ def _csv_export(what: str, columns: str) -> dict[str, Any]:
         parameters=[_param("companyId")],
     )
     op["success"]["media"] = "text/csv"
+    op["success"]["example"] = columns.replace(" ", "") + "\r\n"
     return op
 
 
