@@ -6,11 +6,12 @@ from __future__ import annotations
 
 import asyncio
 import csv
+import dataclasses
 import gc
 import io
 import json
 import tracemalloc
-from collections.abc import Callable, Iterator, MutableMapping
+from collections.abc import AsyncIterator, Callable, Iterator, MutableMapping
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -19,10 +20,11 @@ import httpx
 import pytest
 
 from pathsessions.app import create_app
-from pathsessions.core.exports import ENROLLMENT_COLUMNS, SESSION_COLUMNS
+from pathsessions.core.exports import ENROLLMENT_COLUMNS, EXPORTS, SESSION_COLUMNS
 from pathsessions.settings import Settings
 from pathsessions.storage import Database
 from pathsessions.storage import sandbox as sandbox_store
+from pathsessions.web.asgi import StreamAborted
 from support.cli import Cli
 from support.sandbox import ADMIN, ADMIN_TOKEN, admin, sandbox_settings
 from support.v2 import v2_headers
@@ -508,3 +510,54 @@ def test_exports_stream_in_constant_memory_at_any_size(
         size = out.stat().st_size
         assert size == sent.size
         assert peak < min(HELD, size // 2), (what, peak, size)
+
+
+# --- Failures -------------------------------------------------------------------------------
+
+
+def failing_sessions(monkeypatch: pytest.MonkeyPatch, after_rows: bool) -> None:
+    """Sessions whose reading fails, at once or after their first slice, with a message that
+    must not reach the client or the log."""
+    real = EXPORTS["sessions"]
+
+    async def batches(db: Database, company_id: str) -> AsyncIterator[list[Any]]:
+        if after_rows:
+            async for part in real.batches(db, company_id):
+                yield part
+                break
+        raise RuntimeError("SELECT " + "secret".upper())
+
+    monkeypatch.setitem(EXPORTS, "sessions", dataclasses.replace(real, batches=batches))
+
+
+async def test_an_export_failing_before_any_row_answers_500(
+    client: httpx.AsyncClient,
+    loaded: None,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    failing_sessions(monkeypatch, after_rows=False)
+    r = await get_csv(client, "sessions")
+    assert (r.status_code, r.json()) == (
+        500,
+        {"error": "internal_error", "message": "see the server log"},
+    )
+    assert "error_id=admin unhandled RuntimeError" in caplog.text
+    assert "SECRET" not in caplog.text
+
+
+async def test_an_export_failing_midway_is_cut_short_and_logged(
+    client: httpx.AsyncClient,
+    loaded: None,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    failing_sessions(monkeypatch, after_rows=True)
+    # The connection is broken off (the in-process transport re-raises what the app raised):
+    # a truncated CSV never arrives looking whole.
+    with pytest.raises(StreamAborted) as aborted:
+        await get_csv(client, "sessions")
+    assert str(aborted.value) == "admin"
+    assert "error_id=admin unhandled RuntimeError" in caplog.text
+    assert "SECRET" not in caplog.text
+    assert aborted.value.__cause__ is None
