@@ -78,7 +78,7 @@ async def docs_page(request: Request, ctx: Context) -> Response:
 
 
 async def docs_asset(request: Request, ctx: Context) -> Response:
-    found = docs.asset(request.params["asset"])
+    found = await docs.asset(request.params["asset"])
     if found is None:
         return _not_found(ctx)
     headers = [
