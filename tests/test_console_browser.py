@@ -22,7 +22,7 @@ import pytest
 
 os.environ.setdefault("PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD", "1")
 
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Page, Route, expect, sync_playwright
 
 from pathsessions.testing import RunningServer, serve
 from support.console import (
@@ -385,3 +385,50 @@ def test_the_server_answers_without_waiting_for_delayed_acks(
         assert connection.getresponse().read()
     connection.close()
     assert time.perf_counter() - started < 0.6
+
+
+@pytest.mark.parametrize("width", list(WIDTHS))
+def test_the_api_reference_works_offline(
+    browser: Browser, server: tuple[RunningServer, dict[str, str]], width: str
+) -> None:
+    """/docs is Swagger UI served by us: with every request to another host refused, it draws
+    each API's document, switches between them, and logs no error. (Its fields are Swagger
+    UI's own, so the console's label check does not apply here.)"""
+    running = server[0]
+    context = browser.new_context(viewport=WIDTHS[width], base_url=running.url)  # type: ignore[arg-type]
+    elsewhere: list[str] = []
+
+    def local_only(route: Route) -> None:
+        if route.request.url.startswith(running.url):
+            route.continue_()
+        else:
+            elsewhere.append(route.request.url)
+            route.abort()
+
+    context.route("**/*", local_only)
+    page = context.new_page()
+    page.set_default_timeout(15_000)
+    problems: list[str] = []
+    page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: problems.append(str(e)))
+    try:
+        page.goto("/docs")
+        # v2 first: its token route and a sessions operation are drawn.
+        expect(
+            page.locator(".opblock-summary-path", has_text="/api/v2/oauth2/token")
+        ).to_be_visible()
+        expect(page.locator(".opblock").first).to_be_visible()
+        v2_count = page.locator(".opblock").count()
+        page.locator("select").first.select_option(label="v1")
+        expect(
+            page.locator(".opblock-summary-path", has_text="/api/v1/paths/sessions").first
+        ).to_be_visible()
+        assert page.locator(".opblock").count() != v2_count
+        # An operation opens onto its answers, errors included, each with an example.
+        page.locator(".opblock-summary", has_text="/api/v1/paths/sessions").first.click()
+        expect(page.locator(".responses-table").first).to_be_visible()
+        expect(page.locator(".response-col_status", has_text="401").first).to_be_visible()
+    finally:
+        context.close()
+    assert not elsewhere, elsewhere
+    assert not problems, problems

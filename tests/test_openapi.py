@@ -1,4 +1,4 @@
-"""/openapi.json and /docs describe exactly the routes the app serves, with their error codes.
+"""/openapi.json describes exactly the routes the app serves, with their error codes.
 
 Through the real app: what the document says is compared with the route list, the error table,
 and what the server actually answers.
@@ -163,16 +163,72 @@ async def test_unknown_route_answer_is_described(client: httpx.AsyncClient, app:
     assert r.json()["documentation_url"] == app.settings.docs_url
 
 
-async def test_docs_page_is_self_contained_html_naming_every_route(
-    client: httpx.AsyncClient, app: App
+async def test_every_answer_with_a_body_has_an_example(client: httpx.AsyncClient) -> None:
+    """Errors from the error table, successes made from their schemas: the examples /docs
+    shows, in the whole document and in each part."""
+    documents = [await openapi(client)]
+    for part in ("v1", "v2"):
+        r = await client.get(f"/openapi/{part}.json")
+        assert r.status_code == 200, r.text
+        documents.append(r.json())
+    checked = 0
+    for document in documents:
+        for (path, method), operation in operations(document).items():
+            for status, response in operation["responses"].items():
+                for media, content in response.get("content", {}).items():
+                    has = "example" in content or bool(content.get("examples"))
+                    assert has, (method, path, status, media)
+                    checked += 1
+    assert checked > 500
+
+
+async def test_every_error_example_is_the_error_table_s_own_body(
+    client: httpx.AsyncClient,
 ) -> None:
-    r = await client.get("/docs")
-    assert r.status_code == 200
-    assert r.headers["content-type"].startswith("text/html")
-    page = r.text
-    routes = ALL_ROUTES
-    for route in routes:
-        assert f"{route.method} {route.path}" in page, route.operation_id
-    # No scripts, styles or images from elsewhere: the page works offline.
-    assert "<script" not in page
-    assert re.search(r"""(?:src|href)\s*=\s*["']?(?:https?:)?//""", page) is None
+    document = operations(await openapi(client))
+    for route in ROUTES:
+        operation = document[(route.path, route.method)]
+        for status, response in operation["responses"].items():
+            examples = response.get("content", {}).get("application/json", {}).get("examples")
+            for code, example in (examples or {}).items():
+                assert STATUS[code] == int(status), (route.operation_id, code)
+                assert example == {"value": {"error": code}}
+        fault = operation["responses"]["500"]["content"]["application/json"]["example"]
+        assert re.fullmatch(r"an error occurred: [0-9a-f]{32}", fault["error"])
+
+
+async def test_a_success_example_is_made_from_its_schema(client: httpx.AsyncClient) -> None:
+    document = operations(await openapi(client))
+    listed = document[("/api/v1/paths/sessions", "GET")]["responses"]["200"]["content"]
+    [item] = listed["application/json"]["example"]
+    assert re.fullmatch(r"[0-9a-fA-F]{24}", item["sessionId"])
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", item["startDate"])
+    assert isinstance(item["instructorsMails"], list)
+    health = document[("/health", "GET")]["responses"]["200"]["content"]["application/json"]
+    assert health["example"] == {"status": "ok"}
+    not_found = document[("/health", "GET")]["responses"]["404"]["content"]["application/json"]
+    r = await client.get("/no-such-route")
+    assert not_found["example"] == r.json()
+
+
+async def test_each_api_has_its_own_document(client: httpx.AsyncClient, app: App) -> None:
+    whole = operations(await openapi(client))
+    v1 = operations((await client.get("/openapi/v1.json")).json())
+    v2 = operations((await client.get("/openapi/v2.json")).json())
+    service = {key for key in whole if not key[0].startswith("/api/")}
+    assert {key for key in v1 if key[0].startswith("/api/")} == {
+        key for key in whole if key[0].startswith("/api/v1/")
+    }
+    assert {key for key in v2 if key[0].startswith("/api/")} == {
+        key for key in whole if key[0].startswith("/api/v2/")
+    }
+    assert service <= set(v1)
+    assert service <= set(v2)
+    assert ("/api/v2/oauth2/token", "POST") in v2
+    # An operation reads the same in its part as in the whole document.
+    for key, operation in v1.items():
+        assert operation == whole[key], key
+    for name in ("sandbox", "v3", "openapi", ""):  # the control API is off here
+        r = await client.get(f"/openapi/{name}.json")
+        assert r.status_code == 404
+        assert r.json() == {"message": "Not Found", "documentation_url": app.settings.docs_url}

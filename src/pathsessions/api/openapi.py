@@ -1,12 +1,13 @@
-"""The OpenAPI 3.1 description of the served routes, and a plain HTML page made from it.
+"""The OpenAPI 3.1 description of the served routes: the whole document, or one API's part
+of it (v1, v2, the sandbox's control API), which /docs shows one at a time.
 
 Built from the route list and each API's `Description` (its operations and error table), so
-what is served and what is described cannot drift.
+what is served and what is described cannot drift. Every answer with a body carries an example:
+each error's from its API's error table, each success's made from its schema (`example_of`).
 """
 
 from __future__ import annotations
 
-import html
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -40,6 +41,8 @@ class Description:
     error_example: Callable[[str], Any] = field(default=lambda code: {"error": code})
     # The error string of an unexpected fault, when it has one.
     internal_error: str | None = None
+    # The body of an unexpected fault, when its error string is not one of the table's.
+    fault_example: Any = None
 
 
 def _error_response(status: int, codes: list[str], api: Description) -> dict[str, Any]:
@@ -74,6 +77,8 @@ def _operation(route: Route[Any, Any], api: Description) -> dict[str, Any]:
         answer["content"] = {media: {"schema": success["schema"]}}
     elif "media" in success:
         answer["content"] = {media: {}}
+    if "example" in success and "content" in answer:  # else made from the schema
+        answer["content"][media]["example"] = success["example"]
     # else no body at all, as a 204 has
     responses: dict[str, Any] = {str(success["status"]): answer}
     if "headers" in success:
@@ -107,9 +112,14 @@ def _operation(route: Route[Any, Any], api: Description) -> dict[str, Any]:
         "content": {"application/json": {"schema": {"$ref": "#/components/schemas/NotFound"}}},
     }
     internal = [api.internal_error] if api.internal_error else []
+    fault: dict[str, Any] = {"schema": api.error_schema(500, internal)}
+    if api.internal_error:
+        fault["example"] = api.error_example(api.internal_error)
+    elif api.fault_example is not None:
+        fault["example"] = api.fault_example
     responses["500"] = {
         "description": "Unexpected fault; the id is also in the server log.",
-        "content": {"application/json": {"schema": api.error_schema(500, internal)}},
+        "content": {"application/json": fault},
     }
     op["responses"] = responses
     if route.authenticated:
@@ -117,22 +127,60 @@ def _operation(route: Route[Any, Any], api: Description) -> dict[str, Any]:
     return op
 
 
-def document(routes: Sequence[tuple[Route[Any, Any], Description]]) -> dict[str, Any]:
-    """The document of the served routes, each described by the API that serves it."""
+# The parts /docs shows one at a time: each API version, and the control API when it is on.
+PARTS = ("v2", "v1", "sandbox")
+
+
+def part_of(path: str) -> str | None:
+    """The part a route belongs to by its path; None for the service routes (/health,
+    /openapi.json, /docs, …), which every part shows."""
+    if path.startswith("/api/v1/"):
+        return "v1"
+    if path.startswith("/api/v2/"):  # with the token route, which v1 also serves
+        return "v2"
+    if path.startswith("/__admin/"):
+        return "sandbox"
+    return None
+
+
+def parts(routes: Sequence[tuple[Route[Any, Any], Description]]) -> list[str]:
+    """The parts `routes` has, in the order /docs lists them."""
+    present = {part_of(route.path) for route, _ in routes}
+    return [part for part in PARTS if part in present]
+
+
+_TITLES = {
+    None: "The 360Learning path-sessions API, v1 and v2 side by side over the same data, "
+    "served by pathsessions.",
+    "v1": "The 360Learning path-sessions API v1, served by pathsessions.",
+    "v2": "The 360Learning API v2 (path sessions, enrollments, statistics, groups, users, "
+    "paths, webhooks), served by pathsessions.",
+    "sandbox": "The sandbox's control API of pathsessions (docs/sandbox.md): fixtures, "
+    "snapshots, the request journal, faults, the clock, exports.",
+}
+
+
+def document(
+    routes: Sequence[tuple[Route[Any, Any], Description]], part: str | None = None
+) -> dict[str, Any]:
+    """The document of the served routes, each described by the API that serves it: all of
+    them, or one `part`'s and the service routes."""
     paths: dict[str, dict[str, Any]] = {}
     schemas: dict[str, Any] = {}
     schemes: dict[str, Any] = {}
     for route, api in routes:
+        if part is not None and part_of(route.path) not in (part, None):
+            continue
         paths.setdefault(route.path, {})[route.method.lower()] = _operation(route, api)
         schemas.update(api.schemas)
         schemes.update(api.security_schemes)
+    _add_examples(paths, schemas)
     return {
         "openapi": "3.1.0",
         "info": {
-            "title": "pathsessions",
+            "title": "pathsessions" if part is None else f"pathsessions {part}",
             "version": __version__,
-            "description": "The 360Learning path-sessions API, v1 and v2 side by side over the "
-            "same data, served by pathsessions. Every route also answers with a trailing slash.",
+            "description": _TITLES[part] + " Every route also answers with a trailing slash.",
         },
         "servers": [{"url": "/"}],
         "paths": paths,
@@ -140,66 +188,82 @@ def document(routes: Sequence[tuple[Route[Any, Any], Description]]) -> dict[str,
     }
 
 
-def encode(doc: dict[str, Any]) -> bytes:
-    return msgspec.json.encode(doc)
+def _add_examples(paths: dict[str, dict[str, Any]], schemas: dict[str, Any]) -> None:
+    """An example made from its schema for every answer that has a schema and none yet."""
+    for methods in paths.values():
+        for op in methods.values():
+            for response in op["responses"].values():
+                for media in response.get("content", {}).values():
+                    if "schema" in media and "example" not in media and "examples" not in media:
+                        media["example"] = example_of(media["schema"], schemas)
 
 
-def _resolve(doc: dict[str, Any], schema: dict[str, Any]) -> dict[str, Any]:
-    """A component schema for a reference to it; any other schema as it is."""
+# Values for strings of a known format: what the API writes.
+_STRINGS = {
+    "date-time": "2031-01-02T09:00:00.000Z",
+    "date": "2031-01-02",
+    "email": "ann@example.com",
+    "uri": "https://hooks.example.com/pathsessions",
+}
+_OBJECT_ID = "5f1b2c3d4e5f60718293a4b5"
+
+
+def example_of(schema: Any, schemas: dict[str, Any], depth: int = 0) -> Any:
+    """A value `schema` accepts, made from it: its own example or constant first, else one
+    from its type (every property of an object, one item of an array)."""
+    if not isinstance(schema, dict) or depth > 12:
+        return None
+    if schema.get("examples"):
+        return schema["examples"][0]
+    if "example" in schema:
+        return schema["example"]
+    if "const" in schema:
+        return schema["const"]
+    if schema.get("enum"):
+        return schema["enum"][0]
+    if "default" in schema:
+        return schema["default"]
     ref = schema.get("$ref")
     if isinstance(ref, str) and ref.startswith("#/components/schemas/"):
-        found: dict[str, Any] = doc["components"]["schemas"][
-            ref.removeprefix("#/components/schemas/")
-        ]
-        return found
-    return schema
+        target = schemas.get(ref.removeprefix("#/components/schemas/"))
+        return example_of(target, schemas, depth + 1)
+    if "allOf" in schema:
+        merged: dict[str, Any] = {}
+        for part in schema["allOf"]:
+            value = example_of(part, schemas, depth + 1)
+            if isinstance(value, dict):
+                merged.update(value)
+        return merged
+    for key in ("oneOf", "anyOf"):
+        if key in schema:
+            options = [o for o in schema[key] if o.get("type") != "null"] or schema[key]
+            return example_of(options[0], schemas, depth + 1)
+    kind = schema.get("type")
+    if isinstance(kind, list):
+        kind = next((k for k in kind if k != "null"), "null")
+    if kind == "object" or (kind is None and "properties" in schema):
+        properties = schema.get("properties", {})
+        if properties:
+            return {name: example_of(p, schemas, depth + 1) for name, p in properties.items()}
+        extra = schema.get("additionalProperties")
+        if isinstance(extra, dict) and extra:
+            return {"name": example_of(extra, schemas, depth + 1)}
+        return {}
+    if kind == "array":
+        item = example_of(schema.get("items", {}), schemas, depth + 1)
+        return [] if item is None else [item] * max(1, schema.get("minItems", 1))
+    if kind == "string":
+        if "{24}" in schema.get("pattern", "") or schema.get("format") == "ObjectId":
+            return _OBJECT_ID
+        text = _STRINGS.get(schema.get("format", ""), "string")
+        return text.ljust(schema.get("minLength", 0), "x")
+    if kind in ("integer", "number"):
+        low = schema.get("minimum", schema.get("exclusiveMinimum", -1) + 1)
+        return max(0, low) if "maximum" not in schema else min(max(0, low), schema["maximum"])
+    if kind == "boolean":
+        return True
+    return None
 
 
-def html_page(doc: dict[str, Any]) -> bytes:
-    """A self-contained page (no scripts, no external assets: it works offline)."""
-    e = html.escape
-    out = [
-        "<!doctype html><html lang=en><head><meta charset=utf-8>",
-        f"<title>{e(doc['info']['title'])} API</title>",
-        "<style>body{font:15px/1.5 system-ui,sans-serif;max-width:60rem;margin:2rem auto;"
-        "padding:0 1rem}code,pre{background:#f4f4f4;padding:0 .2em}"
-        "table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:.2em .5em;"
-        "text-align:left}h2{margin-top:2.5rem}</style></head><body>",
-        f"<h1>{e(doc['info']['title'])} API</h1><p>{e(doc['info']['description'])}</p>",
-        "<p>Machine-readable: <a href=/openapi.json>/openapi.json</a>.</p>",
-    ]
-    for path, methods in doc["paths"].items():
-        for method, op in methods.items():
-            out.append(f"<h2><code>{e(method.upper())} {e(path)}</code></h2>")
-            out.append(f"<p><b>{e(op['summary'])}</b></p>")
-            if "description" in op:
-                out.append(f"<p>{e(op['description'])}</p>")
-            if any("oauth2" in scheme for scheme in op.get("security", ())):
-                out.append(
-                    "<p>Authentication: <code>Authorization: Bearer &lt;token&gt;</code> from a "
-                    "v2 API credential, and the header <code>360-api-version: v2.0</code>.</p>"
-                )
-            elif op.get("security"):
-                out.append(
-                    "<p>Authentication: query <code>company</code> + <code>apiKey</code>"
-                    ", headers <code>X-company-id</code> + <code>X-apiKey</code>, or "
-                    "<code>Authorization: Bearer &lt;token&gt;</code>.</p>"
-                )
-            body = op.get("requestBody", {}).get("content", {}).get("application/json")
-            if body:
-                schema = _resolve(doc, body["schema"])
-                out.append("<table><tr><th>field</th><th>required</th><th>schema</th></tr>")
-                for name, prop in schema.get("properties", {}).items():
-                    req = "yes" if name in schema.get("required", []) else "no"
-                    out.append(
-                        f"<tr><td><code>{e(name)}</code></td><td>{req}</td>"
-                        f"<td><code>{e(msgspec.json.encode(prop).decode())}</code>"
-                        "</td></tr>"
-                    )
-                out.append("</table>")
-            out.append("<table><tr><th>status</th><th>answer</th></tr>")
-            for status, response in op["responses"].items():
-                out.append(f"<tr><td>{e(status)}</td><td>{e(response['description'])}</td></tr>")
-            out.append("</table>")
-    out.append("</body></html>")
-    return "".join(out).encode()
+def encode(doc: dict[str, Any]) -> bytes:
+    return msgspec.json.encode(doc)

@@ -8,10 +8,10 @@ from collections.abc import Sequence
 
 from .. import __version__
 from ..settings import SettingsError, load_settings, unknown_variable_warnings
-from . import company, credential, demo, group, key, load, migrate, path, serve, user
+from . import company, credential, demo, export, group, key, load, migrate, path, serve, user
 from .common import CommandError
 
-COMMANDS = [serve, migrate, load, company, key, credential, group, user, path, demo]
+COMMANDS = [serve, migrate, load, company, key, credential, group, user, path, demo, export]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -322,6 +322,34 @@ SCHEMAS: dict[str, Any] = {
 }
 
 
+# Exports as CSV (docs/sandbox.md, "Exports"): the columns in their order, one header row.
+def _csv_export(what: str, columns: str) -> dict[str, Any]:
+    op = _op(
+        f"A company's {what} as CSV (RFC 4180), streamed",
+        200,
+        f"One header row ({columns}), then one row per {what[:-1]} in id order",
+        {"type": "string"},
+        ("not_found",),
+        parameters=[_param("companyId")],
+    )
+    op["success"]["media"] = "text/csv"
+    op["success"]["example"] = columns.replace(" ", "") + "\r\n"
+    return op
+
+
+OPERATIONS["exportSessionsCsv"] = _csv_export(
+    "sessions",
+    "sessionId, pathId, pathName, sessionName, startDate, endDate, ownerGroupId, ownerGroupName,"
+    " mainInstructorMail, instructorsMails, publishedEnrollments, additionalInformation,"
+    " createdAt, modifiedAt",
+)
+OPERATIONS["exportEnrollmentsCsv"] = _csv_export(
+    "enrollments",
+    "enrollmentId, sessionId, pathId, userId, userMail, selfEnrolled, status, createdAt,"
+    " archivedAt, progress",
+)
+
+
 def description() -> Description:
     return Description(
         operations=OPERATIONS,

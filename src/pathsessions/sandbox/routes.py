@@ -6,7 +6,7 @@ from typing import Any
 
 from ..api.context import Context
 from ..web.routing import Route
-from . import control, learners, state
+from . import control, csvexport, learners, state
 
 AdminRoute = Route[Context, Any]
 
@@ -47,5 +47,16 @@ ROUTES: list[AdminRoute] = [
         "/companies/{companyId}/groups/{groupId}/members",
         "setGroupMembers",
         learners.put_members,
+    ),
+]
+
+# Exports as CSV (docs/sandbox.md, "Exports").
+ROUTES += [
+    _r("GET", "/companies/{companyId}/sessions.csv", "exportSessionsCsv", csvexport.sessions_csv),
+    _r(
+        "GET",
+        "/companies/{companyId}/enrollments.csv",
+        "exportEnrollmentsCsv",
+        csvexport.enrollments_csv,
     ),
 ]

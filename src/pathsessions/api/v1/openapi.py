@@ -10,6 +10,7 @@ from typing import Any
 from ...core.errors import ErrorCode
 from ...core.values import MAX_ADDITIONAL_INFORMATION, MAX_INSTRUCTORS, MAX_SESSION_NAME
 from ...settings import Settings
+from ..docs import ASSETS
 from ..openapi import Description
 from .errors import ERRORS, PATCH_FIELD_MESSAGES, PATCH_PREFIX, PATCH_RULE_MESSAGES, STATUS
 
@@ -336,6 +337,7 @@ OPERATIONS: dict[str, dict[str, Any]] = {
             "status": 200,
             "description": "Prometheus text exposition format 0.0.4",
             "media": "text/plain",
+            "example": "# HELP requests_total …",
         },
         "errors": [],
     },
@@ -345,10 +347,54 @@ OPERATIONS: dict[str, dict[str, Any]] = {
         "success": {"status": 200, "description": "OpenAPI 3.1", "schema": {"type": "object"}},
         "errors": [],
     },
+    "openapiPart": {
+        "tags": ["Service"],
+        "summary": "One API's part of this OpenAPI document",
+        "description": "`v1`, `v2` (with the token route), or `sandbox` (the control API, when"
+        " it is on), each with the service routes: the documents /docs shows.",
+        "parameters": [
+            {
+                "name": "api",
+                "in": "path",
+                "required": True,
+                "schema": {"type": "string", "enum": ["v1", "v2", "sandbox"]},
+            }
+        ],
+        "success": {"status": 200, "description": "OpenAPI 3.1", "schema": {"type": "object"}},
+        "errors": [],
+    },
     "docs": {
         "tags": ["Service"],
-        "summary": "The API described as an HTML page",
-        "success": {"status": 200, "description": "An HTML page", "media": "text/html"},
+        "summary": "The interactive API reference (Swagger UI)",
+        "description": "Swagger UI, served by this server with its assets (it works offline),"
+        " on each API's part of this document.",
+        "success": {
+            "status": 200,
+            "description": "An HTML page",
+            "media": "text/html",
+            "example": "<!doctype html>…",
+        },
+        "errors": [],
+    },
+    "docsAsset": {
+        "tags": ["Service"],
+        "summary": "A file of the /docs page: Swagger UI's scripts, styles and icons",
+        "description": "Cached for a year (the URLs the page uses name the versions); gzipped"
+        " when the client accepts it. Any other name: the unknown-route answer.",
+        "parameters": [
+            {
+                "name": "asset",
+                "in": "path",
+                "required": True,
+                "schema": {"type": "string", "enum": list(ASSETS)},
+            }
+        ],
+        "success": {
+            "status": 200,
+            "description": "text/javascript, text/css or image/png",
+            "media": "*/*",
+            "example": "…",
+        },
         "errors": [],
     },
 }
@@ -447,6 +493,7 @@ def description(settings: Settings) -> Description:
             **SCHEMAS,
         },
         statuses=STATUS,
+        fault_example={"error": "an error occurred: 3f2a9c0d1e7b48a6b5c4d3e2f1a09b8c"},
         too_large=ERRORS[ErrorCode.PAYLOAD_TOO_LARGE][1],
         rate_limited=ERRORS[ErrorCode.RATE_LIMITED][1],
         security=[

@@ -65,5 +65,7 @@ ROUTES: list[Route[Context, Any]] = [
     V1Route("GET", "/health", "health", public=service.health),
     V1Route("GET", "/metrics", "metrics", public=service.metrics),
     V1Route("GET", "/openapi.json", "openapi", public=service.openapi_document),
+    V1Route("GET", "/openapi/{api}.json", "openapiPart", public=service.openapi_part),
     V1Route("GET", "/docs", "docs", public=service.docs_page),
+    V1Route("GET", "/docs/assets/{asset}", "docsAsset", public=service.docs_asset),
 ]
