@@ -277,18 +277,32 @@ class SandboxHooks:
             except Exception as exc:  # the journal must never cost a request its answer
                 log.warning("journal entry not written: %s", type(exc).__name__)
 
+        # An answer's start is held back until its body comes: sent alone before the journal
+        # write, it went out as a packet of its own (web/server.py sends the head with the
+        # body only when both come in one turn of the loop), a third of the journal's cost.
+        held: list[Any] = []
+
         async def journal_send(message: Any) -> None:
             if message["type"] == "http.response.start":
                 answer["status"] = message["status"]
-            elif message["type"] == "http.response.body":
+                held.append(message)
+                return
+            if message["type"] == "http.response.body":
                 body: bytearray = answer["body"]
                 if len(body) <= 2 * MAX_BODY:
                     body += message.get("body", b"")
                 if not message.get("more_body", False):
                     await record()
+            if held:
+                await send(held.pop())
             await send(message)
 
-        await run(journal_send, dataclasses.replace(ctx, clock=clock), exchange)
+        try:
+            await run(journal_send, dataclasses.replace(ctx, clock=clock), exchange)
+        except BaseException:
+            if held:  # a streamed answer that failed before its first chunk: as if not held
+                await send(held.pop())
+            raise
         if exchange.abandon is not None:
             await record()
             if exchange.abandon == "hang":
