@@ -312,7 +312,8 @@ class SandboxHooks:
             await run(journal_send, dataclasses.replace(ctx, clock=clock), exchange)
         except BaseException:
             if held:  # a streamed answer that failed before its first chunk: as if not held
-                await send(held.pop())
+                with contextlib.suppress(Exception):  # the first error is the one to raise
+                    await send(held.pop())
             raise
         if exchange.abandon is not None:
             await record()
