@@ -15,7 +15,8 @@
    servers on one seeded SQLite file: the sandbox off (no admin token), on with the journal off
    (`PATHSESSIONS_JOURNAL_SIZE=0`) and on with the journal on (its default size); rounds
    alternate between them, so that none gains from a smaller database. Medians, and each as a
-   share of the sandbox off.
+   share of the sandbox off; and the server's CPU time per create (its process and threads,
+   over the run), which a machine busy with other work disturbs much less than the rates.
 
 `--smoke` checks that it runs (500 sessions, one round of 1 s): its figures are not for
 comparing. Exit status 0, 1 when a restore was not exact or a create failed, 2 when it could
@@ -293,6 +294,8 @@ class CreateFigures:
     seconds: int
     rates: dict[str, list[float]]
     failed: dict[str, int]
+    # Server CPU milliseconds per create, each run.
+    cpu_ms: dict[str, list[float]] = field(default_factory=dict)
 
     def median(self, variant: str) -> float:
         return statistics.median(self.rates[variant])
@@ -300,6 +303,9 @@ class CreateFigures:
     def share(self, variant: str) -> float:
         base = self.median("sandbox-off")
         return self.median(variant) / base if base else 0.0
+
+    def cpu(self, variant: str) -> float:
+        return statistics.median(self.cpu_ms[variant])
 
 
 def measure_creates(options: SandboxOptions, wrk: str, tmp: Path) -> CreateFigures:
@@ -322,7 +328,11 @@ def measure_creates(options: SandboxOptions, wrk: str, tmp: Path) -> CreateFigur
         for round_ in range(1, options.rounds + 1):
             for up in running:
                 progress(f"create round {round_}/{options.rounds}: {up.server.name}...")
+                cpu_before = cpu_seconds(up.pid)
                 result = parse_wrk(run_wrk(wrk, script, up.port, load))
+                served = result.requests_per_second * options.seconds
+                cpu_ms = (cpu_seconds(up.pid) - cpu_before) * 1000 / served if served else 0.0
+                figures.cpu_ms.setdefault(up.server.name, []).append(cpu_ms)
                 figures.rates.setdefault(up.server.name, []).append(result.requests_per_second)
                 failed = result.non_2xx + result.errors
                 figures.failed[up.server.name] = figures.failed.get(up.server.name, 0) + failed
@@ -412,8 +422,14 @@ def print_table(
     for name, _ in VARIANTS:
         print(
             f"  {name:<12} {creates.median(name):8.0f} req/s  {creates.share(name):6.1%}"
-            f"  failed {creates.failed.get(name, 0)}"
+            f"  CPU {creates.cpu(name):.3f} ms/create  failed {creates.failed.get(name, 0)}"
         )
+    on, off = creates.median("journal-on"), creates.median("journal-off")
+    cpu_on, cpu_off = creates.cpu("journal-on"), creates.cpu("journal-off")
+    print(
+        f"  journal on / off: {on / off if off else 0:.1%} of the throughput,"
+        f" {cpu_on / cpu_off if cpu_off else 0:.2f}x the CPU per create"
+    )
 
 
 def main(argv: Sequence[str]) -> int:
@@ -457,6 +473,7 @@ def main(argv: Sequence[str]) -> int:
                 "requests_per_second": creates.rates,
                 "medians": {name: creates.median(name) for name, _ in VARIANTS},
                 "shares_of_sandbox_off": {name: creates.share(name) for name, _ in VARIANTS},
+                "cpu_ms_per_create": creates.cpu_ms,
                 "failed": creates.failed,
             },
         }

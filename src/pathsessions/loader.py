@@ -149,7 +149,16 @@ _FIELDS = {
     },
     "audience": {"filters", "mode"},
     "audienceFilter": {"type", "ids"},
-    "enrollment": {"user", "selfEnrolled", "status", "createdAt", "archivedAt", "progress"},
+    "enrollment": {
+        "id",
+        "user",
+        "selfEnrolled",
+        "status",
+        "createdAt",
+        "archivedAt",
+        "modifiedAt",
+        "progress",
+    },
     "progress": {
         "progress",
         "status",
@@ -969,9 +978,10 @@ async def _draft(
     )
 
 
-# An enrollment as checked: user id, selfEnrolled, status, createdAt, archivedAt, and the
-# progress columns (all None when the document gives none).
-Checked = tuple[str, bool, str, int | None, int | None, tuple[Any, ...]]
+# An enrollment as checked: user id, selfEnrolled, status, createdAt, archivedAt, the
+# progress columns (all None when the document gives none), its id and modifiedAt (None when
+# not given: an export's keys).
+Checked = tuple[str, bool, str, int | None, int | None, tuple[Any, ...], str | None, int | None]
 
 
 @dataclass
@@ -993,6 +1003,8 @@ class _Plan:
     groups: dict[str, tuple[tuple[str, ...], int]] = field(default_factory=dict)
     # Session id, its audience, when, whether to apply it (no `enrollments` beside it).
     audiences: list[tuple[str, Audience, int, bool]] = field(default_factory=list)
+    # Enrollment id given -> where the document gives it.
+    enrollment_ids: dict[str, str] = field(default_factory=dict)
 
     seen: set[str] = field(default_factory=set)
     # The sessions stored before the load (updated, not inserted).
@@ -1228,7 +1240,7 @@ def _check_enrolment(
             raise FixtureError(f"{at}.audience", V2_ERRORS[problem][1])
         plan.audiences.append((draft.id, audience, now, "enrollments" not in session))
     if "enrollments" in session:
-        checked = _enrollments(scene, _list(session, "enrollments", at), at)
+        checked = _enrollments(scene, _list(session, "enrollments", at), at, plan.enrollment_ids)
         plan.enrollments[draft.id] = (draft.path_id, draft.root_session_id, now, checked)
     if "groups" in session:
         group_ids = _ids(session["groups"], f"{at}.groups")
@@ -1241,12 +1253,21 @@ def _check_enrolment(
 _NO_PROGRESS: tuple[Any, ...] = (None,) * 8
 
 
-def _enrollments(scene: _Scene, items: list[Any], at: str) -> list[Checked]:
+def _enrollments(
+    scene: _Scene, items: list[Any], at: str, given_ids: dict[str, str]
+) -> list[Checked]:
+    """`given_ids`: the enrollment ids given so far in the document (and where), to which
+    this session's are added."""
     checked: list[Checked] = []
     seen: set[str] = set()
     for k, raw in enumerate(items):
         where = f"{at}.enrollments[{k}]"
         item = _object(raw, where, "enrollment")
+        enrollment_id = _id(item, "id", where)
+        if enrollment_id is not None:
+            if enrollment_id in given_ids:
+                raise FixtureError(f"{where}.id", "duplicate enrollment id")
+            given_ids[enrollment_id] = f"{where}.id"
         if "user" not in item:
             raise FixtureError(f"{where}.user", "required")
         user_id = _enrolled_user(scene, item["user"], f"{where}.user")
@@ -1263,6 +1284,7 @@ def _enrollments(scene: _Scene, items: list[Any], at: str) -> list[Checked]:
             raise FixtureError(f"{where}.archivedAt", "only with status archived")
         if archived_at is not None and created_at is not None and archived_at < created_at:
             raise FixtureError(f"{where}.archivedAt", "before createdAt")
+        modified_at = _date(item, "modifiedAt", where)
         progress = _NO_PROGRESS
         if "progress" in item:
             p = _progress(item["progress"], f"{where}.progress")
@@ -1276,7 +1298,18 @@ def _enrollments(scene: _Scene, items: list[Any], at: str) -> list[Checked]:
                 p.started_at,
                 p.certificate_id,
             )
-        checked.append((user_id, self_enrolled, status, created_at, archived_at, progress))
+        checked.append(
+            (
+                user_id,
+                self_enrolled,
+                status,
+                created_at,
+                archived_at,
+                progress,
+                enrollment_id,
+                modified_at,
+            )
+        )
     return checked
 
 
@@ -1388,8 +1421,9 @@ def _enrollment(
     """createdAt, modifiedAt and archivedAt of an enrollment written as `item` says, over the
     stored one (its id, then its `ENROLLMENT_WRITTEN`) if any: without `createdAt` it keeps its
     own (a new one is made `now`); archived, without `archivedAt` it keeps its own archiving
-    date, else now; it is never archived before it was made."""
-    _, _, status, created_at, archived_at, _ = item
+    date, else now; it is never archived before it was made. `modifiedAt` given (an export's)
+    is taken as it is."""
+    status, created_at, archived_at, modified_at = item[2], item[3], item[4], item[7]
     created = now if existing is None else int(existing[1])
     if created_at is not None:
         created = created_at
@@ -1402,12 +1436,15 @@ def _enrollment(
     if archived is not None and created_at is None and archived < created:
         created = archived
     modified = created if archived is None else max(created, archived)
+    if modified_at is not None:
+        modified = modified_at
     return created, modified, archived
 
 
 async def _write_enrollments(db: Database, company_id: str, plan: _Plan) -> None:
     """Each session given `enrollments` gets exactly those: kept ones (one per user and
-    session, same id) overwritten, new ones inserted, others deleted; and its events."""
+    session, same id) overwritten, new ones inserted (with the id given, if any), others
+    deleted; and its events."""
     session_ids = list(plan.enrollments)
     for start in range(0, len(session_ids), CHUNK):
         chunk = session_ids[start : start + CHUNK]
@@ -1422,6 +1459,7 @@ async def _write_enrollments(db: Database, company_id: str, plan: _Plan) -> None
             )
             for row in rows:
                 stored.setdefault(row[0], {})[row[1]] = row[2:]
+        await _check_enrollment_ids(db, plan, chunk, stored)
         inserts: list[tuple[Any, ...]] = []
         updates: list[tuple[Any, ...]] = []
         deletes: list[tuple[str, str]] = []
@@ -1430,12 +1468,12 @@ async def _write_enrollments(db: Database, company_id: str, plan: _Plan) -> None
             path_id, root_id, now, items = plan.enrollments[session_id]
             had = stored.get(session_id, {})
             for item in items:
-                user_id, self_enrolled, status, _, _, progress = item
+                user_id, self_enrolled, status, _, _, progress, given_id, _ = item
                 existing = had.get(user_id)
                 created, modified, archived = _enrollment(existing, item, now)
                 values = (created, modified, self_enrolled, status, archived, *progress)
                 if existing is None:
-                    key = (new_id(), company_id, path_id, session_id, user_id)
+                    key = (given_id or new_id(), company_id, path_id, session_id, user_id)
                     inserts.append((*key, *values))
                 elif not _same(values, existing[1:]):
                     updates.append((existing[0], *values))
@@ -1459,6 +1497,38 @@ async def _write_enrollments(db: Database, company_id: str, plan: _Plan) -> None
                 await audiences.record_of(
                     db, company_id, path_id, session_id, root_id, now, added, archived
                 )
+
+
+async def _check_enrollment_ids(
+    db: Database,
+    plan: _Plan,
+    chunk: list[str],
+    stored: dict[str, dict[str, tuple[Any, ...]]],
+) -> None:
+    """The ids the document gives the enrollments of `chunk`: an enrollment kept has its own
+    (ids never change), a new one an id no other enrollment has."""
+    given: dict[str, tuple[str, str]] = {}  # id -> session id, user id
+    for session_id in chunk:
+        had = stored.get(session_id, {})
+        for item in plan.enrollments[session_id][3]:
+            user_id, given_id = item[0], item[6]
+            if given_id is None:
+                continue
+            existing = had.get(user_id)
+            if existing is not None and existing[0] != given_id:
+                where = plan.enrollment_ids[given_id]
+                raise FixtureError(where, f"this enrollment exists with the id {existing[0]}")
+            if existing is None:
+                given[given_id] = (session_id, user_id)
+    if not given:
+        return
+    taken = await bulk.rows_of(
+        db, "SELECT id FROM session_users WHERE " + db.any_of("id"), sorted(given)
+    )
+    if taken:
+        found = {row[0] for row in taken}
+        first = next(i for i in plan.enrollment_ids if i in found)  # the document's first
+        raise FixtureError(plan.enrollment_ids[first], "id of another enrollment")
 
 
 async def _write_groups(db: Database, plan: _Plan) -> None:

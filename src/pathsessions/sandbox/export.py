@@ -3,8 +3,10 @@
 Built from the company's rows (sandbox/tables.py): ids, keys and credential secrets as their
 stored hashes (`apiKeyHashes`, `clientSecretHash`), active ones only, every object's
 `createdAt` (and `modifiedAt` where the API shows one), users' roles, sessions with their
-instructors and v1 enrolments (`enrollments`, `groups`). Groups come before their children
-and root sessions before theirs, as the loader wants them.
+instructors, their audience, their enrollments (id, status, self-enrolled, dates, progress)
+and the groups enrolled through v1. Every list is in id order, groups before their children
+and root sessions before theirs (as the loader wants them): exporting what an export loaded
+gives the same document.
 """
 
 from __future__ import annotations
@@ -44,9 +46,9 @@ async def company_document(db: Database, company_id: str) -> dict[str, Any]:
     out: dict[str, Any] = {"id": company["id"], "name": company["name"]}
     if company["owner_user_id"] in mail_of:
         out["owner"] = mail_of[company["owner_user_id"]]
-    out["apiKeyHashes"] = [
+    out["apiKeyHashes"] = sorted(
         k["key_hash"] for k in _records(data, "api_keys") if k["revoked_at"] is None
-    ]
+    )
     out["apiCredentials"] = [
         {
             "clientId": c["client_id"],
@@ -54,7 +56,7 @@ async def company_document(db: Database, company_id: str) -> dict[str, Any]:
             "name": c["name"],
             "scopes": c["scopes"].split(),
         }
-        for c in _records(data, "api_credentials")
+        for c in sorted(_records(data, "api_credentials"), key=lambda c: c["client_id"])
         if c["revoked_at"] is None
     ]
     groups = []
@@ -71,23 +73,53 @@ async def company_document(db: Database, company_id: str) -> dict[str, Any]:
     for i in _records(data, "session_instructors"):
         instructors.setdefault(i["session_id"], []).append((i["position"], mail_of[i["user_id"]]))
     enrolled: dict[str, list[dict[str, Any]]] = {}
-    for e in _records(data, "session_users"):
-        enrolled.setdefault(e["session_id"], []).append(
-            {"user": e["user_id"], "createdAt": format_date(e["enrolled_at"])}
-        )
+    for e in sorted(_records(data, "session_users"), key=lambda e: e["id"]):
+        enrolled.setdefault(e["session_id"], []).append(_enrollment(e))
     enrolled_groups: dict[str, list[str]] = {}
     for e in _records(data, "session_groups"):
         enrolled_groups.setdefault(e["session_id"], []).append(e["group_id"])
-    out["sessions"] = [
-        _session(
+    audiences = {a["session_id"]: a for a in _records(data, "session_audiences")}
+    sessions = []
+    for s in _records(data, "path_sessions"):
+        session = _session(
             s,
             [mail for _, mail in sorted(instructors.get(s["id"], []))],
             enrolled.get(s["id"], []),
-            enrolled_groups.get(s["id"], []),
+            sorted(enrolled_groups.get(s["id"], [])),
         )
-        for s in _records(data, "path_sessions")
-    ]
+        if s["id"] in audiences:
+            a = audiences[s["id"]]
+            session["audience"] = {"filters": _decode(a["filters"]), "mode": a["mode"]}
+        sessions.append(session)
+    out["sessions"] = sessions
     return {"companies": [out]}
+
+
+def _enrollment(e: dict[str, Any]) -> dict[str, Any]:
+    """An enrollment as the loader reads it back: the same id, dates, status and progress."""
+    enrollment: dict[str, Any] = {"id": e["id"], "user": e["user_id"]}
+    if e["self_enrolled"]:
+        enrollment["selfEnrolled"] = True
+    enrollment["status"] = e["status"]
+    enrollment["createdAt"] = format_date(e["enrolled_at"])
+    if e["archived_at"] is not None:
+        enrollment["archivedAt"] = format_date(e["archived_at"])
+    if e["modified_at"] is not None:
+        enrollment["modifiedAt"] = format_date(e["modified_at"])
+    if e["progress"] is not None:
+        progress: dict[str, Any] = {"progress": e["progress"]}
+        if e["progress_status"] is not None:
+            status = {"type": e["progress_status"]}
+            _set(status, "reason", e["progress_reason"])
+            progress["status"] = status
+        _set(progress, "timeSpent", e["time_spent"])
+        _set(progress, "score", e["score"])
+        for key, column in (("completedAt", "completed_at"), ("startedAt", "started_at")):
+            if e[column] is not None:
+                progress[key] = format_date(e[column])
+        _set(progress, "certificateId", e["certificate_id"])
+        enrollment["progress"] = progress
+    return enrollment
 
 
 def _user(u: dict[str, Any], roles: dict[str, str]) -> dict[str, Any]:

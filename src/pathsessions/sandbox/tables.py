@@ -43,7 +43,7 @@ PARENTS = {"company_groups": "parent_id", "path_sessions": "root_session_id"}
 
 async def rows_of(db: Database, company_id: str | None, ordered: bool = True) -> dict[str, Any]:
     """Every company's rows (None), or one's: table -> {"columns", "rows"}; `ordered`:
-    lists, parents first (else tuples, in no order)."""
+    lists, in key order but parents first (else tuples, in no order)."""
     schema = await store.columns(db)
     data: dict[str, Any] = {}
     for table, condition in TABLES:
@@ -59,7 +59,10 @@ async def rows_of(db: Database, company_id: str | None, ordered: bool = True) ->
             data[table] = {"columns": columns, "rows": [tuple(r) for r in rows]}
             continue
         parent = PARENTS.get(table)
-        listed = [list(r) for r in rows]
+        # In key order: the same rows give the same document, whatever order they were
+        # written in (an export of what an export loaded is the same).
+        key = [columns.index(k) for k in KEYS.get(table, ("id",))]
+        listed = sorted((list(r) for r in rows), key=lambda r: [r[i] for i in key])
         if parent is not None:
             listed = _parents_first(listed, columns.index("id"), columns.index(parent))
         data[table] = {"columns": columns, "rows": listed}
