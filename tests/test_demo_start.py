@@ -16,6 +16,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+from support.console import csrf_of
+
 pytestmark = pytest.mark.e2e
 
 BASH = shutil.which("bash") or "/bin/bash"
@@ -128,8 +130,29 @@ def test_the_printed_export_line_works_in_a_shell(database_url: str, tmp_path: P
         assert re.fullmatch(r'\{"_id":"[0-9a-f]{24}"\}', create_session_with_bash(variables))
         # The ready-made curl line names the same server.
         assert f"curl -s -X POST '{variables['BASE']}/api/v1/paths/" in demo.out
+        # The console's URL is printed, and the printed admin token signs in there.
+        console = f"{variables['BASE']}/__admin/console"
+        assert re.search(
+            rf"sign\s+in\s+with\s+the\s+admin\s+token\s+above\):\s+{re.escape(console)}$",
+            demo.out,
+            re.M,
+        )
+        assert_console_signs_in(console, variables["ADMIN"])
     finally:
         demo.stop()
+
+
+def assert_console_signs_in(console: str, token: str) -> None:
+    with httpx.Client(timeout=10) as browser:
+        page = browser.get(console)
+        assert page.status_code == 200, page.text
+        origin = console.removesuffix("/__admin/console")
+        form = {"csrf": csrf_of(page.text, "/sign-in"), "token": token}
+        signed = browser.post(console + "/sign-in", data=form, headers={"Origin": origin})
+        assert (signed.status_code, signed.headers["location"]) == (303, "/__admin/console/")
+        home = browser.get(console + "/")
+        assert home.status_code == 200, home.text
+        assert "Demo Learning" in home.text
 
 
 def test_a_second_demo_on_a_busy_port_changes_nothing(database_url: str, tmp_path: Path) -> None:

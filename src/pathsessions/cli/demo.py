@@ -127,6 +127,9 @@ What the server received (the sandbox's request journal, newest first):
 
 curl -s '{base}/__admin/requests?limit=1' -H 'Authorization: Bearer {settings.admin_token}'
 
+The same, live, with the companies, sessions, faults and clock, in the sandbox's web console
+(sign in with the admin token above): {base}/__admin/console
+
 API description: {base}/docs  (OpenAPI: {base}/openapi.json)
 Serving on {base} until Ctrl-C; running the demo again keeps the data and prints a new key
 and a new v2 credential.

@@ -8,8 +8,9 @@
             api.get_path_session(session_id)
         server.admin.add_fault(operation="createPathSession", action="reset", times=1)
 
-`serve` runs a real server on a free port of 127.0.0.1 in a background thread, over a
-temporary SQLite database (or the `database_url` given), with the sandbox's control API on.
+`serve` runs a real server (the HTTP server of `pathsessions serve`, web/server.py) on a free
+port of 127.0.0.1 in a background thread, over a temporary SQLite database (or the
+`database_url` given), with the sandbox's control API on.
 The pytest plugin (`pathsessions.testing.plugin`, registered through the `pytest11` entry
 point) builds its `pathsessions_server` and `pathsessions_company` fixtures from it.
 """
@@ -35,7 +36,8 @@ import uvicorn
 from ..client import Client, ClientV2
 from ..core.ids import new_id
 from ..core.keys import SCOPES
-from ..settings import PREFIX, load_settings
+from ..settings import PREFIX, Settings, load_settings
+from ..web.server import EdgeConfig, EdgeLimits, EdgeProtocol
 from .admin import AdminClient, AdminError
 
 __all__ = [
@@ -178,19 +180,38 @@ def load_company(
 
 
 class _ThreadedServer:
-    """uvicorn serving `app` on an already bound socket, in a thread with its own event
-    loop (uvicorn installs no signal handlers outside the main thread)."""
+    """The server of `pathsessions serve` (its HTTP protocol, event loop and limits, as
+    cli/serve.py configures them) serving `app` on an already bound socket, in a thread with
+    its own event loop (uvicorn installs no signal handlers outside the main thread)."""
 
-    def __init__(self, app: Any, sock: socket.socket) -> None:
-        config = uvicorn.Config(
-            app, lifespan="on", log_config=None, access_log=False, ws="none", loop="asyncio"
+    def __init__(self, app: Any, settings: Settings, sock: socket.socket) -> None:
+        config = EdgeConfig(
+            EdgeLimits(
+                settings.header_timeout, settings.max_header_bytes, settings.max_connections
+            ),
+            app,
+            # uvloop turns Nagle's algorithm off on every connection it accepts. asyncio's
+            # loop does so only for a socket made with IPPROTO_TCP: on one made with the
+            # default protocol, a response's body, written after its head, waited for the
+            # client's delayed acknowledgement (40 ms on Linux), every request.
+            loop="uvloop",
+            http=EdgeProtocol,
+            timeout_keep_alive=settings.keep_alive_timeout,
+            ws="none",
+            lifespan="on",
+            access_log=False,
+            log_config=None,
+            server_header=False,
         )
         self.server = uvicorn.Server(config)
+        self.loop_factory = config.get_loop_factory()
         self.thread = threading.Thread(
-            target=lambda: asyncio.run(self.server.serve(sockets=[sock])),
-            name="pathsessions-server",
-            daemon=True,
+            target=self._run, args=(sock,), name="pathsessions-server", daemon=True
         )
+
+    def _run(self, sock: socket.socket) -> None:
+        with asyncio.Runner(loop_factory=self.loop_factory) as runner:
+            runner.run(self.server.serve(sockets=[sock]))
 
     def start(self) -> None:
         self.thread.start()
@@ -231,16 +252,15 @@ def serve(
             **(environ or {}),
         }
         settings = load_settings(env)
-        # IPPROTO_TCP named: asyncio sets TCP_NODELAY only on sockets that say they are TCP,
-        # and without it every answer (head and body written apart) waited ~40 ms for the
-        # client's delayed ACK.
+        # IPPROTO_TCP, not the default 0: asyncio's loop, should one serve it, turns Nagle's
+        # algorithm off only on the connections of such a socket.
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind(("127.0.0.1", 0))
         sock.listen(128)
         stack.callback(sock.close)
         url = f"http://127.0.0.1:{sock.getsockname()[1]}"
-        server = _ThreadedServer(create_app(settings), sock)
+        server = _ThreadedServer(create_app(settings), settings, sock)
         server.start()
         stack.callback(server.stop)
         admin = stack.enter_context(AdminClient(url, admin_token))
