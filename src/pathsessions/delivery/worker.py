@@ -53,6 +53,11 @@ MAX_GIVE_WAY = 10
 SHUTDOWN_GRACE = 2.0
 
 
+# An attempt's result waiting for `_flush`: the event, status code, error, delivered, final,
+# and the future its attempt waits on.
+_Pending = tuple[DueEvent, int | None, str | None, bool, bool, "asyncio.Future[None]"]
+
+
 class DeliveryWorker:
     def __init__(
         self,
@@ -87,6 +92,9 @@ class DeliveryWorker:
         # connections the requests need (PostgreSQL's pool), whatever its concurrency.
         self._db_turn = asyncio.Lock()
         self._loop: asyncio.AbstractEventLoop | None = None
+        # Results waiting to be recorded, and the task recording them.
+        self._results: list[_Pending] = []
+        self._flushing: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
         # Redirects are never followed, and no proxy from the environment is used: the
@@ -143,6 +151,9 @@ class DeliveryWorker:
             for task in pending:
                 task.cancel()
             await asyncio.gather(*pending, return_exceptions=True)
+        if self._flushing is not None:
+            await asyncio.gather(self._flushing, return_exceptions=True)
+            self._flushing = None
         if self._client is not None:
             await self._client.aclose()
             self._client = None
@@ -232,12 +243,50 @@ class DeliveryWorker:
                     await store.release(self.db, event)
             raise
 
-    async def _record_failure(
-        self, event: DueEvent, status: int | None, error: str | None, *, final: bool = False
+    async def _record(
+        self,
+        event: DueEvent,
+        status: int | None,
+        error: str | None,
+        *,
+        delivered: bool = False,
+        final: bool = False,
     ) -> None:
-        async with self._db_turn:
-            clock = await self._clock_of(event)
-            await webhooks.record_failure(self.db, clock, event, status, error, final=final)
+        """Record the attempt's result with the others that finish meanwhile: one transaction
+        for all of them, rather than one for each (`_flush`)."""
+        assert self._loop is not None
+        done = self._loop.create_future()
+        self._results.append((event, status, error, delivered, final, done))
+        if self._flushing is None or self._flushing.done():
+            self._flushing = asyncio.create_task(self._flush())
+        await asyncio.shield(done)
+
+    async def _flush(self) -> None:
+        while self._results:
+            batch, self._results = self._results, []
+            try:
+                async with self._db_turn:
+                    if self.times is None:
+                        now = self.clock.now_ms()
+                        at = {event.company_id: now for event, *_ in batch}
+                    else:
+                        times = await self.times()
+                        at = {event.company_id: times.of(event.company_id) for event, *_ in batch}
+                    await webhooks.record_outcomes(
+                        self.db,
+                        [
+                            webhooks.Outcome(e, at[e.company_id], code, err, ok, final)
+                            for e, code, err, ok, final, _ in batch
+                        ],
+                    )
+            except Exception as exc:  # the events stay leased, to be sent again
+                for *_, done in batch:
+                    if not done.done():
+                        done.set_exception(exc)
+                continue
+            for *_, done in batch:
+                if not done.done():
+                    done.set_result(None)
 
     async def _clock_of(self, event: DueEvent) -> Clock:
         if self.times is None:
@@ -255,10 +304,10 @@ class DeliveryWorker:
                 refused,
                 origin(event.url),
             )
-            await self._record_failure(event, None, f"refused: {refused}", final=True)
+            await self._record(event, None, f"refused: {refused}", final=True)
             return
         except OSError:
-            await self._record_failure(event, None, "unresolved host")
+            await self._record(event, None, "unresolved host")
             return
         now = (await self._clock_of(event)).now_ms()
         timestamp = now // 1000
@@ -280,14 +329,10 @@ class DeliveryWorker:
                 target.url, content=body, headers=headers, extensions=extensions
             )
         except httpx.TimeoutException:
-            await self._record_failure(event, None, "timeout")
+            await self._record(event, None, "timeout")
             return
         except httpx.HTTPError as exc:
-            await self._record_failure(event, None, type(exc).__name__)
+            await self._record(event, None, type(exc).__name__)
             return
-        if 200 <= response.status_code < 300:
-            async with self._db_turn:
-                clock = await self._clock_of(event)
-                await webhooks.record_delivered(self.db, clock, event, response.status_code)
-        else:
-            await self._record_failure(event, response.status_code, None)
+        ok = 200 <= response.status_code < 300
+        await self._record(event, response.status_code, None, delivered=ok)

@@ -350,28 +350,38 @@ async def record_attempt(
 ) -> bool:
     """The attempt's result, if the event is still held under `event.claim`; False when the
     lease ran out and another worker took the event back (that one's result will count)."""
+    return await record_attempts(db, [(event, at, status_code, error, status, next_attempt_at)]) > 0
+
+
+Attempt = tuple[DueEvent, int, int | None, str | None, str, int | None]
+
+
+async def record_attempts(db: Database, attempts: Sequence[Attempt]) -> int:
+    """Several attempts' results (event, at, status code, error, new status, next attempt at)
+    in one transaction: one commit, and on SQLite one hold of the write lock, for a batch of
+    deliveries rather than one each. Answers how many events were still held under their
+    claim (the others' results are dropped, as `record_attempt`'s)."""
     async with db.transaction() as tx:
-        changed = await tx.execute(
-            "UPDATE webhook_events SET status = ?, next_attempt_at = ?, lease_until = NULL,"
-            " claim = NULL, attempts = attempts + 1, tries = tries + 1"
-            " WHERE id = ? AND claim = ?",
-            status,
-            next_attempt_at,
-            event.id,
-            event.claim,
-        )
-        if not changed:
-            return False
-        await tx.execute(
-            "INSERT INTO webhook_attempts (event_id, number, at, status_code, error)"
-            " VALUES (?, ?, ?, ?, ?)",
-            event.id,
-            event.attempts + 1,
-            at,
-            status_code,
-            error,
-        )
-    return True
+        made = []
+        for event, at, status_code, error, status, next_attempt_at in attempts:
+            changed = await tx.execute(
+                "UPDATE webhook_events SET status = ?, next_attempt_at = ?, lease_until = NULL,"
+                " claim = NULL, attempts = attempts + 1, tries = tries + 1"
+                " WHERE id = ? AND claim = ?",
+                status,
+                next_attempt_at,
+                event.id,
+                event.claim,
+            )
+            if changed:
+                made.append((event.id, event.attempts + 1, at, status_code, error))
+        if made:
+            await tx.executemany(
+                "INSERT INTO webhook_attempts (event_id, number, at, status_code, error)"
+                " VALUES (?, ?, ?, ?, ?)",
+                made,
+            )
+    return len(made)
 
 
 async def attempts_of(db: Database, event_id: str) -> Sequence[Row]:
