@@ -186,7 +186,8 @@ async def wait_for_pids(server: Server, count: int, timeout: float = 20) -> list
 async def test_serve_delivers_from_one_process_of_its_own_woken_at_once(
     database_url: str, servers: Servers
 ) -> None:
-    receiver = await SenderReceiver().start()
+    receiver = SenderReceiver()
+    await receiver.start()
     try:
         load_example(database_url)
         await subscribe(database_url, receiver.url())
@@ -212,7 +213,8 @@ async def test_serve_delivers_from_one_process_of_its_own_woken_at_once(
 async def test_inline_delivery_is_the_request_process_own(
     database_url: str, servers: Servers
 ) -> None:
-    receiver = await SenderReceiver().start()
+    receiver = SenderReceiver()
+    await receiver.start()
     try:
         load_example(database_url)
         await subscribe(database_url, receiver.url())
