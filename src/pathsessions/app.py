@@ -175,7 +175,9 @@ def _pool_gauges(db: Database) -> Callable[[], Awaitable[list[Gauge]]]:
     return read
 
 
-def delivery_worker(settings: Settings, db: Database, clock: Clock) -> DeliveryWorker:
+def delivery_worker(
+    settings: Settings, db: Database, clock: Clock, *, own_process: bool = False
+) -> DeliveryWorker:
     sandbox = bool(settings.admin_token)
     return DeliveryWorker(
         db,
@@ -185,6 +187,10 @@ def delivery_worker(settings: Settings, db: Database, clock: Clock) -> DeliveryW
         concurrency=settings.webhook_concurrency,
         poll_interval=settings.webhook_poll_interval,
         times=partial(company_times, db, clock) if sandbox else None,
+        # Alone in its process: no request to give way to, and its transactions batched
+        # (those of a request process's worker are few, and its latency its requests').
+        batch_interval=delivery_process.BATCH_INTERVAL if own_process else 0.0,
+        give_way=not own_process,
     )
 
 
@@ -203,8 +209,8 @@ def app_from_environment() -> App:
 def run_delivery_process(wake_path: str) -> None:
     """The delivery process `serve` starts (delivery/process.py): its settings from the
     environment, as the request processes', and the database `serve` has migrated."""
-    delivery_process.lower_priority()
     settings = load_settings()
+    delivery_process.lower_priority(settings.webhook_niceness)
     configure_logging(settings.log_level)
 
     async def deliver() -> None:
@@ -212,7 +218,8 @@ def run_delivery_process(wake_path: str) -> None:
             settings.database_url, sqlite_synchronous=settings.sqlite_synchronous, pg_pool_size=2
         )
         try:
-            await delivery_process.run(delivery_worker(settings, db, SYSTEM_CLOCK), wake_path)
+            worker = delivery_worker(settings, db, SYSTEM_CLOCK, own_process=True)
+            await delivery_process.run(worker, wake_path)
         finally:
             await db.close()
 

@@ -36,9 +36,10 @@ log = logging.getLogger("pathsessions.webhooks")
 # The environment variable through which `serve` tells its request processes where the
 # delivery process listens for wake-ups (set only while one runs).
 WAKE_VARIABLE = "PATHSESSIONS_DELIVERY_WAKE_SOCKET"
-# The delivery process's niceness increment: on a busy machine the scheduler favours the
-# request processes, and deliveries take the CPU they leave.
-NICENESS = 10
+# The delivery process's least time between two claims of events, and between two
+# recordings of results (DeliveryWorker.batch_interval): at most 100 write transactions a
+# second each under any stream of events, for at most 10 ms more latency then.
+BATCH_INTERVAL = 0.01
 # How long a stopped delivery process has to finish its attempts in progress (the worker gives
 # them 2 s) before it is killed.
 STOP_SECONDS = 5.0
@@ -109,12 +110,15 @@ async def run(worker: DeliveryWorker, wake_path: str) -> None:
     log.info("webhook delivery process %d stopped", os.getpid())
 
 
-def lower_priority() -> None:
+def lower_priority(niceness: int) -> None:
+    """On a busy machine the scheduler then favours the request processes, and deliveries
+    take the CPU they leave."""
     # Ctrl-C reaches the whole process group: the server stops this process itself, after
     # its requests, so a delivery in progress is not cut short by the key press.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     with contextlib.suppress(OSError):
-        os.nice(NICENESS)
+        if niceness:
+            os.nice(niceness)
 
 
 class Supervisor:

@@ -21,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
 import socket
 from collections.abc import Awaitable, Callable
 
@@ -69,6 +70,8 @@ class DeliveryWorker:
         poll_interval: float = 1.0,
         transport: httpx.AsyncBaseTransport | None = None,
         times: Callable[[], Awaitable[CompanyTimes]] | None = None,
+        batch_interval: float = 0.0,
+        give_way: bool = True,
     ) -> None:
         self.db = db
         self.clock = clock
@@ -80,6 +83,14 @@ class DeliveryWorker:
         self.concurrency = concurrency
         self.poll_interval = poll_interval
         self._transport = transport
+        # The least time between two claims that found events, and between two recordings
+        # of results: under a stream of events, fewer and larger transactions (on SQLite each
+        # holds the write lock that the requests' writes need too). 0: none.
+        self.batch_interval = batch_interval
+        # Whether to wait while the process's event loop is busy (with requests: `_give_way`).
+        self.give_way = give_way
+        self._last_take = -math.inf
+        self._last_flush = -math.inf
         self._client: httpx.AsyncClient | None = None
         self._task: asyncio.Task[None] | None = None
         self._sending: set[asyncio.Task[None]] = set()
@@ -172,7 +183,7 @@ class DeliveryWorker:
             self._wake.clear()
             if woken:
                 pause = FIRST_PAUSE
-            if backlog:
+            if backlog and self.give_way:
                 await self._give_way(loop)
             free = self.concurrency - len(self._sending)
             if free <= 0:
@@ -180,7 +191,13 @@ class DeliveryWorker:
                 self._slot_free.clear()
                 await self._slot_free.wait()
                 continue
+            wait = self._last_take + self.batch_interval - loop.time()
+            if wait > 0:
+                await asyncio.sleep(wait)
+                free = self.concurrency - len(self._sending)
             taken = await self._take(free)
+            if taken:
+                self._last_take = loop.time()
             backlog = taken == free
             if backlog:
                 continue  # there may be more due at once
@@ -262,7 +279,12 @@ class DeliveryWorker:
         await asyncio.shield(done)
 
     async def _flush(self) -> None:
+        assert self._loop is not None
         while self._results:
+            wait = self._last_flush + self.batch_interval - self._loop.time()
+            if wait > 0:
+                await asyncio.sleep(wait)
+            self._last_flush = self._loop.time()
             batch, self._results = self._results, []
             try:
                 async with self._db_turn:
