@@ -187,8 +187,8 @@ def delivery_worker(
         concurrency=settings.webhook_concurrency,
         poll_interval=settings.webhook_poll_interval,
         times=partial(company_times, db, clock) if sandbox else None,
-        # Alone in its process: no request to give way to, and its transactions batched
-        # (those of a request process's worker are few, and its latency its requests').
+        # Alone in its process: no request to give way to, and its transactions batched. In a
+        # request process it gives way to the requests, and records each result at once.
         batch_interval=delivery_process.BATCH_INTERVAL if own_process else 0.0,
         give_way=not own_process,
     )

@@ -1,17 +1,21 @@
-"""The delivery worker: one per server process, started and stopped with the application.
+"""The delivery worker: under `serve`, one in the delivery process (process.py); in an
+application built with `create_app` (tests, an embedded server), one per process, started and
+stopped with the application.
 
 It takes due events from the outbox with a conditional UPDATE (core/webhooks.take_due), so
 that workers in any number of processes never hold one event at once, and sends each in a task
-of its own, at most `concurrency` at a time. An attempt is a POST of the stored body, signed
-(`webhook-id`, `webhook-timestamp`, `webhook-signature`), with a 15 s timeout and no redirect
-followed; its result is recorded, and a failure is due again by the retry schedule. Time is
-the application's clock, so a test that moves its clock makes retries due (then `wake`).
+of its own, at most `concurrency` at a time, through one HTTP connection pool. An attempt is a
+POST of the stored body, signed (`webhook-id`, `webhook-timestamp`, `webhook-signature`), with
+a 15 s timeout and no redirect followed; its result is recorded with the others that finish
+meanwhile, in one transaction, and a failure is due again by the retry schedule. Time is the
+application's clock, so a test that moves its clock makes retries due (then `wake`).
 
-When it looks for work: at once when this process queued events (core/events.listen) - the
-write may not be committed yet, so it looks again a few times within the next second until it
-finds them - and every `poll_interval` seconds otherwise, for events queued by other processes
-and retries come due. A worker that dies mid-attempt leaves its event leased: another takes it
-back when the lease ends, and sends it again (at least once after a crash).
+When it looks for work: at once when woken (`wake`: by core/events in its own process, or by a
+datagram from the request processes) - the write may not be committed yet, so it looks again
+a few times within the next second until it finds them - and every `poll_interval` seconds
+otherwise, for events of other servers and retries come due. A worker that dies mid-attempt
+leaves its event leased: another takes it back when the lease ends, and sends it again (at
+least once after a crash).
 
 Nothing here runs in a request: a request only writes its outbox rows.
 """
