@@ -3,7 +3,7 @@ storage and the clock into one ASGI application, and runs its start-up and shut-
 
 from __future__ import annotations
 
-import contextlib
+import asyncio
 import logging
 import os
 from collections.abc import Awaitable, Callable
@@ -214,14 +214,37 @@ def run_delivery_process(wake_path: str) -> None:
     configure_logging(settings.log_level)
 
     async def deliver() -> None:
-        db = await open_database(
-            settings.database_url, sqlite_synchronous=settings.sqlite_synchronous, pg_pool_size=2
-        )
+        waiting = False
+        while True:
+            try:
+                db = await open_database(
+                    settings.database_url,
+                    sqlite_synchronous=settings.sqlite_synchronous,
+                    pg_pool_size=2,
+                )
+                break
+            except DatabaseUnavailable as exc:
+                # Down when this process starts (or restarts): wait for it, as the requests do.
+                if not waiting:
+                    log.warning("webhook delivery waits for the database: %s", exc)
+                    waiting = True
+                if not delivery_process.parent_alive():
+                    return
+                await asyncio.sleep(1.0)
+        if waiting:
+            log.info("webhook delivery reaches the database again")
         try:
             worker = delivery_worker(settings, db, SYSTEM_CLOCK, own_process=True)
             await delivery_process.run(worker, wake_path)
         finally:
             await db.close()
 
-    with contextlib.suppress(KeyboardInterrupt):
+    try:
         uvloop.run(deliver())
+    except KeyboardInterrupt:
+        pass
+    except Exception as exc:
+        # A one-line reason, never a traceback (which may quote SQL or values); the server
+        # starts another delivery process.
+        log.error("webhook delivery process failed: %s", type(exc).__name__)
+        raise SystemExit(1) from None

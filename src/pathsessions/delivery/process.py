@@ -110,6 +110,12 @@ async def run(worker: DeliveryWorker, wake_path: str) -> None:
     log.info("webhook delivery process %d stopped", os.getpid())
 
 
+def parent_alive() -> bool:
+    """Whether the server process that started this one still runs."""
+    parent = multiprocessing.parent_process()
+    return parent is None or parent.is_alive()
+
+
 def lower_priority(niceness: int) -> None:
     """On a busy machine the scheduler then favours the request processes, and deliveries
     take the CPU they leave."""
