@@ -3,19 +3,25 @@
 One invocation, on a fresh SQLite file (or `--database-url`, an empty database it may fill):
 
 1. loads tests/fixtures/example.json with the CLI, starts `pathsessions serve` on a free port
-   of 127.0.0.1 with `PATHSESSIONS_WEBHOOK_PRIVATE_TARGETS=true`, and a receiver (a raw asyncio
-   HTTP server in this process, answering 204) on another;
-2. create throughput, no subscription: `wrk -t1 -c32 -d<duration>s --latency` on v1's create;
-3. the same with one active `path.session.added` subscription to the receiver, so that every
-   create writes an outbox row and is delivered while the load runs; runs 2 and 3 alternate,
-   `--rounds` times each (the subscription made inactive, which queues nothing, for the runs
-   without), so that neither gains from a smaller database; then it waits until every event
-   is delivered, and reports deliveries per second (first arrival to last);
+   of 127.0.0.1 with `PATHSESSIONS_WEBHOOK_PRIVATE_TARGETS=true` (and `--delivery`,
+   `--niceness`, `--workers`), and a receiver (a raw asyncio HTTP server in this process,
+   answering 204) on another;
+2. for each `--connections` count (default 2 and 32), alternated, `--rounds` times each:
+   `wrk -t1 -c<n> -d<duration>s --latency` on v1's create with no subscription (one made
+   inactive, which queues nothing), with one active `path.session.added` subscription whose
+   receiver gets every create ("held": the delivery process stopped while the load runs, so
+   only the outbox is written; then "active": delivered while the load runs); each run also
+   reads the request processes' CPU time from /proc (CPU per create) and counts the
+   deliveries made meanwhile;
+3. waits until the backlog is delivered (duplicates counted);
 4. latency after commit: `--samples` creates one at a time; for each, the time from its answer
    received (the write is committed before the answer is sent) to its event received;
-5. prints the table and stops the server.
+5. deliveries per second: `--burst` delivered events made due again at once, no request load
+   (first arrival to last), and the delivery process's CPU per delivery;
+6. prints the table (medians, and the ratios one / none and one / held) and stops the server.
 
-    .venv/bin/python bench/webhooks.py [--duration 10] [--samples 200] [--connections 32]
+    .venv/bin/python bench/webhooks.py [--duration 10] [--rounds 3] [--samples 200]
+        [--connections 2,32] [--burst 2000] [--database-url URL] [--delivery process|inline]
 """
 
 from __future__ import annotations
