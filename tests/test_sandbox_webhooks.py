@@ -1,7 +1,7 @@
 """Webhooks under the sandbox (docs/sandbox.md, "Time"): deliveries to the loopback allowed,
 each company's clock deciding when a retry is due and what `webhook-timestamp` says, moving
-that clock through the control API delivering the retries it made due; a reset leaves no
-delivery pending."""
+that clock through the control API delivering the retries it made due (across processes
+under `serve`); a reset leaves no delivery pending."""
 
 from __future__ import annotations
 
@@ -13,9 +13,11 @@ import httpx
 import pytest
 
 from pathsessions.settings import Settings
-from pathsessions.storage import Database
+from pathsessions.storage import Database, open_database
 from support import World
-from support.sandbox import admin, sandbox_settings
+from support.api import valid_body
+from support.realserver import COMPANY, HEADERS, SESSIONS, Servers, load_example, stop_cleanly
+from support.sandbox import ADMIN_TOKEN, admin, sandbox_settings
 from support.sessions_v2 import create
 from support.v2 import v2_headers
 from support.webhooks import Receiver, signature
@@ -95,3 +97,41 @@ async def test_a_reset_leaves_no_delivery_pending(
     await until(db, ["pending"])
     assert (await admin(client, "POST", "/reset")).status_code == 204
     assert await statuses(db) == []
+
+
+@pytest.mark.e2e
+async def test_moving_the_clock_wakes_the_delivery_process_of_a_real_server(
+    database_url: str, servers: Servers, receiver: Receiver
+) -> None:
+    """Under `serve`, the request that moves a clock is served by another process than the
+    one delivering: the wake-up crosses to it (a poll far longer than the test would not)."""
+    load_example(database_url)
+    db = await open_database(database_url, pg_pool_size=1)
+    try:
+        await db.execute(
+            "INSERT INTO webhook_subscriptions (id, company_id, event_type, name, url, status,"
+            " secret, created_at, modified_at) VALUES (?, ?, ?, 'hook', ?, 'active', ?, 0, 0)",
+            "7b0000000000000000000001",
+            COMPANY,
+            "path.session.added",
+            receiver.url(),
+            "a-webhook-secret-for-tests",
+        )
+    finally:
+        await db.close()
+    receiver.statuses = [500]
+    env = {"PATHSESSIONS_ADMIN_TOKEN": ADMIN_TOKEN, "PATHSESSIONS_WEBHOOK_POLL_INTERVAL": "600"}
+    server = servers.start(env=env)
+    async with httpx.AsyncClient(base_url=server.base_url) as client:
+        r = await client.post(SESSIONS, json=valid_body(), headers=HEADERS)
+        assert r.status_code == 200, r.text
+        [first] = await receiver.wait_for(1)
+        await asyncio.sleep(0.3)  # the retry is due in 5 s by the company's clock
+        assert len(receiver.received) == 1
+        r = await admin(
+            client, "POST", "/clock/advance", params={"company": COMPANY}, json={"ms": 5_000}
+        )
+        assert r.status_code == 200, r.text
+    got = await receiver.wait_for(2, timeout=5)
+    assert got[1].headers["webhook-id"] == first.headers["webhook-id"]
+    stop_cleanly(server)

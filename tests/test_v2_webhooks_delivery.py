@@ -124,6 +124,29 @@ async def test_a_session_added_through_v2_is_delivered_signed(
     assert (await event_log(client, headers, sub_id))[0]["status"] == "delivered"
 
 
+async def test_each_active_subscription_to_a_type_gets_its_own_event(
+    client: httpx.AsyncClient, world: World, receiver: Receiver
+) -> None:
+    headers = await v2_headers(client)
+    subscriptions = [await subscribe(client, headers, receiver.url(f"/hook{i}")) for i in range(3)]
+    r = await client.patch(
+        f"{SUBSCRIPTIONS}/{subscriptions[1][0]}", json={"status": "inactive"}, headers=headers
+    )
+    assert r.status_code == 200, r.text
+    session = await create(client, headers)
+    got = await receiver.wait_for(2)
+    await asyncio.sleep(0.2)  # time for a third, were there one, to arrive
+    assert sorted(g.path for g in got) == ["/hook0", "/hook2"]
+    assert {g.json["data"]["sessionId"] for g in got} == {session["_id"]}
+    for (sub_id, secret), path in ((subscriptions[0], "/hook0"), (subscriptions[2], "/hook2")):
+        (event,) = await event_log(client, headers, sub_id)
+        [delivery] = [g for g in got if g.path == path]
+        assert delivery.headers["webhook-id"] == event["_id"]
+        assert delivery.headers["webhook-signature"] == signature(secret, delivery)
+    assert got[0].headers["webhook-id"] != got[1].headers["webhook-id"]
+    assert await event_log(client, headers, subscriptions[1][0]) == []
+
+
 async def test_v1_and_v2_writes_fire_each_kind_of_event(
     client: httpx.AsyncClient, world: World, receiver: Receiver, db: Database
 ) -> None:

@@ -1,11 +1,17 @@
 """Webhook deliveries from real `pathsessions serve` processes: events pending when the server
 is SIGKILLed are all delivered after it restarts, and two worker processes deliver each event
-exactly once."""
+exactly once; the delivery process they run beside the request processes, woken at once,
+started again when it dies."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import os
+import re
 import signal
+from dataclasses import dataclass, field
+from pathlib import Path
 
 import httpx
 import pytest
@@ -16,6 +22,7 @@ from support.realserver import (
     COMPANY,
     HEADERS,
     SESSIONS,
+    Server,
     Servers,
     free_port,
     load_example,
@@ -121,6 +128,137 @@ async def test_two_worker_processes_deliver_each_event_exactly_once(
         assert len({g.headers["webhook-id"] for g in got}) == 100
         assert {g.json["data"]["sessionId"] for g in got} == created
         assert await statuses(database_url) == ["delivered"] * 100
+        stop_cleanly(server)
+    finally:
+        await receiver.close()
+
+
+# --- The delivery process ----------------------------------------------------------------------
+
+STARTED = re.compile(r"webhook delivery process (\d+) started")
+
+
+def delivery_pids(server: Server) -> list[int]:
+    """The delivery processes the server has started, in order (from its log)."""
+    return [int(pid) for pid in STARTED.findall(server.stderr)]
+
+
+def sender_of(local: int, remote: int) -> int | None:
+    """The process holding the TCP connection from 127.0.0.1:`local` to `remote`."""
+    inode = None
+    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
+        fields = line.split()
+        ports = int(fields[1].split(":")[1], 16), int(fields[2].split(":")[1], 16)
+        if ports == (local, remote):
+            inode = f"socket:[{fields[9]}]"
+    for folder in Path("/proc").glob("[0-9]*/fd"):
+        with contextlib.suppress(OSError):
+            if any(os.readlink(fd) == inode for fd in folder.iterdir()):
+                return int(folder.parent.name)
+    return None
+
+
+@dataclass
+class SenderReceiver(Receiver):
+    """Also records which process each delivery came from (read while its connection is
+    open: the receiver closes it after answering)."""
+
+    senders: set[int | None] = field(default_factory=set)
+
+    async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.senders.add(sender_of(writer.get_extra_info("peername")[1], self.port))
+        await super()._handle(reader, writer)
+
+
+def niceness(pid: int) -> int:
+    # /proc/PID/stat: the 19th field, after the command name in parentheses.
+    return int(Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[16])
+
+
+async def wait_for_pids(server: Server, count: int, timeout: float = 20) -> list[int]:
+    async with asyncio.timeout(timeout):
+        while len(delivery_pids(server)) < count:
+            await asyncio.sleep(0.05)
+    return delivery_pids(server)
+
+
+@pytest.mark.skipif(not Path("/proc/net/tcp").exists(), reason="reads Linux's /proc")
+async def test_serve_delivers_from_one_process_of_its_own_woken_at_once(
+    database_url: str, servers: Servers
+) -> None:
+    receiver = SenderReceiver()
+    await receiver.start()
+    try:
+        load_example(database_url)
+        await subscribe(database_url, receiver.url())
+        # A poll far longer than the test: only the wake-up can bring the events in time.
+        env = {**ENV, "PATHSESSIONS_WEBHOOK_POLL_INTERVAL": "600"}
+        server = servers.start("serve", "--workers", "2", env=env)
+        [pid] = await wait_for_pids(server, 1)
+        created = await create_sessions(server.base_url, 10)
+        got = await receiver.wait_for(10, timeout=10)
+        assert {g.json["data"]["sessionId"] for g in got} == created
+        assert receiver.senders == {pid}
+        assert pid != server.process.pid
+        assert niceness(pid) == niceness(server.process.pid) + 10
+        stop_cleanly(server)
+        assert f"webhook delivery process {pid} stopped" in server.stderr
+        with pytest.raises(ProcessLookupError):
+            os.kill(pid, 0)
+    finally:
+        await receiver.close()
+
+
+@pytest.mark.skipif(not Path("/proc/net/tcp").exists(), reason="reads Linux's /proc")
+async def test_inline_delivery_is_the_request_process_own(
+    database_url: str, servers: Servers
+) -> None:
+    receiver = SenderReceiver()
+    await receiver.start()
+    try:
+        load_example(database_url)
+        await subscribe(database_url, receiver.url())
+        server = servers.start(env={**ENV, "PATHSESSIONS_WEBHOOK_DELIVERY": "inline"})
+        await create_sessions(server.base_url, 3)
+        await receiver.wait_for(3, timeout=10)
+        assert receiver.senders == {server.process.pid}
+        stop_cleanly(server)
+        assert delivery_pids(server) == []
+    finally:
+        await receiver.close()
+
+
+async def test_a_killed_delivery_process_is_started_again_and_delivers(
+    database_url: str, servers: Servers
+) -> None:
+    receiver = await Receiver().start()
+    try:
+        load_example(database_url)
+        await subscribe(database_url, receiver.url())
+        server = servers.start(env=ENV)
+        [first] = await wait_for_pids(server, 1)
+        created = await create_sessions(server.base_url, 5)
+        await receiver.wait_for(5, timeout=10)
+        # Killed once their results are recorded (killed before, it would send them again
+        # when their lease ends: at least once after a crash).
+        async with asyncio.timeout(10):
+            while await statuses(database_url) != ["delivered"] * 5:
+                await asyncio.sleep(0.05)
+        os.kill(first, signal.SIGKILL)
+        # Created while no delivery process runs: waiting in the outbox for the next one.
+        created |= await create_sessions(server.base_url, 5)
+        second = (await wait_for_pids(server, 2))[1]
+        assert second != first
+        got = await receiver.wait_for(10, timeout=20)
+        created |= await create_sessions(server.base_url, 5)
+        got = await receiver.wait_for(15, timeout=10)
+        await asyncio.sleep(0.3)  # time for a duplicate, were there one, to arrive
+        assert len(receiver.received) == 15
+        assert {g.json["data"]["sessionId"] for g in got} == created
+        async with asyncio.timeout(10):
+            while await statuses(database_url) != ["delivered"] * 15:
+                await asyncio.sleep(0.05)
+        assert f"webhook delivery process {first} exited (status -9)" in server.stderr
         stop_cleanly(server)
     finally:
         await receiver.close()

@@ -73,6 +73,12 @@ class Settings:
     webhook_private_targets: bool = False
     webhook_concurrency: int = 10
     webhook_poll_interval: float = 1.0
+    # Where `serve` delivers webhooks: "process", one delivery process beside the request
+    # processes (which then deliver nothing); "inline", in each request process.
+    webhook_delivery: str = "process"
+    # How much lower the delivery process's CPU priority is than the request processes' (a
+    # niceness increment, 0 to 19).
+    webhook_niceness: int = 10
 
     @property
     def docs_url(self) -> str:
@@ -186,5 +192,9 @@ def _check(s: Settings) -> None:
         raise SettingsError(f"{PREFIX}REDIS_URL must start with redis://, rediss:// or unix://")
     if not 0 <= s.port <= MAX_PORT:
         raise SettingsError(f"{PREFIX}PORT must be between 0 (any free port) and {MAX_PORT}")
+    if not 0 <= s.webhook_niceness <= 19:
+        raise SettingsError(f"{PREFIX}WEBHOOK_NICENESS must be between 0 and 19")
+    if s.webhook_delivery not in {"process", "inline"}:
+        raise SettingsError(f"{PREFIX}WEBHOOK_DELIVERY must be process or inline")
     if s.log_level.upper() not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
         raise SettingsError(f"{PREFIX}LOG_LEVEL must be DEBUG, INFO, WARNING or ERROR")

@@ -3,18 +3,21 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import contextlib
 import errno
 import os
 import socket
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import replace
 from typing import Any
 
 import uvicorn
 from uvicorn.supervisors import Multiprocess
 
+from ..app import run_delivery_process
+from ..delivery.process import WAKE_VARIABLE, Supervisor
 from ..settings import MAX_PORT, PREFIX, Settings, require_token_secret
 from ..storage import Database
 from ..storage.migrate import current_version
@@ -171,15 +174,49 @@ def serve(settings: Settings, sock: socket.socket) -> int:
         server_header=False,
         backlog=BACKLOG,
     )
-    with _shared_limits(settings), _shared_metrics(settings):
+    with _shared_limits(settings), _shared_metrics(settings), _deliveries(settings) as stop:
         if settings.workers > 1:
             Multiprocess(config, sockets=[sock]).run()
             return 0
-        server = uvicorn.Server(config)
+        server = _Server(config, stop)
         with contextlib.suppress(KeyboardInterrupt):
             server.run(sockets=[sock])
         # The application did not start (uvicorn logged why).
         return 0 if server.started else 3
+
+
+class _Server(uvicorn.Server):
+    """One process serving: the delivery process is stopped once the requests are done,
+    before uvicorn ends this process by the signal that stopped it (which skips our
+    clean-up)."""
+
+    def __init__(self, config: uvicorn.Config, stop_deliveries: Callable[[], None]) -> None:
+        super().__init__(config)
+        self._stop_deliveries = stop_deliveries
+
+    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().shutdown(sockets)
+        await asyncio.to_thread(self._stop_deliveries)
+
+
+@contextlib.contextmanager
+def _deliveries(settings: Settings) -> Iterator[Callable[[], None]]:
+    """One webhook delivery process for the whole server, however many workers serve
+    (delivery/process.py); the request processes wake it through a unix socket in a folder of
+    our own. Answers the function that stops it (called again at the end, harmlessly)."""
+    if settings.webhook_delivery != "process":
+        yield lambda: None
+        return
+    with tempfile.TemporaryDirectory(prefix="pathsessions-webhooks-") as folder:
+        wake_path = os.path.join(folder, "wake")
+        supervisor = Supervisor(run_delivery_process, (wake_path,))
+        supervisor.start()
+        os.environ[WAKE_VARIABLE] = wake_path
+        try:
+            yield supervisor.stop
+        finally:
+            del os.environ[WAKE_VARIABLE]
+            supervisor.stop()
 
 
 @contextlib.contextmanager

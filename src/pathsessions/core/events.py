@@ -5,9 +5,10 @@ inside its own transaction, so an event exists exactly when its write commits, w
 version (or fixture) made it. Child sessions fire nothing.
 
 `emit` writes the outbox: one row per active subscription of the event's type in the company,
-its body fixed now (storage/webhooks.py). Delivery is not its business: the process's delivery
-worker, which listens here (`listen`), is told that something was queued, and takes the rows
-once they are committed; workers of other processes find them at their next poll.
+its body fixed now (storage/webhooks.py). Delivery is not its business: whoever listens here
+(`listen`) is told that something was queued, once committed when the write runs in
+`announcing`: a delivery worker in this process, or under `serve` the datagram that wakes the
+server's delivery process (delivery/process.py). Anything else finds the rows at its next poll.
 """
 
 from __future__ import annotations

@@ -16,7 +16,8 @@ import base64
 import hashlib
 import hmac
 import secrets
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from ..storage import Database
@@ -277,8 +278,37 @@ async def record_failure(
     """A failed attempt: the next one by the schedule, or `failed` after the last (or at once
     when `final`: a target refused whatever is tried)."""
     now = clock.now_ms()
+    status, due = after_failure(event, now, final=final)
+    return await store.record_attempt(db, event, now, status_code, error, status, due)
+
+
+def after_failure(event: DueEvent, now: int, *, final: bool = False) -> tuple[str, int | None]:
+    """The event's status after a failed attempt at `now`, and when it is due again."""
     tries = event.tries + 1
     if final or tries >= ATTEMPTS:
-        return await store.record_attempt(db, event, now, status_code, error, "failed", None)
-    due = now + RETRY_DELAYS_MS[tries - 1]
-    return await store.record_attempt(db, event, now, status_code, error, "pending", due)
+        return "failed", None
+    return "pending", now + RETRY_DELAYS_MS[tries - 1]
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """An attempt's result, to be recorded with others (`record_outcomes`)."""
+
+    event: DueEvent
+    at: int  # the attempt's time, by the clock of the event's company
+    status_code: int | None
+    error: str | None
+    delivered: bool
+    final: bool = False  # a failure that no retry would mend (a refused target)
+
+
+async def record_outcomes(db: Database, outcomes: Sequence[Outcome]) -> int:
+    """Several attempts' results in one transaction (as `record_delivered` and
+    `record_failure` each); answers how many were still held under their claim."""
+    rows = []
+    for o in outcomes:
+        status, due = (
+            ("delivered", None) if o.delivered else after_failure(o.event, o.at, final=o.final)
+        )
+        rows.append((o.event, o.at, o.status_code, o.error, status, due))
+    return await store.record_attempts(db, rows)

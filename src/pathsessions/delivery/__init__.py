@@ -1,5 +1,6 @@
-"""Webhook delivery: the worker each server process runs, which takes due events from the
-outbox (storage/webhooks.py) and POSTs them, signed, to their subscription's URL."""
+"""Webhook delivery: the worker, which takes due events from the outbox (storage/webhooks.py)
+and POSTs them, signed, to their subscription's URL, and the process `serve` runs it in
+(process.py)."""
 
 from __future__ import annotations
 

@@ -1,17 +1,21 @@
-"""The delivery worker: one per server process, started and stopped with the application.
+"""The delivery worker: under `serve`, one in the delivery process (process.py); in an
+application built with `create_app` (tests, an embedded server), one per process, started and
+stopped with the application.
 
 It takes due events from the outbox with a conditional UPDATE (core/webhooks.take_due), so
 that workers in any number of processes never hold one event at once, and sends each in a task
-of its own, at most `concurrency` at a time. An attempt is a POST of the stored body, signed
-(`webhook-id`, `webhook-timestamp`, `webhook-signature`), with a 15 s timeout and no redirect
-followed; its result is recorded, and a failure is due again by the retry schedule. Time is
-the application's clock, so a test that moves its clock makes retries due (then `wake`).
+of its own, at most `concurrency` at a time, through one HTTP connection pool. An attempt is a
+POST of the stored body, signed (`webhook-id`, `webhook-timestamp`, `webhook-signature`), with
+a 15 s timeout and no redirect followed; its result is recorded with the others that finish
+meanwhile, in one transaction, and a failure is due again by the retry schedule. Time is the
+application's clock, so a test that moves its clock makes retries due (then `wake`).
 
-When it looks for work: at once when this process queued events (core/events.listen) - the
-write may not be committed yet, so it looks again a few times within the next second until it
-finds them - and every `poll_interval` seconds otherwise, for events queued by other processes
-and retries come due. A worker that dies mid-attempt leaves its event leased: another takes it
-back when the lease ends, and sends it again (at least once after a crash).
+When it looks for work: at once when woken (`wake`: by core/events in its own process, or by a
+datagram from the request processes) - the write may not be committed yet, so it looks again
+a few times within the next second until it finds them - and every `poll_interval` seconds
+otherwise, for events of other servers and retries come due. A worker that dies mid-attempt
+leaves its event leased: another takes it back when the lease ends, and sends it again (at
+least once after a crash).
 
 Nothing here runs in a request: a request only writes its outbox rows.
 """
@@ -21,6 +25,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
 import socket
 from collections.abc import Awaitable, Callable
 
@@ -53,6 +58,11 @@ MAX_GIVE_WAY = 10
 SHUTDOWN_GRACE = 2.0
 
 
+# An attempt's result waiting for `_flush`: the event, status code, error, delivered, final,
+# and the future its attempt waits on.
+_Pending = tuple[DueEvent, int | None, str | None, bool, bool, "asyncio.Future[None]"]
+
+
 class DeliveryWorker:
     def __init__(
         self,
@@ -64,6 +74,8 @@ class DeliveryWorker:
         poll_interval: float = 1.0,
         transport: httpx.AsyncBaseTransport | None = None,
         times: Callable[[], Awaitable[CompanyTimes]] | None = None,
+        batch_interval: float = 0.0,
+        give_way: bool = True,
     ) -> None:
         self.db = db
         self.clock = clock
@@ -75,6 +87,14 @@ class DeliveryWorker:
         self.concurrency = concurrency
         self.poll_interval = poll_interval
         self._transport = transport
+        # The least time between two claims that found events, and between two recordings
+        # of results: under a stream of events, fewer and larger transactions (on SQLite each
+        # holds the write lock that the requests' writes need too). 0: none.
+        self.batch_interval = batch_interval
+        # Whether to wait while the process's event loop is busy (with requests: `_give_way`).
+        self.give_way = give_way
+        self._last_take = -math.inf
+        self._last_flush = -math.inf
         self._client: httpx.AsyncClient | None = None
         self._task: asyncio.Task[None] | None = None
         self._sending: set[asyncio.Task[None]] = set()
@@ -87,6 +107,9 @@ class DeliveryWorker:
         # connections the requests need (PostgreSQL's pool), whatever its concurrency.
         self._db_turn = asyncio.Lock()
         self._loop: asyncio.AbstractEventLoop | None = None
+        # Results waiting to be recorded, and the task recording them.
+        self._results: list[_Pending] = []
+        self._flushing: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
         # Redirects are never followed, and no proxy from the environment is used: the
@@ -143,6 +166,9 @@ class DeliveryWorker:
             for task in pending:
                 task.cancel()
             await asyncio.gather(*pending, return_exceptions=True)
+        if self._flushing is not None:
+            await asyncio.gather(self._flushing, return_exceptions=True)
+            self._flushing = None
         if self._client is not None:
             await self._client.aclose()
             self._client = None
@@ -161,7 +187,7 @@ class DeliveryWorker:
             self._wake.clear()
             if woken:
                 pause = FIRST_PAUSE
-            if backlog:
+            if backlog and self.give_way:
                 await self._give_way(loop)
             free = self.concurrency - len(self._sending)
             if free <= 0:
@@ -169,7 +195,13 @@ class DeliveryWorker:
                 self._slot_free.clear()
                 await self._slot_free.wait()
                 continue
+            wait = self._last_take + self.batch_interval - loop.time()
+            if wait > 0:
+                await asyncio.sleep(wait)
+                free = self.concurrency - len(self._sending)
             taken = await self._take(free)
+            if taken:
+                self._last_take = loop.time()
             backlog = taken == free
             if backlog:
                 continue  # there may be more due at once
@@ -232,12 +264,55 @@ class DeliveryWorker:
                     await store.release(self.db, event)
             raise
 
-    async def _record_failure(
-        self, event: DueEvent, status: int | None, error: str | None, *, final: bool = False
+    async def _record(
+        self,
+        event: DueEvent,
+        status: int | None,
+        error: str | None,
+        *,
+        delivered: bool = False,
+        final: bool = False,
     ) -> None:
-        async with self._db_turn:
-            clock = await self._clock_of(event)
-            await webhooks.record_failure(self.db, clock, event, status, error, final=final)
+        """Record the attempt's result with the others that finish meanwhile: one transaction
+        for all of them, rather than one for each (`_flush`)."""
+        assert self._loop is not None
+        done = self._loop.create_future()
+        self._results.append((event, status, error, delivered, final, done))
+        if self._flushing is None or self._flushing.done():
+            self._flushing = asyncio.create_task(self._flush())
+        await asyncio.shield(done)
+
+    async def _flush(self) -> None:
+        assert self._loop is not None
+        while self._results:
+            wait = self._last_flush + self.batch_interval - self._loop.time()
+            if wait > 0:
+                await asyncio.sleep(wait)
+            self._last_flush = self._loop.time()
+            batch, self._results = self._results, []
+            try:
+                async with self._db_turn:
+                    if self.times is None:
+                        now = self.clock.now_ms()
+                        at = {event.company_id: now for event, *_ in batch}
+                    else:
+                        times = await self.times()
+                        at = {event.company_id: times.of(event.company_id) for event, *_ in batch}
+                    await webhooks.record_outcomes(
+                        self.db,
+                        [
+                            webhooks.Outcome(e, at[e.company_id], code, err, ok, final)
+                            for e, code, err, ok, final, _ in batch
+                        ],
+                    )
+            except Exception as exc:  # the events stay leased, to be sent again
+                for *_, done in batch:
+                    if not done.done():
+                        done.set_exception(exc)
+                continue
+            for *_, done in batch:
+                if not done.done():
+                    done.set_result(None)
 
     async def _clock_of(self, event: DueEvent) -> Clock:
         if self.times is None:
@@ -255,10 +330,10 @@ class DeliveryWorker:
                 refused,
                 origin(event.url),
             )
-            await self._record_failure(event, None, f"refused: {refused}", final=True)
+            await self._record(event, None, f"refused: {refused}", final=True)
             return
         except OSError:
-            await self._record_failure(event, None, "unresolved host")
+            await self._record(event, None, "unresolved host")
             return
         now = (await self._clock_of(event)).now_ms()
         timestamp = now // 1000
@@ -280,14 +355,10 @@ class DeliveryWorker:
                 target.url, content=body, headers=headers, extensions=extensions
             )
         except httpx.TimeoutException:
-            await self._record_failure(event, None, "timeout")
+            await self._record(event, None, "timeout")
             return
         except httpx.HTTPError as exc:
-            await self._record_failure(event, None, type(exc).__name__)
+            await self._record(event, None, type(exc).__name__)
             return
-        if 200 <= response.status_code < 300:
-            async with self._db_turn:
-                clock = await self._clock_of(event)
-                await webhooks.record_delivered(self.db, clock, event, response.status_code)
-        else:
-            await self._record_failure(event, response.status_code, None)
+        ok = 200 <= response.status_code < 300
+        await self._record(event, response.status_code, None, delivered=ok)

@@ -149,6 +149,8 @@ async def queue_events(
 ) -> list[str]:
     """One event per active subscription of `event_type` in the company, due now; answers
     their ids. Call inside the transaction of the change the event reports."""
+    if db.dialect == "postgresql":
+        return await _queue_events_pg(db, company_id, event_type, payload, now)
     rows = await db.fetchall(
         "SELECT id FROM webhook_subscriptions"
         " WHERE company_id = ? AND event_type = ? AND status = 'active'",
@@ -164,6 +166,42 @@ async def queue_events(
         events,
     )
     return [event[0] for event in events]
+
+
+async def _queue_events_pg(
+    db: Database, company_id: str, event_type: str, payload: str, now: int
+) -> list[str]:
+    """`queue_events` in one round trip for the usual case (one subscription to the type):
+    the first subscription's event is written by the statement that finds the subscriptions,
+    and only further ones, if any, by a second statement. Each round trip is a request's wait
+    (SQLite's statements cost none)."""
+    first = new_id()
+    rows = await db.fetchall(
+        "WITH subs AS (SELECT id, row_number() OVER (ORDER BY id) AS n"
+        " FROM webhook_subscriptions"
+        " WHERE company_id = ? AND event_type = ? AND status = 'active'),"
+        " added AS (INSERT INTO webhook_events (id, subscription_id, company_id, payload,"
+        " created_at, status, next_attempt_at)"
+        " SELECT ?, id, ?, ?, ?, 'pending', ? FROM subs WHERE n = 1)"
+        " SELECT id FROM subs ORDER BY n",
+        company_id,
+        event_type,
+        first,
+        company_id,
+        payload,
+        now,
+        now,
+    )
+    if not rows:
+        return []
+    events = [(new_id(), row[0], company_id, payload, now, now) for row in rows[1:]]
+    if events:
+        await db.executemany(
+            "INSERT INTO webhook_events (id, subscription_id, company_id, payload, created_at,"
+            " status, next_attempt_at) VALUES (?, ?, ?, ?, ?, 'pending', ?)",
+            events,
+        )
+    return [first, *(event[0] for event in events)]
 
 
 async def active_subscriptions(db: Database, company_id: str) -> dict[str, list[str]]:
@@ -350,28 +388,38 @@ async def record_attempt(
 ) -> bool:
     """The attempt's result, if the event is still held under `event.claim`; False when the
     lease ran out and another worker took the event back (that one's result will count)."""
+    return await record_attempts(db, [(event, at, status_code, error, status, next_attempt_at)]) > 0
+
+
+Attempt = tuple[DueEvent, int, int | None, str | None, str, int | None]
+
+
+async def record_attempts(db: Database, attempts: Sequence[Attempt]) -> int:
+    """Several attempts' results (event, at, status code, error, new status, next attempt at)
+    in one transaction: one commit, and on SQLite one hold of the write lock, for a batch of
+    deliveries rather than one each. Answers how many events were still held under their
+    claim (the others' results are dropped, as `record_attempt`'s)."""
     async with db.transaction() as tx:
-        changed = await tx.execute(
-            "UPDATE webhook_events SET status = ?, next_attempt_at = ?, lease_until = NULL,"
-            " claim = NULL, attempts = attempts + 1, tries = tries + 1"
-            " WHERE id = ? AND claim = ?",
-            status,
-            next_attempt_at,
-            event.id,
-            event.claim,
-        )
-        if not changed:
-            return False
-        await tx.execute(
-            "INSERT INTO webhook_attempts (event_id, number, at, status_code, error)"
-            " VALUES (?, ?, ?, ?, ?)",
-            event.id,
-            event.attempts + 1,
-            at,
-            status_code,
-            error,
-        )
-    return True
+        made = []
+        for event, at, status_code, error, status, next_attempt_at in attempts:
+            changed = await tx.execute(
+                "UPDATE webhook_events SET status = ?, next_attempt_at = ?, lease_until = NULL,"
+                " claim = NULL, attempts = attempts + 1, tries = tries + 1"
+                " WHERE id = ? AND claim = ?",
+                status,
+                next_attempt_at,
+                event.id,
+                event.claim,
+            )
+            if changed:
+                made.append((event.id, event.attempts + 1, at, status_code, error))
+        if made:
+            await tx.executemany(
+                "INSERT INTO webhook_attempts (event_id, number, at, status_code, error)"
+                " VALUES (?, ?, ?, ?, ?)",
+                made,
+            )
+    return len(made)
 
 
 async def attempts_of(db: Database, event_id: str) -> Sequence[Row]:
