@@ -79,9 +79,12 @@ async def probe_writes(db: Database) -> None:
 
 # A streamed list (a whole v1 list, read in batches) hands its records on this many at a
 # time: building and encoding them holds the event loop, which every other request of the
-# worker waits for. 50 sessions take about 0.5 ms; 500 took 5 to 10 ms, and left enough
-# garbage behind them to bring a full collection (10 to 20 ms) about once a second.
-STREAM_SLICE = 50
+# worker waits for. A slice's hold is what matters, not its size: 500 records built as objects
+# took 5 to 10 ms and left enough garbage to bring a full collection about once a second; 50
+# took about 0.5 ms. The v1 session list now encodes its rows without an object per session
+# (api/v1/views.py), about a fifth of the cost: 250 hold the loop about as long as 50 did,
+# and each slice is also a write and a turn of the loop (docs/performance.md).
+STREAM_SLICE = 250
 
 
 def stream_batch(db: Database) -> int:

@@ -10,7 +10,7 @@ from collections.abc import AsyncIterator, Sequence
 
 import msgspec
 
-from ..core.listing import ListQuery, Page
+from ..core.listing import LISTED_COLUMNS, ListedSessions, ListQuery, Page
 from ..core.model import (
     Group,
     IpFiltering,
@@ -134,26 +134,27 @@ async def get_session(
     return _session(row, await _instructors(db, [session_id]))
 
 
+_LISTED = (
+    f"SELECT {', '.join(LISTED_COLUMNS)} FROM path_sessions"
+    " WHERE company_id = ? AND id > ? ORDER BY id"
+)
+
+
 async def iter_sessions(
     db: Database, company_id: str, batch: int | None = None
-) -> AsyncIterator[list[StoredSession]]:
+) -> AsyncIterator[ListedSessions]:
     """Every session of the company in id order, `slices` at a time: memory stays flat, and
     each slice holds the event loop briefly (storage/database.py, `STREAM_SLICE`).
 
+    Rows of `LISTED_COLUMNS` alone, handed on as read: no record object per session.
     Instructors come by id from `session_instructors` alone, their e-mail addresses from a
     cache of the list's own (`_Mails`): the join to `users` for every batch was a third of a
     list's cost, for the same few instructors again and again."""
     mails = _Mails()
-    async for rows in keyset_batches(
-        db,
-        f"SELECT {_COLUMNS} FROM path_sessions s WHERE s.company_id = ? AND s.id > ? ORDER BY s.id",
-        company_id,
-        batch,
-        sliced=False,
-    ):
+    async for rows in keyset_batches(db, _LISTED, company_id, batch, sliced=False):
         instructors = await _listed_instructors(db, [row[0] for row in rows], mails)
         for part in slices(rows):
-            yield [_session(row, instructors) for row in part]
+            yield ListedSessions(part, instructors)
 
 
 # The most addresses a list keeps; beyond, it starts again (memory stays flat for a company of
@@ -190,7 +191,10 @@ def _in(db: Database, column: str, count: int) -> str:
     return db.any_of(column)
 
 
-async def _listed_instructors(db: Database, session_ids: list[str], mails: _Mails) -> Instructors:
+async def _listed_instructors(
+    db: Database, session_ids: list[str], mails: _Mails
+) -> dict[str, list[str]]:
+    """Session id -> its instructors' addresses in order; sessions without any are absent."""
     args: list[object] = list(session_ids) if db.dialect == "sqlite" else [db.array(session_ids)]
     rows = await db.fetchall(
         "SELECT session_id, user_id FROM session_instructors WHERE "
@@ -200,14 +204,16 @@ async def _listed_instructors(db: Database, session_ids: list[str], mails: _Mail
     )
     await mails.fill(db, {row[1] for row in rows})
     known = mails.known
-    found: Instructors = {}
+    found: dict[str, list[str]] = {}
     for session_id, user_id in rows:
         mail = known.get(user_id)
         if mail is None:  # as the join did: an instructor without a user is not listed
             continue
-        ids, addresses = found.setdefault(session_id, ([], []))
-        ids.append(user_id)
-        addresses.append(mail)
+        addresses = found.get(session_id)
+        if addresses is None:
+            found[session_id] = [mail]
+        else:
+            addresses.append(mail)
     return found
 
 
