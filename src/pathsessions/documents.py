@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import msgspec
 import yaml
 
 YAML_SUFFIXES = frozenset({".yaml", ".yml"})
@@ -42,6 +43,13 @@ def parse_yaml(text: str) -> Any:
 
 
 def parse_json(text: str) -> Any:
+    # msgspec first, about three times faster on a large fixture; what it refuses (NaN,
+    # numbers out of a float's range, lone surrogates, malformed text) goes to the standard
+    # library, which decides and words the error as before. Both read a valid document alike.
+    try:
+        return msgspec.json.decode(text)
+    except msgspec.DecodeError:
+        pass
     try:
         return json.loads(text)
     except json.JSONDecodeError as error:
