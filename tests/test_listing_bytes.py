@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import httpx
 import msgspec
+import pytest
 
 from pathsessions.api.v1.views import session_item
 from pathsessions.storage import Database
@@ -151,3 +152,49 @@ async def test_an_empty_list_and_a_list_of_one(
     assert r.content == await reference(db, world)
     assert r.content.startswith(b'[{"sessionName":')
     assert r.content.endswith(b"}]")
+
+
+@pytest.mark.parametrize("per_session", [1, 12])
+async def test_other_companies_sessions_between_ours_are_left_out(
+    client: httpx.AsyncClient, world: World, db: Database, per_session: int
+) -> None:
+    """Instructors are read by the range of a batch's ids, which other companies' sessions
+    share (ids are global); with many instructors a session, by the ids one by one. Both
+    ways, the list holds exactly the company's own."""
+    await db.execute("DELETE FROM path_sessions WHERE company_id = ?", world.company)
+    ours: list[str] = []
+    theirs: list[str] = []
+    for i in range(2 * (stream_batch(db) + 3)):
+        (ours if i % 2 == 0 else theirs).append(session_id(i))
+    for company, path, group, ids in (
+        (world.company, world.path, world.root_group, ours),
+        (world.other_company, world.other_path, world.other_group, theirs),
+    ):
+        users = [(f"6f{company[-4:]}{k:018x}", f"i{k}@{company[-4:]}.test") for k in range(12)]
+        await db.executemany(
+            "INSERT INTO users (id, company_id, mail, mail_key, first_name, last_name, status,"
+            " created_at) VALUES (?, ?, ?, ?, 'I', 'N', 'active', 0)",
+            [(user_id, company, mail, mail) for user_id, mail in users],
+        )
+        await db.executemany(
+            "INSERT INTO path_sessions (id, company_id, path_id, name, start_date, end_date,"
+            " owner_group_id, additional_information, created_at, modified_at)"
+            " VALUES (?, ?, ?, ?, 0, NULL, ?, NULL, 0, 0)",
+            [(sid, company, path, f"S {sid}", group) for sid in ids],
+        )
+        await db.executemany(
+            "INSERT INTO session_instructors (session_id, position, user_id) VALUES (?, ?, ?)",
+            [
+                (sid, position, users[(k + position) % 12][0])
+                for k, sid in enumerate(ids)
+                for position in range(per_session)
+            ],
+        )
+    r = await client.get(LIST_URL, headers=world.headers)
+    assert r.content == await reference(db, world)
+    listed = msgspec.json.decode(r.content)
+    assert [item["sessionId"] for item in listed] == ours
+    assert all(len(item["instructorsMails"]) == per_session for item in listed)
+    assert all(
+        mail.endswith(f"@{world.company[-4:]}.test") for mail in listed[0]["instructorsMails"]
+    )
