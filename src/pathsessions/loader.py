@@ -62,6 +62,7 @@ from .core.operators import (
 )
 from .core.path_sessions import MAX_AUTHORIZED_ADDRESSES, REENROLLMENT_TYPES, REGISTRATION_OPTIONS
 from .core.values import is_object_id, normalize_email, parse_date, storable
+from .documents import collector_paused
 from .storage import Database, bulk
 from .storage import audiences as audience_store
 from .storage import companies as company_store
@@ -296,6 +297,18 @@ async def load_document(
     doc = _object(document, "$", "document")
     companies = _list(doc, "companies", "$")
     report = LoadReport(progress=progress)
+    with collector_paused():
+        return await _load_all(db, companies, report, clock, reset, generate_keys)
+
+
+async def _load_all(
+    db: Database,
+    companies: list[Any],
+    report: LoadReport,
+    clock: Clock,
+    reset: bool,
+    generate_keys: bool,
+) -> LoadReport:
     async with bulk.roomy(db), db.transaction() as tx:
         if reset:
             for i, raw in enumerate(companies):
