@@ -16,7 +16,7 @@ import pytest
 from pathsessions.api.v1.views import session_item
 from pathsessions.storage import Database
 from pathsessions.storage import sessions as store
-from pathsessions.storage.database import STREAM_SLICE, stream_batch
+from pathsessions.storage.database import SESSION_SLICE, stream_batch
 from support import World
 
 LIST_URL = "/api/v1/paths/sessions"
@@ -112,7 +112,7 @@ async def test_the_list_is_byte_for_byte_the_records_encoded(
     client: httpx.AsyncClient, world: World, db: Database
 ) -> None:
     # More than a query's batch, and not a whole number of slices: every boundary is crossed.
-    count = stream_batch(db) + STREAM_SLICE + 7
+    count = stream_batch(db, SESSION_SLICE) + SESSION_SLICE + 7
     await seed(db, world, count, nul=db.dialect == "sqlite")
     r = await client.get(LIST_URL, headers=world.headers)
     assert r.status_code == 200
@@ -164,7 +164,7 @@ async def test_other_companies_sessions_between_ours_are_left_out(
     await db.execute("DELETE FROM path_sessions WHERE company_id = ?", world.company)
     ours: list[str] = []
     theirs: list[str] = []
-    for i in range(2 * (stream_batch(db) + 3)):
+    for i in range(2 * (stream_batch(db, SESSION_SLICE) + 3)):
         (ours if i % 2 == 0 else theirs).append(session_id(i))
     for company, path, group, ids in (
         (world.company, world.path, world.root_group, ours),

@@ -20,7 +20,7 @@ from ..core.model import (
     SessionTranslation,
     StoredSession,
 )
-from .database import Database, Row, keyset_batches, slices
+from .database import SESSION_SLICE, Database, Row, keyset_batches, slices, stream_batch
 from .listing import fetch_page
 
 _COLUMNS = (
@@ -144,16 +144,17 @@ async def iter_sessions(
     db: Database, company_id: str, batch: int | None = None
 ) -> AsyncIterator[ListedSessions]:
     """Every session of the company in id order, `slices` at a time: memory stays flat, and
-    each slice holds the event loop briefly (storage/database.py, `STREAM_SLICE`).
+    each slice holds the event loop briefly (storage/database.py, `SESSION_SLICE`).
 
     Rows of `LISTED_COLUMNS` alone, handed on as read: no record object per session.
     Instructors come by id from `session_instructors` alone, their e-mail addresses from a
     cache of the list's own (`_Mails`): the join to `users` for every batch was a third of a
     list's cost, for the same few instructors again and again."""
     mails = _Mails()
-    async for rows in keyset_batches(db, _LISTED, company_id, batch, sliced=False):
+    size = stream_batch(db, SESSION_SLICE) if batch is None else batch
+    async for rows in keyset_batches(db, _LISTED, company_id, size, sliced=False):
         instructors = await _listed_instructors(db, [row[0] for row in rows], mails)
-        for part in slices(rows):
+        for part in slices(rows, SESSION_SLICE):
             yield ListedSessions(part, instructors)
 
 
