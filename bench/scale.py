@@ -1,14 +1,19 @@
 """Reads at any size, and PostgreSQL under load, each measured against its reference in one run.
 
-    .venv/bin/python -m bench.scale [--part scale|pg|all] [--seconds 10] [--rounds 3]
+    .venv/bin/python -m bench.scale [--part scale|pg|listing|all] [--seconds 10] [--rounds 3]
                                     [--sessions 1000000] [--small 1000] [--backend sqlite]
                                     [--pg-url URL] [--pg-pool N] [--json] [--keep] [--smoke]
+                                    [--listings 2] [--baseline-src DIR]
 
 `scale`: two companies, of `--small` and `--sessions` sessions, in one database served by one
 worker; get-by-id through v1 and v2 and the last page of a path holding half the company's
 sessions, under `wrk -c32`, alternating the two companies round by round, with the ratio of
 their costs; then the v1 listing of the large company: sessions/s and the growth of the
 server's resident memory while it streams.
+
+`listing`: the v1 listing alone, of a company of `--sessions` sessions, `--listings` times;
+with `--baseline-src DIR` (the `src` of another checkout), a second server runs that code on
+the same database and the listings alternate between the two.
 
 `pg`: the same data on SQLite and on a fresh PostgreSQL database: create-session at 32
 connections on one worker, both backends in the same run (PostgreSQL's share of SQLite's
@@ -95,6 +100,7 @@ class Measured:
 
 @dataclass
 class Listing:
+    server: str
     sessions: int
     answer_bytes: int
     seconds: float
@@ -151,6 +157,7 @@ class Args:
     pg_loads: tuple[str, ...]
     mixed_backends: tuple[str, ...]
     listings: int
+    baseline_src: str | None
     access_log: bool
     json: bool
     keep: bool
@@ -214,11 +221,19 @@ def seed_companies(
 
 @contextlib.contextmanager
 def our_server(
-    url: str, workers: int, args: Args, log: Path, pool: int | None = None
+    url: str,
+    workers: int,
+    args: Args,
+    log: Path,
+    pool: int | None = None,
+    src: str | None = None,
 ) -> Iterator[Running]:
     ours = servers(Options(workers=workers, access_log=args.access_log), url)[0]
     if pool is not None:
         ours = replace(ours, env={**ours.env, "PATHSESSIONS_PG_POOL_SIZE": str(pool)})
+    if src is not None:
+        # Ahead of the installed package on the path: that checkout's code serves.
+        ours = replace(ours, env={**ours.env, "PYTHONPATH": str(Path(src).resolve())})
     with serving(ours, log) as up:
         progress(f"{url.split('://')[0]} server on 127.0.0.1:{up.port}, {workers} worker(s)")
         yield up
@@ -281,7 +296,7 @@ def check_get(port: int, company: SizedCompany, token: str) -> None:
         raise BenchError(f"v2 get-by-id of {session_id}: status {status}: {body[:300]!r}")
 
 
-def stream_listing(port: int, company: SizedCompany, pid: int) -> Listing:
+def stream_listing(port: int, company: SizedCompany, pid: int, server: str = "ours") -> Listing:
     """The v1 listing read to its end and discarded, the server's RSS sampled meanwhile."""
     memory = server_memory(pid)
     before = memory.rss_kb if memory is not None else 0
@@ -334,7 +349,7 @@ def stream_listing(port: int, company: SizedCompany, pid: int) -> Listing:
         sampler.join()
     if sessions != company.size:
         raise BenchError(f"v1 listing: {sessions:,} sessions, not {company.size:,}")
-    return Listing(sessions, size, seconds, before, peak[0], cpu_seconds(pid) - cpu)
+    return Listing(server, sessions, size, seconds, before, peak[0], cpu_seconds(pid) - cpu)
 
 
 @contextlib.contextmanager
@@ -436,6 +451,34 @@ def scale_part(wrk: str, args: Args, tmp: Path, results: Results) -> None:
             settle(up.pid)
 
 
+def listing_part(args: Args, tmp: Path, results: Results) -> None:
+    """The v1 listing alone: quicker than `scale` (no wrk rounds, one company), and with
+    `--baseline-src`, the same listing by another checkout's code, alternating with ours."""
+    with contextlib.ExitStack() as stack:
+        if args.backend == "sqlite":
+            url = f"sqlite:///{tmp / 'listing.db'}"
+        else:
+            url = stack.enter_context(postgres_database(args.pg_url))
+        _, (large,) = seed_companies(url, [("large", args.sessions)], False)
+        up = {"ours": stack.enter_context(our_server(url, 1, args, tmp / "ours.log"))}
+        if args.baseline_src is not None:
+            up["baseline"] = stack.enter_context(
+                our_server(url, 1, args, tmp / "baseline.log", src=args.baseline_src)
+            )
+        for i in range(args.listings):
+            # In turn first: the machine's drift hits both alike.
+            order = list(up) if i % 2 == 0 else list(up)[::-1]
+            for name in order:
+                listing = stream_listing(up[name].port, large, up[name].pid, name)
+                results.listings.append(listing)
+                progress(
+                    f"  {name}: {listing.sessions_per_second:,.0f} sessions/s,"
+                    f" {listing.sessions / max(listing.cpu_seconds, 1e-9):,.0f} per CPU-second,"
+                    f" RSS +{listing.rss_growth_mb:.1f} MB"
+                )
+                settle(up[name].pid)
+
+
 def pg_part(wrk: str, args: Args, tmp: Path, results: Results) -> None:
     if "create" in args.pg_loads:
         create_comparison(wrk, args, tmp, results)
@@ -513,6 +556,15 @@ def mixed_comparison(wrk: str, args: Args, tmp: Path, results: Results) -> None:
 
 def summary(args: Args, results: Results) -> dict[str, Any]:
     out: dict[str, Any] = {}
+    if args.part == "listing":
+        for name in dict.fromkeys(x.server for x in results.listings):
+            mine = [x for x in results.listings if x.server == name]
+            out[f"v1-listing-{name}"] = {
+                "sessions/s": statistics.median(x.sessions_per_second for x in mine),
+                "sessions/cpu-s": statistics.median(x.sessions / x.cpu_seconds for x in mine),
+                "rss_growth_mb": max(x.rss_growth_mb for x in mine),
+                "answer_mb": mine[0].answer_bytes / 1e6,
+            }
     if args.part in ("scale", "all"):
         small, large = f"{args.small:,}", f"{args.sessions:,}"
         for kind in KINDS:
@@ -575,8 +627,9 @@ def print_table(results: Results) -> None:
         )
     for x in results.listings:
         print(
-            f"v1 listing: {x.sessions:,} sessions, {x.answer_bytes / 1e6:,.0f} MB in"
+            f"v1 listing ({x.server}): {x.sessions:,} sessions, {x.answer_bytes / 1e6:,.0f} MB in"
             f" {x.seconds:.2f}s: {x.sessions_per_second:,.0f} sessions/s,"
+            f" {x.sessions / max(x.cpu_seconds, 1e-9):,.0f} per CPU-second,"
             f" RSS {x.rss_before_kb / 1024:.0f} MB -> peak {x.rss_peak_kb / 1024:.0f} MB"
             f" (+{x.rss_growth_mb:.1f} MB)"
         )
@@ -593,10 +646,10 @@ def print_summary(out: dict[str, Any]) -> None:
                 f" request: large costs {e['cost_ratio']:.2f}x small (throughput:"
                 f" {e['throughput_ratio']:.2f}x)"
             )
-    if "v1-listing" in out:
-        e = out["v1-listing"]
+    for key in [key for key in out if key.startswith("v1-listing")]:
+        e = out[key]
         print(
-            f"v1-listing: {e['sessions/s']:,.0f} sessions/s ({e['sessions/cpu-s']:,.0f} per"
+            f"{key}: {e['sessions/s']:,.0f} sessions/s ({e['sessions/cpu-s']:,.0f} per"
             f" second of the server's CPU), RSS growth {e['rss_growth_mb']:.1f} MB"
         )
     for name in ("create-c32-w1", "mixed-c256-w2"):
@@ -624,7 +677,7 @@ def print_waits(results: Results) -> None:
 
 def parse_args(argv: Sequence[str] | None) -> Args:
     parser = argparse.ArgumentParser(prog="bench.scale", description=__doc__.split("\n")[0])
-    parser.add_argument("--part", choices=("scale", "pg", "all"), default="all")
+    parser.add_argument("--part", choices=("scale", "pg", "listing", "all"), default="all")
     parser.add_argument("--seconds", type=int, help="measured run length (10; --smoke: 1)")
     parser.add_argument("--rounds", type=int, help="runs per measurement, medians (3; smoke 1)")
     parser.add_argument("--warmup", type=int, help="unmeasured seconds first (2; --smoke: 0)")
@@ -647,6 +700,11 @@ def parse_args(argv: Sequence[str] | None) -> Args:
         help="the backends of the mixed load (sqlite,postgresql)",
     )
     parser.add_argument("--listings", type=int, help="v1 listings of the large company (2)")
+    parser.add_argument(
+        "--baseline-src",
+        metavar="DIR",
+        help="listing part: also list with the code of DIR (another checkout's src), alternating",
+    )
     parser.add_argument("--no-access-log", action="store_true")
     parser.add_argument("--json", action="store_true")
     parser.add_argument("--keep", action="store_true")
@@ -667,6 +725,7 @@ def parse_args(argv: Sequence[str] | None) -> Args:
         pg_loads=tuple(a.pg_loads.split(",")),
         mixed_backends=tuple(a.mixed_backends.split(",")),
         listings=a.listings or (1 if a.smoke else 2),
+        baseline_src=a.baseline_src,
         access_log=not a.no_access_log,
         json=a.json,
         keep=a.keep,
@@ -676,7 +735,7 @@ def parse_args(argv: Sequence[str] | None) -> Args:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
-    wrk = find_wrk()
+    wrk = find_wrk() if args.part != "listing" else ""
     if wrk is None:
         print(
             "wrk not found, and it could not be installed (bench/install_wrk.sh)", file=sys.stderr
@@ -690,6 +749,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             scale_part(wrk, args, tmp, results)
         if args.part in ("pg", "all"):
             pg_part(wrk, args, tmp, results)
+        if args.part == "listing":
+            listing_part(args, tmp, results)
     except BenchError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

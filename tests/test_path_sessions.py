@@ -660,7 +660,7 @@ async def test_a_list_failing_midway_is_cut_short_and_logged(
 ) -> None:
     real = pathsessions.storage.sessions.iter_sessions
 
-    async def failing(db: Any, company_id: str, batch: int = 500) -> AsyncIterator[list[Any]]:
+    async def failing(db: Any, company_id: str, batch: int = 500) -> AsyncIterator[Any]:
         async for rows in real(db, company_id, batch):
             yield rows
         raise RuntimeError("SELECT " + "secret".upper())

@@ -7,9 +7,13 @@ one change: a timestamp stays the string it is written as. Plain YAML would turn
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import json
+from collections.abc import Iterator
 from typing import Any
 
+import msgspec
 import yaml
 
 YAML_SUFFIXES = frozenset({".yaml", ".yml"})
@@ -41,7 +45,31 @@ def parse_yaml(text: str) -> Any:
         raise DocumentError(f"not a YAML document: {error}") from None
 
 
+@contextlib.contextmanager
+def collector_paused() -> Iterator[None]:
+    """Python's cyclic garbage collector off for the block, as it was after. Building or
+    walking a large document allocates millions of objects, and every so many allocations
+    the collector traverses all of them again: about two thirds of parsing a fixture of
+    100,000 sessions, and a sixth of checking it. Nothing in a document or a load makes
+    reference cycles that need it; what the block frees, reference counting frees."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
 def parse_json(text: str) -> Any:
+    # msgspec first, about three times faster on a large fixture; what it refuses (NaN,
+    # numbers out of a float's range, lone surrogates, malformed text) goes to the standard
+    # library, which decides and words the error as before. Both read a valid document alike.
+    try:
+        with collector_paused():
+            return msgspec.json.decode(text)
+    except msgspec.DecodeError:
+        pass
     try:
         return json.loads(text)
     except json.JSONDecodeError as error:

@@ -9,8 +9,8 @@ e-mail addresses lower-cased.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Generic, Literal, TypeVar
+from collections.abc import Mapping, Sequence
+from typing import Any, Generic, Literal, TypeVar
 
 import msgspec
 
@@ -37,3 +37,21 @@ class Page(msgspec.Struct, Generic[T], frozen=True):
     items: Sequence[T]
     # The id to start the next page after; None on the last page.
     next_after: str | None
+
+
+# The columns of a `ListedSessions` row, in this order. Dates are epoch milliseconds.
+LISTED_COLUMNS = (
+    "id", "name", "owner_group_id", "path_id", "start_date", "end_date",
+    "additional_information", "created_at", "modified_at",
+)  # fmt: skip
+
+
+class ListedSessions(msgspec.Struct, frozen=True):
+    """A slice of a company's whole list of sessions, as read: the rows (`LISTED_COLUMNS`) and
+    their instructors' e-mail addresses in order (a session without instructors is absent).
+
+    Rows, not one record object each: a list holds millions, and building an object per
+    session cost more than reading it (docs/performance.md)."""
+
+    rows: Sequence[Sequence[Any]]
+    instructor_mails: Mapping[str, Sequence[str]]

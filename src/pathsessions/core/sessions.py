@@ -19,6 +19,7 @@ from .clock import Clock
 from .errors import DomainError, ErrorCode
 from .events import EventKind, add_session, announcing, emit
 from .ids import new_id
+from .listing import ListedSessions
 from .lookups import Lookups, find_path, find_session
 from .model import Company, NewSession, Person, SessionDetail, StoredSession
 from .values import is_running
@@ -91,7 +92,7 @@ async def _detail(company: Company, db: Database, session: StoredSession) -> Ses
     return SessionDetail(session, path, users, groups)
 
 
-def list_sessions(company: Company, db: Database) -> AsyncIterator[list[StoredSession]]:
+def list_sessions(company: Company, db: Database) -> AsyncIterator[ListedSessions]:
     return store.iter_sessions(db, company.id)
 
 

@@ -79,23 +79,33 @@ async def probe_writes(db: Database) -> None:
 
 # A streamed list (a whole v1 list, read in batches) hands its records on this many at a
 # time: building and encoding them holds the event loop, which every other request of the
-# worker waits for. 50 sessions take about 0.5 ms; 500 took 5 to 10 ms, and left enough
-# garbage behind them to bring a full collection (10 to 20 ms) about once a second.
+# worker waits for. A slice's hold is what matters, not its size: 500 records built as objects
+# took 5 to 10 ms and left enough garbage to bring a full collection about once a second; 50
+# take about 0.5 ms.
 STREAM_SLICE = 50
+# The v1 session list encodes its rows without an object per session (api/v1/views.py),
+# about a fifth of the cost: 250 hold the loop about as long as 50 records did, and each slice
+# is also a write and a turn of the loop (docs/performance.md). The lists that still build a
+# record per item (groups, users, paths) keep `STREAM_SLICE`.
+SESSION_SLICE = 250
+# Rows a streamed list reads per PostgreSQL query (below).
+PG_STREAM_BATCH = 500
 
 
-def stream_batch(db: Database) -> int:
-    """Rows a streamed list reads per query. SQLite's reads run on the event loop
-    (storage/sqlite.py), so it reads one slice at a time; PostgreSQL's are awaited, the loop
-    serving other requests meanwhile, so it reads ten per round trip (one slice a query
-    would cost it two fifths of a list's throughput)."""
-    return STREAM_SLICE if db.dialect == "sqlite" else 10 * STREAM_SLICE
+def stream_batch(db: Database, size: int = STREAM_SLICE) -> int:
+    """Rows a streamed list of slices of `size` reads per query. SQLite's reads run on the
+    event loop (storage/sqlite.py), so it reads one slice at a time; PostgreSQL's are awaited,
+    the loop serving other requests meanwhile, so it reads `PG_STREAM_BATCH` rows per round
+    trip (50 a query cost it two fifths of a list's throughput). Not more: asyncpg decodes a
+    query's rows on the loop in one go (2,500 a query made another company's reads wait
+    twice as long during ten lists)."""
+    return size if db.dialect == "sqlite" else PG_STREAM_BATCH
 
 
-def slices(rows: list[T]) -> Iterator[list[T]]:
-    """`rows` in slices of `STREAM_SLICE`, to be handed on one at a time."""
-    for start in range(0, len(rows), STREAM_SLICE):
-        yield rows[start : start + STREAM_SLICE]
+def slices(rows: list[T], size: int = STREAM_SLICE) -> Iterator[list[T]]:
+    """`rows` in slices of `size`, to be handed on one at a time."""
+    for start in range(0, len(rows), size):
+        yield rows[start : start + size]
 
 
 async def keyset_batches(

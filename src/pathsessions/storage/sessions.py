@@ -10,7 +10,7 @@ from collections.abc import AsyncIterator, Sequence
 
 import msgspec
 
-from ..core.listing import ListQuery, Page
+from ..core.listing import LISTED_COLUMNS, ListedSessions, ListQuery, Page
 from ..core.model import (
     Group,
     IpFiltering,
@@ -20,7 +20,7 @@ from ..core.model import (
     SessionTranslation,
     StoredSession,
 )
-from .database import Database, Row, keyset_batches, slices
+from .database import SESSION_SLICE, Database, Row, keyset_batches, slices, stream_batch
 from .listing import fetch_page
 
 _COLUMNS = (
@@ -134,26 +134,28 @@ async def get_session(
     return _session(row, await _instructors(db, [session_id]))
 
 
+_LISTED = (
+    f"SELECT {', '.join(LISTED_COLUMNS)} FROM path_sessions"
+    " WHERE company_id = ? AND id > ? ORDER BY id"
+)
+
+
 async def iter_sessions(
     db: Database, company_id: str, batch: int | None = None
-) -> AsyncIterator[list[StoredSession]]:
+) -> AsyncIterator[ListedSessions]:
     """Every session of the company in id order, `slices` at a time: memory stays flat, and
-    each slice holds the event loop briefly (storage/database.py, `STREAM_SLICE`).
+    each slice holds the event loop briefly (storage/database.py, `SESSION_SLICE`).
 
+    Rows of `LISTED_COLUMNS` alone, handed on as read: no record object per session.
     Instructors come by id from `session_instructors` alone, their e-mail addresses from a
     cache of the list's own (`_Mails`): the join to `users` for every batch was a third of a
     list's cost, for the same few instructors again and again."""
     mails = _Mails()
-    async for rows in keyset_batches(
-        db,
-        f"SELECT {_COLUMNS} FROM path_sessions s WHERE s.company_id = ? AND s.id > ? ORDER BY s.id",
-        company_id,
-        batch,
-        sliced=False,
-    ):
+    size = stream_batch(db, SESSION_SLICE) if batch is None else batch
+    async for rows in keyset_batches(db, _LISTED, company_id, size, sliced=False):
         instructors = await _listed_instructors(db, [row[0] for row in rows], mails)
-        for part in slices(rows):
-            yield [_session(row, instructors) for row in part]
+        for part in slices(rows, SESSION_SLICE):
+            yield ListedSessions(part, instructors)
 
 
 # The most addresses a list keeps; beyond, it starts again (memory stays flat for a company of
@@ -190,24 +192,56 @@ def _in(db: Database, column: str, count: int) -> str:
     return db.any_of(column)
 
 
-async def _listed_instructors(db: Database, session_ids: list[str], mails: _Mails) -> Instructors:
-    args: list[object] = list(session_ids) if db.dialect == "sqlite" else [db.array(session_ids)]
+# Instructor rows a streamed list reads per session of a batch by the range of the batch's ids,
+# at most; past it, by the ids themselves (below).
+RANGE_ROWS = 4
+
+
+async def _listed_instructors(
+    db: Database, session_ids: list[str], mails: _Mails
+) -> dict[str, list[str]]:
+    """Session id -> its instructors' addresses in order; sessions without any are absent.
+
+    The batch's ids are consecutive in the company's id order, so its instructors are read by
+    the range from its first id to its last, in the index's order: a third cheaper than
+    looking each id up. The range may hold other companies' sessions too (ids are global),
+    whose rows are left out; should it hold many (a small company among large ones, or
+    sessions of many instructors), the read stops at `RANGE_ROWS` rows a session and the
+    batch's ids are looked up one by one instead, so that a batch never reads much more than
+    its own."""
+    limit = RANGE_ROWS * len(session_ids)
     rows = await db.fetchall(
-        "SELECT session_id, user_id FROM session_instructors WHERE "
-        + _in(db, "session_id", len(session_ids))
-        + " ORDER BY session_id, position",
-        *args,
+        "SELECT session_id, user_id FROM session_instructors"
+        " WHERE session_id >= ? AND session_id <= ? ORDER BY session_id, position LIMIT ?",
+        session_ids[0],
+        session_ids[-1],
+        limit,
     )
+    if len(rows) < limit:
+        batch = set(session_ids)
+        rows = [row for row in rows if row[0] in batch]
+    else:
+        args: list[object] = (
+            list(session_ids) if db.dialect == "sqlite" else [db.array(session_ids)]
+        )
+        rows = await db.fetchall(
+            "SELECT session_id, user_id FROM session_instructors WHERE "
+            + _in(db, "session_id", len(session_ids))
+            + " ORDER BY session_id, position",
+            *args,
+        )
     await mails.fill(db, {row[1] for row in rows})
     known = mails.known
-    found: Instructors = {}
+    found: dict[str, list[str]] = {}
     for session_id, user_id in rows:
         mail = known.get(user_id)
         if mail is None:  # as the join did: an instructor without a user is not listed
             continue
-        ids, addresses = found.setdefault(session_id, ([], []))
-        ids.append(user_id)
-        addresses.append(mail)
+        addresses = found.get(session_id)
+        if addresses is None:
+            found[session_id] = [mail]
+        else:
+            addresses.append(mail)
     return found
 
 

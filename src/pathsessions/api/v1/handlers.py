@@ -13,7 +13,7 @@ from .views import (
     json_array,
     path_object,
     session_detail,
-    session_item,
+    session_list,
     user_object,
 )
 
@@ -52,8 +52,7 @@ async def create_path_session(request: Request, ctx: Context, company: Company) 
 
 
 async def list_path_sessions(request: Request, ctx: Context, company: Company) -> Response:
-    batches = sessions.list_sessions(company, ctx.db)
-    return Response.streamed(json_array(batches, session_item))
+    return Response.streamed(session_list(sessions.list_sessions(company, ctx.db)))
 
 
 async def get_path_session(request: Request, ctx: Context, company: Company) -> Response:

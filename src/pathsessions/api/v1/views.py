@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from typing import Any, TypeVar
 
 import msgspec
 
+from ...core.listing import ListedSessions
 from ...core.model import Group, Path, PathWithSessions, Person, SessionDetail, StoredSession
 from ...core.values import format_date
 
@@ -32,6 +33,62 @@ def session_item(s: StoredSession) -> dict[str, Any]:
         "createdAt": created,
         "modifiedAt": created if s.modified_at == s.created_at else format_date(s.modified_at),
     }
+
+
+class _ListedItem(msgspec.Struct, rename="camel", gc=False):
+    """An item of the full list: the keys of `session_item`, in its order (tests compare the
+    two byte for byte). A struct encodes in one call of msgspec's, without a dict a session;
+    `gc=False`: it holds strings alone, and a list builds millions."""
+
+    session_name: str
+    session_id: str
+    session_owner_group: str
+    path_id: str
+    start_date: str
+    end_date: str | None
+    instructors_mails: Sequence[str]
+    session_additional_information: str | None
+    created_at: str
+    modified_at: str
+
+
+def listed_items(batch: ListedSessions) -> list[_ListedItem]:
+    """The items of a slice of the full list, from its rows as read (no record per session)."""
+    mails = batch.instructor_mails
+    date = format_date
+    items = []
+    for sid, name, group, path, start, end, info, created, modified in batch.rows:
+        created_text = date(created)
+        items.append(
+            _ListedItem(
+                name,
+                sid,
+                group,
+                path,
+                date(start),
+                None if end is None else date(end),
+                mails.get(sid, ()),
+                info,
+                created_text,
+                created_text if modified == created else date(modified),
+            )
+        )
+    return items
+
+
+async def session_list(batches: AsyncIterator[ListedSessions]) -> AsyncIterator[bytes]:
+    """The full list as a JSON array written slice by slice (as `json_array`)."""
+    prefix = b"["
+    for_first = True
+    async for batch in batches:
+        if not batch.rows:
+            continue
+        encoded = _encode(listed_items(batch))
+        # One copy: the slice's own brackets dropped while joining it to what went before.
+        yield prefix + memoryview(encoded)[1:-1]
+        if for_first:
+            prefix, for_first = b",", False
+    yield b"]" if not for_first else b"[]"
 
 
 def session_detail(d: SessionDetail) -> dict[str, Any]:
