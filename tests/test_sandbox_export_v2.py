@@ -87,7 +87,7 @@ def document() -> dict[str, Any]:
                     "archivedAt": "2030-01-04T00:00:00.000Z",
                 },
             ],
-            groups=[TEAM, LONE],
+            groups=[LONE, TEAM],  # not in id order: v1 keeps the enrolment order
         ),
         _session(
             S2,
@@ -129,6 +129,13 @@ async def v2_reads(client: httpx.AsyncClient) -> dict[str, Any]:
     return seen
 
 
+async def v1_groups_of(client: httpx.AsyncClient, world: World, session_id: str) -> list[str]:
+    """The groups v1's session read lists, in its order."""
+    r = await client.get(f"/api/v1/paths/sessions/{session_id}", headers=world.headers)
+    assert r.status_code == 200, r.text
+    return [g["_id"] for g in r.json()["groups"]]
+
+
 async def export(client: httpx.AsyncClient, company_id: str) -> dict[str, Any]:
     r = await admin(client, "GET", f"/companies/{company_id}/export")
     assert r.status_code == 200, r.text
@@ -159,7 +166,9 @@ async def test_v2_enrollments_and_audiences_survive_export_and_load(
     assert one[GONE]["status"] == "archived"
     assert one[GONE]["archivedAt"] == "2030-01-04T00:00:00.000Z"
     assert all("id" in e and "modifiedAt" in e for e in one.values())
-    assert sorted(sessions[S1]["groups"]) == sorted([TEAM, LONE])
+    assert sessions[S1]["groups"] == [LONE, TEAM]
+    v1_groups = await v1_groups_of(client, world, S1)
+    assert v1_groups == [LONE, TEAM]
     assert sessions[S2]["audience"]["mode"] == "dynamic"
     assert {e["user"] for e in sessions[S2]["enrollments"]} == {L1, L4}
     assert sessions[S3]["audience"] == {
@@ -172,6 +181,7 @@ async def test_v2_enrollments_and_audiences_survive_export_and_load(
     assert r.status_code == 200, r.text
     assert await export(client, world.company) == exported
     assert await v2_reads(client) == before
+    assert await v1_groups_of(client, world, S1) == v1_groups
 
     # Loaded again over itself, the export changes nothing.
     r = await admin(client, "POST", "/fixtures", json=exported)

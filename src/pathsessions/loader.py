@@ -1550,7 +1550,8 @@ async def _check_enrollment_ids(
 
 async def _write_groups(db: Database, plan: _Plan) -> None:
     """Each session given `groups` has exactly those enrolled through v1; a group it had
-    keeps its enrolment date."""
+    keeps its enrolment date, and new ones are enrolled a millisecond apart in the document's
+    order, which v1's session read keeps (an export lists them in enrolment order)."""
     session_ids = list(plan.groups)
     for start in range(0, len(session_ids), CHUNK):
         chunk = session_ids[start : start + CHUNK]
@@ -1576,10 +1577,10 @@ async def _write_groups(db: Database, plan: _Plan) -> None:
             "session_groups",
             ("session_id", "group_id", "enrolled_at"),
             [
-                (session_id, group_id, now)
+                (session_id, group_id, now + k)
                 for session_id in chunk
                 for group_ids, now in (plan.groups[session_id],)
-                for group_id in group_ids
+                for k, group_id in enumerate(group_ids)
                 if group_id not in had.get(session_id, ())
             ],
             conflict="ON CONFLICT (session_id, group_id) DO NOTHING",

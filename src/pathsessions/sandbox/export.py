@@ -75,8 +75,12 @@ async def company_document(db: Database, company_id: str) -> dict[str, Any]:
     enrolled: dict[str, list[dict[str, Any]]] = {}
     for e in sorted(_records(data, "session_users"), key=lambda e: e["id"]):
         enrolled.setdefault(e["session_id"], []).append(_enrollment(e))
+    # A session's groups in the order they were enrolled, which v1's session read keeps; the
+    # loader gives them that order back (increasing enrolment times).
     enrolled_groups: dict[str, list[str]] = {}
-    for e in _records(data, "session_groups"):
+    for e in sorted(
+        _records(data, "session_groups"), key=lambda e: (e["enrolled_at"], e["group_id"])
+    ):
         enrolled_groups.setdefault(e["session_id"], []).append(e["group_id"])
     audiences = {a["session_id"]: a for a in _records(data, "session_audiences")}
     sessions = []
@@ -85,7 +89,7 @@ async def company_document(db: Database, company_id: str) -> dict[str, Any]:
             s,
             [mail for _, mail in sorted(instructors.get(s["id"], []))],
             enrolled.get(s["id"], []),
-            sorted(enrolled_groups.get(s["id"], [])),
+            enrolled_groups.get(s["id"], []),
         )
         if s["id"] in audiences:
             a = audiences[s["id"]]
