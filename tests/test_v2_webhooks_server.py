@@ -10,6 +10,7 @@ import contextlib
 import os
 import re
 import signal
+import sqlite3
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -17,6 +18,7 @@ import httpx
 import pytest
 
 from pathsessions.storage import open_database
+from pathsessions.storage.sqlite import SQLiteDatabase
 from support.api import valid_body
 from support.realserver import (
     COMPANY,
@@ -262,3 +264,37 @@ async def test_a_killed_delivery_process_is_started_again_and_delivers(
         stop_cleanly(server)
     finally:
         await receiver.close()
+
+
+@pytest.mark.parametrize("group_commit", [True, False])
+async def test_the_delivery_process_holds_the_sqlite_write_lock_for_its_statements_only(
+    tmp_path: Path, group_commit: bool
+) -> None:
+    """The delivery process's connection commits as each transaction's body ends; a grouped
+    commit waits for the next turn of the loop, the lock held meanwhile (the control)."""
+    path = tmp_path / "lock.db"
+    db = SQLiteDatabase.open(f"sqlite:///{path}")
+    other = sqlite3.connect(path, timeout=0, isolation_level=None)
+    try:
+        db.group_commit = group_commit
+        await db.execute("CREATE TABLE t (x INTEGER)")
+        seen: list[str] = []
+
+        def look() -> None:
+            # Another process's writer, in the first turn after the transaction's body.
+            try:
+                other.execute("BEGIN IMMEDIATE")
+                other.execute("ROLLBACK")
+                seen.append("free")
+            except sqlite3.OperationalError:
+                seen.append("held")
+
+        asyncio.get_running_loop().call_soon(look)
+        async with db.transaction() as tx:
+            await tx.execute("INSERT INTO t VALUES (1)")
+        await asyncio.sleep(0)
+        assert seen == ["held" if group_commit else "free"]
+        assert other.execute("SELECT x FROM t").fetchall() == [(1,)]
+    finally:
+        other.close()
+        await db.close()

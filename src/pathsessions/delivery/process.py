@@ -29,6 +29,7 @@ from collections.abc import Callable
 from multiprocessing.connection import wait
 from typing import Any
 
+from ..storage.sqlite import SQLiteDatabase
 from .worker import DeliveryWorker
 
 log = logging.getLogger("pathsessions.webhooks")
@@ -94,6 +95,10 @@ async def run(worker: DeliveryWorker, wake_path: str) -> None:
     if parent is not None:
         # Readable when the server process is gone, however it ended.
         loop.add_reader(parent.sentinel, stop.set)
+    if isinstance(worker.db, SQLiteDatabase):
+        # Its transactions go one at a time: nothing to group, and a COMMIT left for the next
+        # turn of this niced process's loop would keep the requests' writes waiting meanwhile.
+        worker.db.group_commit = False
     sock = _wake_socket(wake_path)
     loop.add_reader(sock.fileno(), _drain, sock, worker)
     await worker.start()
