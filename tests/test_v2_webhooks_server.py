@@ -10,13 +10,16 @@ import contextlib
 import os
 import re
 import signal
+import socket
 import sqlite3
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
 import pytest
 
+from pathsessions.delivery.process import QUIET_SECONDS, Waker
 from pathsessions.storage import open_database
 from pathsessions.storage.sqlite import SQLiteDatabase
 from support.api import valid_body
@@ -298,3 +301,37 @@ async def test_the_delivery_process_holds_the_sqlite_write_lock_for_its_statemen
     finally:
         other.close()
         await db.close()
+
+
+def test_a_request_process_wakes_the_delivery_process_once_per_quiet_time(
+    tmp_path: Path,
+) -> None:
+    """A stream of writes sends one datagram, not one each; once the quiet time is over the
+    next write sends another."""
+    path = str(tmp_path / "wake.sock")
+    listening = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    listening.bind(path)
+    listening.setblocking(False)
+    waker = Waker(path)
+    try:
+
+        def received() -> int:
+            count = 0
+            with contextlib.suppress(BlockingIOError):
+                while listening.recv(64):
+                    count += 1
+            return count
+
+        started = time.monotonic()
+        waker()
+        waker()
+        waker()
+        if time.monotonic() - started < QUIET_SECONDS:  # not preempted meanwhile
+            assert received() == 1
+        time.sleep(QUIET_SECONDS * 2)
+        received()
+        waker()
+        assert received() == 1
+    finally:
+        waker.close()
+        listening.close()
