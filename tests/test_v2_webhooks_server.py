@@ -10,13 +10,18 @@ import contextlib
 import os
 import re
 import signal
+import socket
+import sqlite3
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
 import pytest
 
+from pathsessions.delivery.process import QUIET_SECONDS, Waker
 from pathsessions.storage import open_database
+from pathsessions.storage.sqlite import SQLiteDatabase
 from support.api import valid_body
 from support.realserver import (
     COMPANY,
@@ -262,3 +267,71 @@ async def test_a_killed_delivery_process_is_started_again_and_delivers(
         stop_cleanly(server)
     finally:
         await receiver.close()
+
+
+@pytest.mark.parametrize("group_commit", [True, False])
+async def test_the_delivery_process_holds_the_sqlite_write_lock_for_its_statements_only(
+    tmp_path: Path, group_commit: bool
+) -> None:
+    """The delivery process's connection commits as each transaction's body ends; a grouped
+    commit waits for the next turn of the loop, the lock held meanwhile (the control)."""
+    path = tmp_path / "lock.db"
+    db = SQLiteDatabase.open(f"sqlite:///{path}")
+    other = sqlite3.connect(path, timeout=0, isolation_level=None)
+    try:
+        db.group_commit = group_commit
+        await db.execute("CREATE TABLE t (x INTEGER)")
+        seen: list[str] = []
+
+        def look() -> None:
+            # Another process's writer, in the first turn after the transaction's body.
+            try:
+                other.execute("BEGIN IMMEDIATE")
+                other.execute("ROLLBACK")
+                seen.append("free")
+            except sqlite3.OperationalError:
+                seen.append("held")
+
+        asyncio.get_running_loop().call_soon(look)
+        async with db.transaction() as tx:
+            await tx.execute("INSERT INTO t VALUES (1)")
+        await asyncio.sleep(0)
+        assert seen == ["held" if group_commit else "free"]
+        assert other.execute("SELECT x FROM t").fetchall() == [(1,)]
+    finally:
+        other.close()
+        await db.close()
+
+
+def test_a_request_process_wakes_the_delivery_process_once_per_quiet_time(
+    tmp_path: Path,
+) -> None:
+    """A stream of writes sends one datagram, not one each; once the quiet time is over the
+    next write sends another."""
+    path = str(tmp_path / "wake.sock")
+    listening = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    listening.bind(path)
+    listening.setblocking(False)
+    waker = Waker(path)
+    try:
+
+        def received() -> int:
+            count = 0
+            with contextlib.suppress(BlockingIOError):
+                while listening.recv(64):
+                    count += 1
+            return count
+
+        started = time.monotonic()
+        waker()
+        waker()
+        waker()
+        if time.monotonic() - started < QUIET_SECONDS:  # not preempted meanwhile
+            assert received() == 1
+        time.sleep(QUIET_SECONDS * 2)
+        received()
+        waker()
+        assert received() == 1
+    finally:
+        waker.close()
+        listening.close()

@@ -305,10 +305,27 @@ class Outcome:
 async def record_outcomes(db: Database, outcomes: Sequence[Outcome]) -> int:
     """Several attempts' results in one transaction (as `record_delivered` and
     `record_failure` each); answers how many were still held under their claim."""
+    return await store.record_attempts(db, _attempts(outcomes))
+
+
+async def record_outcomes_and_take(
+    db: Database,
+    outcomes: Sequence[Outcome],
+    clock: Clock,
+    limit: int,
+    own_times: Mapping[str, int] | None = None,
+) -> list[DueEvent]:
+    """`record_outcomes` and `take_due` in one transaction; answers the events taken."""
+    return await store.record_attempts_and_claim(
+        db, _attempts(outcomes), clock.now_ms(), LEASE_MS, limit, own_times
+    )
+
+
+def _attempts(outcomes: Sequence[Outcome]) -> list[store.Attempt]:
     rows = []
     for o in outcomes:
         status, due = (
             ("delivered", None) if o.delivered else after_failure(o.event, o.at, final=o.final)
         )
         rows.append((o.event, o.at, o.status_code, o.error, status, due))
-    return await store.record_attempts(db, rows)
+    return rows

@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
 import multiprocessing
 import os
 import signal
@@ -29,6 +30,7 @@ from collections.abc import Callable
 from multiprocessing.connection import wait
 from typing import Any
 
+from ..storage.sqlite import SQLiteDatabase
 from .worker import DeliveryWorker
 
 log = logging.getLogger("pathsessions.webhooks")
@@ -40,6 +42,11 @@ WAKE_VARIABLE = "PATHSESSIONS_DELIVERY_WAKE_SOCKET"
 # recordings of results (DeliveryWorker.batch_interval): at most 100 write transactions a
 # second each under any stream of events, for at most 10 ms more latency then.
 BATCH_INTERVAL = 0.01
+# After a datagram, how long a request process sends no other: while a stream of writes
+# queues events the delivery process is awake anyway, and each datagram cost the sender about
+# 10 us (the kernel waking the receiver). An event committed meanwhile is found by the
+# worker's next look, a few milliseconds later at most.
+QUIET_SECONDS = 0.002
 # How long a stopped delivery process has to finish its attempts in progress (the worker gives
 # them 2 s) before it is killed.
 STOP_SECONDS = 5.0
@@ -51,14 +58,23 @@ HEALTHY_SECONDS = 30.0
 
 
 class Waker:
-    """Wakes the delivery process listening at `path` (a unix datagram socket)."""
+    """Wakes the delivery process listening at `path` (a unix datagram socket), at most once
+    every `QUIET_SECONDS`."""
 
     def __init__(self, path: str) -> None:
         self.path = path
         self._sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
         self._sock.setblocking(False)
+        self._quiet_until = -math.inf
 
     def __call__(self) -> None:
+        # Woken less than QUIET_SECONDS ago, the delivery process still looks every few
+        # milliseconds (the worker's EXPECT_SECONDS): another datagram would change nothing
+        # but cost this request the kernel's wake-up of that process.
+        now = time.monotonic()
+        if now < self._quiet_until:
+            return
+        self._quiet_until = now + QUIET_SECONDS
         # Lost when the process is restarting or its buffer is full (it is awake then): the
         # poll finds the events anyway.
         with contextlib.suppress(OSError):
@@ -94,6 +110,10 @@ async def run(worker: DeliveryWorker, wake_path: str) -> None:
     if parent is not None:
         # Readable when the server process is gone, however it ended.
         loop.add_reader(parent.sentinel, stop.set)
+    if isinstance(worker.db, SQLiteDatabase):
+        # Its transactions go one at a time: nothing to group, and a COMMIT left for the next
+        # turn of this niced process's loop would keep the requests' writes waiting meanwhile.
+        worker.db.group_commit = False
     sock = _wake_socket(wake_path)
     loop.add_reader(sock.fileno(), _drain, sock, worker)
     await worker.start()

@@ -7,7 +7,8 @@ that workers in any number of processes never hold one event at once, and sends 
 of its own, at most `concurrency` at a time, through one HTTP connection pool. An attempt is a
 POST of the stored body, signed (`webhook-id`, `webhook-timestamp`, `webhook-signature`), with
 a 15 s timeout and no redirect followed; its result is recorded with the others that finish
-meanwhile, in one transaction, and a failure is due again by the retry schedule. Time is the
+meanwhile, in one transaction, which also takes the events due meanwhile for the slots it
+frees, and a failure is due again by the retry schedule. Time is the
 application's clock, so a test that moves its clock makes retries due (then `wake`).
 
 When it looks for work: at once when woken (`wake`: by core/events in its own process, or by a
@@ -110,6 +111,7 @@ class DeliveryWorker:
         # Results waiting to be recorded, and the task recording them.
         self._results: list[_Pending] = []
         self._flushing: asyncio.Task[None] | None = None
+        self._stopping = False
 
     async def start(self) -> None:
         # Redirects are never followed, and no proxy from the environment is used: the
@@ -153,6 +155,7 @@ class DeliveryWorker:
         self._wake.set()
 
     async def stop(self) -> None:
+        self._stopping = True  # no more events taken, with results or not
         for unlisten in self._unlisten:
             unlisten()  # type: ignore[operator]
         self._unlisten.clear()
@@ -242,11 +245,14 @@ class DeliveryWorker:
         if self._failing:
             log.info("webhook delivery reads the outbox again")
             self._failing = False
+        self._start(due)
+        return len(due)
+
+    def _start(self, due: list[DueEvent]) -> None:
         for event in due:
             task = asyncio.create_task(self._deliver(event))
             self._sending.add(task)
             task.add_done_callback(self._done)
-        return len(due)
 
     def _done(self, task: asyncio.Task[None]) -> None:
         self._sending.discard(task)
@@ -292,24 +298,38 @@ class DeliveryWorker:
             batch, self._results = self._results, []
             try:
                 async with self._db_turn:
+                    # The attempts recorded end at once, freeing their slots: the events due
+                    # meanwhile are taken in the same transaction (one write, not two).
+                    free = 0
+                    if not self._stopping:
+                        free = max(self.concurrency - len(self._sending) + len(batch), 0)
                     if self.times is None:
-                        now = self.clock.now_ms()
+                        clock = self.clock
+                        own = None
+                        now = clock.now_ms()
                         at = {event.company_id: now for event, *_ in batch}
                     else:
                         times = await self.times()
+                        clock, own = FixedClock(times.default), times.own
                         at = {event.company_id: times.of(event.company_id) for event, *_ in batch}
-                    await webhooks.record_outcomes(
+                    due = await webhooks.record_outcomes_and_take(
                         self.db,
                         [
                             webhooks.Outcome(e, at[e.company_id], code, err, ok, final)
                             for e, code, err, ok, final, _ in batch
                         ],
+                        clock,
+                        free,
+                        own,
                     )
             except Exception as exc:  # the events stay leased, to be sent again
                 for *_, done in batch:
                     if not done.done():
                         done.set_exception(exc)
                 continue
+            if due:
+                self._last_take = self._loop.time()
+                self._start(due)
             for *_, done in batch:
                 if not done.done():
                     done.set_result(None)

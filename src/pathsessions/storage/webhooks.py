@@ -317,50 +317,61 @@ async def claim_due(
     not `now` (the sandbox's clocks), each judged by its own."""
     # A look that finds nothing takes no write lock: on SQLite a write transaction, even one
     # that changes nothing, would make every other writer (and process) wait for each look.
-    latest = max([now, *(own_times or {}).values()])
-    if not await _any_due(db, latest):
+    if not await _any_due(db, _latest(now, own_times)):
         return []
+    async with db.transaction() as tx:
+        return await _claim(tx, now, lease_ms, limit, own_times)
+
+
+def _latest(now: int, own_times: Mapping[str, int] | None) -> int:
+    """The furthest time any company is at."""
+    return max([now, *(own_times or {}).values()])
+
+
+async def _claim(
+    tx: Database, now: int, lease_ms: int, limit: int, own_times: Mapping[str, int] | None
+) -> list[DueEvent]:
+    """`claim_due`'s claim, inside the caller's transaction."""
     claim = new_id()
-    skip = " FOR UPDATE OF e SKIP LOCKED" if db.dialect == "postgresql" else ""
+    skip = " FOR UPDATE OF e SKIP LOCKED" if tx.dialect == "postgresql" else ""
     # (extra condition, its arguments, that time), the companies of their own time first.
     scopes: list[tuple[str, list[Any], int]] = [
         (" AND e.company_id = ?", [company], at) for company, at in (own_times or {}).items()
     ]
     if own_times:
-        others = " AND NOT " + db.any_of("e.company_id")
-        scopes.append((others, [db.array(list(own_times))], now))
+        others = " AND NOT " + tx.any_of("e.company_id")
+        scopes.append((others, [tx.array(list(own_times))], now))
     else:
         scopes.append(("", [], now))
-    async with db.transaction() as tx:
-        left = limit
-        for condition, args, at in scopes:
-            for status, column in _DUE:
-                if left <= 0:
-                    break
-                left -= await tx.execute(
-                    "UPDATE webhook_events SET status = 'sending', lease_until = ?, claim = ?"
-                    " WHERE id IN (SELECT e.id FROM webhook_events e JOIN webhook_subscriptions"
-                    f" s ON s.id = e.subscription_id WHERE e.status = ? AND e.{column} <= ?"
-                    f" AND s.status = 'active'{condition} ORDER BY e.{column} LIMIT ?{skip})"
-                    f" AND status = ? AND {column} <= ?",
-                    at + lease_ms,
-                    claim,
-                    status,
-                    at,
-                    *args,
-                    left,
-                    status,
-                    at,
-                )
-        if left == limit:
-            return []
-        rows = await tx.fetchall(
-            "SELECT e.id, e.payload, e.attempts, e.tries, s.url, s.secret, s.previous_secret,"
-            " s.previous_secret_until, e.company_id, e.subscription_id"
-            " FROM webhook_events e JOIN webhook_subscriptions s ON s.id = e.subscription_id"
-            " WHERE e.claim = ? ORDER BY e.id",
-            claim,
-        )
+    left = limit
+    for condition, args, at in scopes:
+        for status, column in _DUE:
+            if left <= 0:
+                break
+            left -= await tx.execute(
+                "UPDATE webhook_events SET status = 'sending', lease_until = ?, claim = ?"
+                " WHERE id IN (SELECT e.id FROM webhook_events e JOIN webhook_subscriptions"
+                f" s ON s.id = e.subscription_id WHERE e.status = ? AND e.{column} <= ?"
+                f" AND s.status = 'active'{condition} ORDER BY e.{column} LIMIT ?{skip})"
+                f" AND status = ? AND {column} <= ?",
+                at + lease_ms,
+                claim,
+                status,
+                at,
+                *args,
+                left,
+                status,
+                at,
+            )
+    if left == limit:
+        return []
+    rows = await tx.fetchall(
+        "SELECT e.id, e.payload, e.attempts, e.tries, s.url, s.secret, s.previous_secret,"
+        " s.previous_secret_until, e.company_id, e.subscription_id"
+        " FROM webhook_events e JOIN webhook_subscriptions s ON s.id = e.subscription_id"
+        " WHERE e.claim = ? ORDER BY e.id",
+        claim,
+    )
     return [
         DueEvent(
             id=r[0],
@@ -400,25 +411,49 @@ async def record_attempts(db: Database, attempts: Sequence[Attempt]) -> int:
     deliveries rather than one each. Answers how many events were still held under their
     claim (the others' results are dropped, as `record_attempt`'s)."""
     async with db.transaction() as tx:
-        made = []
-        for event, at, status_code, error, status, next_attempt_at in attempts:
-            changed = await tx.execute(
-                "UPDATE webhook_events SET status = ?, next_attempt_at = ?, lease_until = NULL,"
-                " claim = NULL, attempts = attempts + 1, tries = tries + 1"
-                " WHERE id = ? AND claim = ?",
-                status,
-                next_attempt_at,
-                event.id,
-                event.claim,
-            )
-            if changed:
-                made.append((event.id, event.attempts + 1, at, status_code, error))
-        if made:
-            await tx.executemany(
-                "INSERT INTO webhook_attempts (event_id, number, at, status_code, error)"
-                " VALUES (?, ?, ?, ?, ?)",
-                made,
-            )
+        return await _record(tx, attempts)
+
+
+async def record_attempts_and_claim(
+    db: Database,
+    attempts: Sequence[Attempt],
+    now: int,
+    lease_ms: int,
+    limit: int,
+    own_times: Mapping[str, int] | None = None,
+) -> list[DueEvent]:
+    """`record_attempts`, then `claim_due`, in one transaction: under a stream of events a
+    worker's results and its next events cost one write transaction, not two (on SQLite each
+    holds the write lock the requests need, and makes the other processes' connections drop
+    their page cache)."""
+    async with db.transaction() as tx:
+        await _record(tx, attempts)
+        if limit <= 0 or not await _any_due(tx, _latest(now, own_times)):
+            return []
+        return await _claim(tx, now, lease_ms, limit, own_times)
+
+
+async def _record(tx: Database, attempts: Sequence[Attempt]) -> int:
+    """`record_attempts`' changes, inside the caller's transaction."""
+    made = []
+    for event, at, status_code, error, status, next_attempt_at in attempts:
+        changed = await tx.execute(
+            "UPDATE webhook_events SET status = ?, next_attempt_at = ?, lease_until = NULL,"
+            " claim = NULL, attempts = attempts + 1, tries = tries + 1"
+            " WHERE id = ? AND claim = ?",
+            status,
+            next_attempt_at,
+            event.id,
+            event.claim,
+        )
+        if changed:
+            made.append((event.id, event.attempts + 1, at, status_code, error))
+    if made:
+        await tx.executemany(
+            "INSERT INTO webhook_attempts (event_id, number, at, status_code, error)"
+            " VALUES (?, ?, ?, ?, ?)",
+            made,
+        )
     return len(made)
 
 
