@@ -23,7 +23,7 @@ from ..storage import Database
 from ..storage.migrate import current_version
 from ..web.logs import configure_logging
 from ..web.metrics import MULTIPROCESS_DIR
-from ..web.server import EdgeConfig, EdgeLimits
+from ..web.server import EdgeLimits, server_config
 from .common import CommandError, add_command, run
 
 # Connections waiting to be accepted, as uvicorn's own default.
@@ -149,29 +149,14 @@ def serve(settings: Settings, sock: socket.socket) -> int:
     os.environ[PREFIX + "HOST"] = settings.host
     os.environ[PREFIX + "PORT"] = str(settings.port)
     os.environ[PREFIX + "TOKEN_SECRET"] = settings.token_secret
-    config = EdgeConfig(
-        EdgeLimits(settings.header_timeout, settings.max_header_bytes, settings.max_connections),
+    config = server_config(
         "pathsessions.app:app_from_environment",
+        EdgeLimits(settings.header_timeout, settings.max_header_bytes, settings.max_connections),
+        settings.keep_alive_timeout,
         factory=True,
         host=settings.host,
         port=settings.port,
         workers=settings.workers,
-        loop="uvloop",
-        # httptools with the limits uvicorn lacks (web/server.py); by import path, so that
-        # worker processes load it too.
-        http="pathsessions.web.server:EdgeProtocol",
-        # Seconds, fractions included: uvicorn hands the number to call_later.
-        timeout_keep_alive=settings.keep_alive_timeout,
-        # No WebSocket protocol: an Upgrade header is ignored (RFC 9110 7.8 lets a server do
-        # so) and the request is served as HTTP/1.1 by the pipeline, answered in our JSON. With
-        # a WebSocket library installed, uvicorn would otherwise hand the application a
-        # "websocket" call, and answer 500 in text when it is not accepted.
-        ws="none",
-        lifespan="on",
-        # Our own access log (pathsessions.access) redacts keys from query strings.
-        access_log=False,
-        log_config=None,
-        server_header=False,
         backlog=BACKLOG,
     )
     with _shared_limits(settings), _shared_metrics(settings), _deliveries(settings) as stop:

@@ -37,7 +37,7 @@ from ..client import Client, ClientV2
 from ..core.ids import new_id
 from ..core.keys import SCOPES
 from ..settings import PREFIX, Settings, load_settings
-from ..web.server import EdgeConfig, EdgeLimits, EdgeProtocol
+from ..web.server import EdgeLimits, server_config
 from .admin import AdminClient, AdminError
 
 __all__ = [
@@ -180,28 +180,17 @@ def load_company(
 
 
 class _ThreadedServer:
-    """The server of `pathsessions serve` (its HTTP protocol, event loop and limits, as
-    cli/serve.py configures them) serving `app` on an already bound socket, in a thread with
-    its own event loop (uvicorn installs no signal handlers outside the main thread)."""
+    """The server of `pathsessions serve` (its HTTP protocol, event loop and limits) serving
+    `app` on an already bound socket, in a thread with its own event loop (uvicorn installs no
+    signal handlers outside the main thread)."""
 
     def __init__(self, app: Any, settings: Settings, sock: socket.socket) -> None:
-        config = EdgeConfig(
+        config = server_config(
+            app,
             EdgeLimits(
                 settings.header_timeout, settings.max_header_bytes, settings.max_connections
             ),
-            app,
-            # uvloop turns Nagle's algorithm off on every connection it accepts. asyncio's
-            # loop does so only for a socket made with IPPROTO_TCP: on one made with the
-            # default protocol, a response's body, written after its head, waited for the
-            # client's delayed acknowledgement (40 ms on Linux), every request.
-            loop="uvloop",
-            http=EdgeProtocol,
-            timeout_keep_alive=settings.keep_alive_timeout,
-            ws="none",
-            lifespan="on",
-            access_log=False,
-            log_config=None,
-            server_header=False,
+            settings.keep_alive_timeout,
         )
         self.server = uvicorn.Server(config)
         self.loop_factory = config.get_loop_factory()

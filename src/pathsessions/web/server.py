@@ -66,6 +66,35 @@ class EdgeConfig(uvicorn.Config):
         self.edge = _Edge(connection_cap(limits.max_connections))
 
 
+def server_config(app: Any, limits: EdgeLimits, keep_alive: float, **options: Any) -> EdgeConfig:
+    """The configuration of the server we ship, for `pathsessions serve` and for
+    `pathsessions.testing.serve` alike; `options` add where and how many (uvicorn's names)."""
+    return EdgeConfig(
+        limits,
+        app,
+        # uvloop also turns Nagle's algorithm off on every connection it accepts (asyncio's loop
+        # does so only on a socket made with IPPROTO_TCP): a body written after its head would
+        # otherwise wait for the client's delayed acknowledgement, 40 ms on Linux.
+        loop="uvloop",
+        # httptools with the limits uvicorn lacks (above); by import path, so that worker
+        # processes load it too.
+        http="pathsessions.web.server:EdgeProtocol",
+        # Seconds, fractions included: uvicorn hands the number to call_later.
+        timeout_keep_alive=keep_alive,
+        # No WebSocket protocol: an Upgrade header is ignored (RFC 9110 7.8 lets a server do
+        # so) and the request is served as HTTP/1.1 by the pipeline, answered in our JSON. With
+        # a WebSocket library installed, uvicorn would otherwise hand the application a
+        # "websocket" call, and answer 500 in text when it is not accepted.
+        ws="none",
+        lifespan="on",
+        # Our own access log (pathsessions.access) redacts keys from query strings.
+        access_log=False,
+        log_config=None,
+        server_header=False,
+        **options,
+    )
+
+
 def connection_cap(max_connections: int) -> int:
     """The connections one process keeps open at most: `max_connections`, or when 0 its
     soft file limit less a tenth (at least `RESERVED_FILES`) for its other files."""
