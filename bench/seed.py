@@ -177,6 +177,69 @@ READER_SPAN = 2 * 365 * 86_400
 DAY_MS = 86_400_000
 
 
+@dataclass(frozen=True)
+class Directory:
+    """A company of the benchmark with its key, groups and paths, named after `label`."""
+
+    label: str
+    company_id: str
+    key_id: str
+    api_key: str
+    group_ids: list[str]
+    path_ids: list[str]
+
+
+async def insert_directory(
+    tx: Database,
+    d: Directory,
+    users: list[tuple[str, str]],
+    rng: random.Random,
+    created_ms: int,
+) -> None:
+    """Write the company, its API key, groups, users (id, mail; the first owns the company)
+    and paths (each in a group drawn from `rng`), all created at `created_ms`."""
+    await tx.executemany(
+        "INSERT INTO companies (id, name, owner_user_id, created_at) VALUES (?, ?, ?, ?)",
+        [(d.company_id, f"{d.label} company", users[0][0], created_ms)],
+    )
+    await tx.executemany(
+        "INSERT INTO api_keys (id, company_id, key_hash, label, created_at, revoked_at)"
+        " VALUES (?, ?, ?, ?, ?, NULL)",
+        [(d.key_id, d.company_id, hash_key(d.api_key), f"bench {d.label}", created_ms)],
+    )
+    await tx.executemany(
+        "INSERT INTO company_groups (id, company_id, name, public, parent_id, created_at)"
+        " VALUES (?, ?, ?, ?, NULL, ?)",
+        [
+            (g, d.company_id, f"{d.label} group {i}", True, created_ms)
+            for i, g in enumerate(d.group_ids)
+        ],
+    )
+    await tx.executemany(
+        "INSERT INTO users (id, company_id, mail, mail_key, first_name, last_name, status,"
+        " created_at) VALUES (?, ?, ?, ?, ?, ?, 'active', ?)",
+        [
+            (user_id, d.company_id, mail, mail, d.label, f"User {i}", created_ms)
+            for i, (user_id, mail) in enumerate(users)
+        ],
+    )
+    await tx.executemany(
+        "INSERT INTO paths (id, company_id, name, group_id, status, created_at, modified_at)"
+        " VALUES (?, ?, ?, ?, 'published', ?, ?)",
+        [
+            (
+                p,
+                d.company_id,
+                f"{d.label} path {i}",
+                rng.choice(d.group_ids),
+                created_ms,
+                created_ms,
+            )
+            for i, p in enumerate(d.path_ids)
+        ],
+    )
+
+
 async def seed_reader(db: Database, data: Dataset, rng: random.Random) -> None:
     """A second company holding READER_SESSIONS sessions, for the read scenarios.
 
@@ -231,38 +294,12 @@ async def seed_reader(db: Database, data: Dataset, rng: random.Random) -> None:
             instructors.append((session_id, position, user_id))
 
     async with db.transaction() as tx:
-        await tx.executemany(
-            "INSERT INTO companies (id, name, owner_user_id, created_at) VALUES (?, ?, ?, ?)",
-            [(company_id, "Reader company", user_ids[0], created_ms)],
-        )
-        await tx.executemany(
-            "INSERT INTO api_keys (id, company_id, key_hash, label, created_at, revoked_at)"
-            " VALUES (?, ?, ?, ?, ?, NULL)",
-            [(ids.at(second), company_id, hash_key(api_key), "bench reader", created_ms)],
-        )
-        await tx.executemany(
-            "INSERT INTO company_groups (id, company_id, name, public, parent_id, created_at)"
-            " VALUES (?, ?, ?, ?, NULL, ?)",
-            [
-                (g, company_id, f"Reader group {i}", True, created_ms)
-                for i, g in enumerate(group_ids)
-            ],
-        )
-        await tx.executemany(
-            "INSERT INTO users (id, company_id, mail, mail_key, first_name, last_name, status,"
-            " created_at) VALUES (?, ?, ?, ?, ?, ?, 'active', ?)",
-            [
-                (user_id, company_id, mail, mail, "Reader", f"User {i}", created_ms)
-                for i, (user_id, mail) in enumerate(zip(user_ids, mails, strict=True))
-            ],
-        )
-        await tx.executemany(
-            "INSERT INTO paths (id, company_id, name, group_id, status, created_at, modified_at)"
-            " VALUES (?, ?, ?, ?, 'published', ?, ?)",
-            [
-                (p, company_id, f"Reader path {i}", rng.choice(group_ids), created_ms, created_ms)
-                for i, p in enumerate(path_ids)
-            ],
+        await insert_directory(
+            tx,
+            Directory("Reader", company_id, ids.at(second), api_key, group_ids, path_ids),
+            list(zip(user_ids, mails, strict=True)),
+            rng,
+            created_ms,
         )
         await tx.executemany(
             "INSERT INTO path_sessions (id, company_id, path_id, name, start_date, end_date,"

@@ -13,11 +13,19 @@ import random
 import string
 from dataclasses import dataclass
 
-from pathsessions.core.keys import hash_key
 from pathsessions.storage import Database
 
 from ..common import SEED
-from ..seed import DAY_MS, READER_EPOCH, READER_SPAN, Credential, ObjectIds, seed_credential
+from ..seed import (
+    DAY_MS,
+    READER_EPOCH,
+    READER_SPAN,
+    Credential,
+    Directory,
+    ObjectIds,
+    insert_directory,
+    seed_credential,
+)
 from .lua import lua_auth_headers, lua_bearer_headers, lua_strings
 
 GROUPS = 5
@@ -67,46 +75,12 @@ async def seed_sized(db: Database, name: str, size: int, keep_ids: bool) -> Size
     kept: list[str] = []
     deep = 0
     async with db.transaction() as tx:
-        await tx.executemany(
-            "INSERT INTO companies (id, name, owner_user_id, created_at) VALUES (?, ?, ?, ?)",
-            [(company_id, f"Bench {name} company", user_ids[0], created_ms)],
-        )
-        await tx.executemany(
-            "INSERT INTO api_keys (id, company_id, key_hash, label, created_at, revoked_at)"
-            " VALUES (?, ?, ?, ?, ?, NULL)",
-            [(ids.at(second), company_id, hash_key(api_key), f"bench {name}", created_ms)],
-        )
-        await tx.executemany(
-            "INSERT INTO company_groups (id, company_id, name, public, parent_id, created_at)"
-            " VALUES (?, ?, ?, ?, NULL, ?)",
-            [
-                (g, company_id, f"{name} group {i}", True, created_ms)
-                for i, g in enumerate(group_ids)
-            ],
-        )
-        await tx.executemany(
-            "INSERT INTO users (id, company_id, mail, mail_key, first_name, last_name, status,"
-            " created_at) VALUES (?, ?, ?, ?, ?, ?, 'active', ?)",
-            [
-                (
-                    u,
-                    company_id,
-                    f"{name}{i:03d}@example.com",
-                    f"{name}{i:03d}@example.com",
-                    "Bench",
-                    f"User {i}",
-                    created_ms,
-                )
-                for i, u in enumerate(user_ids)
-            ],
-        )
-        await tx.executemany(
-            "INSERT INTO paths (id, company_id, name, group_id, status, created_at, modified_at)"
-            " VALUES (?, ?, ?, ?, 'published', ?, ?)",
-            [
-                (p, company_id, f"{name} path {i}", rng.choice(group_ids), created_ms, created_ms)
-                for i, p in enumerate(path_ids)
-            ],
+        await insert_directory(
+            tx,
+            Directory(name, company_id, ids.at(second), api_key, group_ids, path_ids),
+            [(u, f"{name}{i:03d}@example.com") for i, u in enumerate(user_ids)],
+            rng,
+            created_ms,
         )
         for first in range(0, size, CHUNK):
             sessions: list[tuple[object, ...]] = []
